@@ -1,0 +1,3 @@
+from aperto.cli.main import main
+
+main()

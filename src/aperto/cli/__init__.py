@@ -1,0 +1,1 @@
+"""Command line adapter: parses input, calls the library, prints, picks exit codes."""

@@ -1,0 +1,50 @@
+"""Settings, declared once. Read from APERTO_* environment variables when
+``Settings()`` is constructed, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "aperto"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APERTO_", extra="ignore")
+
+    # where everything lives by default
+    data_dir: Path = Field(default_factory=default_data_dir, description="State folder: database, blobs, gateway state.")
+
+    # hub
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default is SQLite (WAL) under data_dir.")
+    hub_host: str = Field("127.0.0.1", description="Address the hub listens on.")
+    hub_port: int = Field(8600, description="Port the hub listens on.")
+    hub_url: str = Field("http://127.0.0.1:8600", description="Where gateways and the CLI find the hub.")
+    max_upload_bytes: int = Field(64 * 1024**3, description="Largest single file the hub accepts.")
+
+    # gateway
+    gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")
+    gateway_port: int = Field(8700, description="Port the gateway listens on.")
+    gateway_url: str = Field("http://127.0.0.1:8700/v1", description="OpenAI-compatible base URL used by evals.")
+    staleness_limit_s: float = Field(30.0, description="Refuse to serve after this long without word from the hub.")
+    policy_file: Path | None = Field(None, description="Standalone (air-gapped) gateway: local grants/kills file.")
+    n_threads: int = Field(2, description="llama.cpp threads per model.")
+    n_ctx: int = Field(2048, description="llama.cpp context size.")
+    max_prompt_chars: int = Field(100_000, description="Longest prompt the gateway accepts.")
+
+    # token used by the CLI / gateway to talk to the hub
+    token: str | None = Field(None, description="Hub token for CLI calls and gateway subscription.")
+
+    def state_dir(self, name: str) -> Path:
+        path = self.data_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'hub.sqlite3'}"
