@@ -15,7 +15,7 @@ from aperto.errors import ApertoError
 # command name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
     "license": "aperto.cli.licenses:license_cmd",
-    "check": "aperto.cli.licenses:check_cmd",
+    "check": "aperto.cli.check:check_cmd",
     "hub": "aperto.cli.hub:hub_cmd",
     "publish": "aperto.cli.hub:publish_cmd",
     "audit": "aperto.cli.hub:audit_cmd",
