@@ -1,3 +1,3 @@
 from aperto.cli.main import main
 
-main()
+raise SystemExit(main())

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     hub_port: int = Field(8600, description="Port the hub listens on.")
     hub_url: str = Field("http://127.0.0.1:8600", description="Where gateways and the CLI find the hub.")
     max_upload_bytes: int = Field(64 * 1024**3, description="Largest single file the hub accepts.")
+    accel_redirect: str | None = Field(None, description="Hub: answer authorised downloads with X-Accel-Redirect to this nginx internal prefix (e.g. /internal-blobs/).")
 
     # gateway
     gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")
@@ -35,6 +36,13 @@ class Settings(BaseSettings):
     n_threads: int = Field(2, description="llama.cpp threads per model.")
     n_ctx: int = Field(2048, description="llama.cpp context size.")
     max_prompt_chars: int = Field(100_000, description="Longest prompt the gateway accepts.")
+    gateway_model: str = Field("HuggingFaceTB/SmolLM2-135M-Instruct",
+                               description="Name (hub repo id) under which the bundled SmolLM2 GGUF is served.")
+    gateway_models: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Model map: name -> {"backend": "llamacpp", "path": GGUF} or '
+                    '{"backend": "upstream", "url": BASE_URL, "model": NAME, "api_key": KEY}.')
+    gateway_parallel: int = Field(8, description="Requests llama.cpp decodes at once per model (slots).")
 
     # token used by the CLI / gateway to talk to the hub
     token: str | None = Field(None, description="Hub token for CLI calls and gateway subscription.")

@@ -56,6 +56,12 @@ class UnknownLicense(NotFound):
     code = "unknown_license"
 
 
+class InvalidData(ApertoError):
+    """Data shipped with aperto (e.g. a licence data file) is malformed: a bug to fix, not user input."""
+
+    code = "invalid_data"
+
+
 class Unauthorized(ApertoError):
     code = "unauthorized"
     exit_code = 5

@@ -1,0 +1,108 @@
+"""``aperto gateway``, ``aperto kill`` and ``aperto resume``: parse, call, print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aperto.config import Settings
+from aperto.errors import ApertoError, Forbidden, Unauthorized, Unavailable
+
+
+@click.command("gateway")
+@click.option("--host", default=None, help="Address to listen on (default: settings.gateway_host).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: settings.gateway_port).")
+@click.option("--policy-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Standalone mode: tokens (sha256), grants and kills from this JSON/TOML file; no hub.")
+@click.option("--hub-url", default=None, help="The hub whose event feed governs this gateway.")
+@click.option("--model", "model_name", default=None, help="Name to serve the bundled SmolLM2 under.")
+@click.option("--models", "models_json", default=None,
+              help='Model map as JSON: {"name": {"backend": "upstream", "url": "...", "model": "..."}}.')
+def gateway_cmd(host: str | None, port: int | None, policy_file: Path | None, hub_url: str | None,
+                model_name: str | None, models_json: str | None) -> None:
+    """Serve the OpenAI-compatible API with the kill switch."""
+    import uvicorn
+
+    from aperto.gateway import create_app
+
+    overrides: dict[str, Any] = {"policy_file": policy_file, "hub_url": hub_url, "gateway_model": model_name}
+    if models_json:
+        try:
+            overrides["gateway_models"] = json.loads(models_json)
+        except ValueError as exc:
+            raise click.BadParameter(f"--models is not JSON: {exc}") from exc
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    if settings.policy_file is None and not settings.token:
+        click.echo("warning: no APERTO_TOKEN: the hub will refuse the feed and the gateway will stay "
+                   "closed (policy_stale)", err=True)
+    uvicorn.run(create_app(settings), host=host or settings.gateway_host, port=port or settings.gateway_port,
+                log_level="info")
+
+
+def _hub_call(path: str, body: dict[str, Any], hub_url: str | None, token: str | None) -> dict[str, Any]:
+    import httpx
+
+    settings = Settings()
+    url = (hub_url or settings.hub_url).rstrip("/") + path
+    token = token or settings.token
+    if not token:
+        raise Unauthorized("no token", hint="pass --token or set APERTO_TOKEN (admin or licensor)")
+    try:
+        response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"cannot reach {url}: {exc}") from exc
+    if response.status_code >= 400:
+        try:
+            err = response.json().get("error", response.json())
+            message = err.get("message", str(err)) if isinstance(err, dict) else str(err)
+        except ValueError:
+            message = response.text[:300]
+        error_cls = {401: Unauthorized, 403: Forbidden}.get(response.status_code, ApertoError)
+        raise error_cls(f"{url} answered {response.status_code}: {message}")
+    return response.json() if response.content else {}
+
+
+_target = [
+    click.option("--model", "repo", default=None, help="Only this model (hub repo id); default: everything."),
+    click.option("--hub-url", default=None, help="The hub (default: settings.hub_url)."),
+    click.option("--gateway", "gateway_url", default=None,
+                 help="A standalone gateway's base URL instead of the hub (uses its /admin endpoints)."),
+    click.option("--token", default=None, help="Admin or licensor token (default: APERTO_TOKEN)."),
+]
+
+
+def _with_target(fn: Any) -> Any:
+    for option in reversed(_target):
+        fn = option(fn)
+    return fn
+
+
+@click.command("kill")
+@_with_target
+@click.option("--reason", required=True, help="Why; shown to every caller that is refused.")
+def kill_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None,
+             reason: str) -> None:
+    """Engage the kill switch: every gateway stops generating (all models, or --model)."""
+    body = {"repo": repo, "reason": reason}
+    if gateway_url:
+        result = _hub_call("/admin/kill", body, gateway_url.rstrip("/").removesuffix("/v1"), token)
+    else:
+        result = _hub_call("/api/kill", body, hub_url, token)
+    click.echo(f"halted {repo or 'all models'}: {reason}")
+    click.echo(json.dumps(result))
+
+
+@click.command("resume")
+@_with_target
+def resume_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None) -> None:
+    """Release the kill switch (all models, or --model). Resuming is always explicit."""
+    body = {"repo": repo}
+    if gateway_url:
+        result = _hub_call("/admin/resume", body, gateway_url.rstrip("/").removesuffix("/v1"), token)
+    else:
+        result = _hub_call("/api/resume", body, hub_url, token)
+    click.echo(f"resumed {repo or 'all models'}")
+    click.echo(json.dumps(result))

@@ -1,0 +1,176 @@
+"""FastAPI adapter over ``Gateway``: parse, call the library, present. Every error,
+ours or the framework's, leaves in OpenAI's shape:
+``{"error": {"message", "type", "code", "param"}}``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException
+
+from aperto.config import Settings
+from aperto.errors import ApertoError, BadInput, Unauthorized
+from aperto.gateway.backends import Backend
+from aperto.gateway.core import Gateway
+from aperto.gateway.policy import sha256
+
+TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
+         503: "service_unavailable", 500: "server_error"}
+
+
+def openai_error(exc: ApertoError) -> dict[str, Any]:
+    message = exc.message if not exc.hint else f"{exc.message} ({exc.hint})"
+    return {"error": {"message": message, "type": TYPES.get(exc.http_status, "invalid_request_error"),
+                      "code": exc.code, "param": exc.details.get("param")}}
+
+
+def error_response(exc: ApertoError) -> JSONResponse:
+    return JSONResponse(openai_error(exc), status_code=exc.http_status)
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def read_json(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadInput(f"the request body is not valid JSON: {exc}") from exc
+
+
+def sse(chunk: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def until_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def create_app(settings: Settings | None = None, backends: dict[str, Backend] | None = None) -> FastAPI:
+    """Nothing happens until the app starts: then kill state is loaded, models too, and the feed begins."""
+    gateway = Gateway(settings or Settings(), backends)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    app = FastAPI(title="aperto gateway", lifespan=lifespan)
+    app.state.gateway = gateway
+
+    @app.exception_handler(ApertoError)
+    async def on_aperto_error(request: Request, exc: ApertoError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        err = ApertoError(str(exc.detail))
+        err.http_status, err.code = exc.status_code, "not_found" if exc.status_code == 404 else "http_error"
+        return error_response(err)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(BadInput(f"invalid request: {exc.errors()}"))
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+        err = ApertoError(f"internal error: {type(exc).__name__}")
+        return error_response(err)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "alive", "halted": gateway.status()["halted"]}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        status = gateway.status()
+        return JSONResponse(status, status_code=200 if status["ready"] else 503)
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict[str, Any]:
+        if gateway.policy.user(gateway_sha(request)) is None:
+            raise Unauthorized("invalid or missing token")
+        return {"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": name.split("/")[0],
+             "backend": backend.name} for name, backend in gateway.backends.items()]}
+
+    def gateway_sha(request: Request) -> str:
+        return sha256(bearer(request) or "")
+
+    async def serve(route: str, request: Request) -> Response:
+        body = await read_json(request)
+        token = bearer(request)
+        if not isinstance(body, dict):
+            raise BadInput("the request body must be a JSON object")
+        if body.get("stream"):
+            chunks = gateway.stream(route, body, token)
+            try:  # the first chunk decides the status code: errors before it are plain JSON errors
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                first = None
+            return StreamingResponse(relay(first, chunks), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        work = asyncio.ensure_future(gateway.complete(route, body, token))
+        gone = asyncio.ensure_future(until_disconnect(request))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not work.done():  # the client left: cancelling stops the backend for it
+            work.cancel()
+            return Response(status_code=499)
+        return JSONResponse(work.result())
+
+    async def relay(first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+        try:
+            if first is not None:
+                yield sse(first)
+                async for chunk in chunks:
+                    yield sse(chunk)
+        except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
+            yield sse(openai_error(exc))
+        finally:
+            await chunks.aclose()  # on disconnect too: the backend stops working for this client
+        yield b"data: [DONE]\n\n"
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        return await serve("chat", request)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request) -> Response:
+        return await serve("completions", request)
+
+    @app.post("/admin/kill")
+    async def admin_kill(request: Request) -> dict[str, Any]:
+        gateway.admin(bearer(request))
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
+            raise BadInput("a non-empty 'reason' is required", param="reason")
+        gateway.kill(body.get("repo"), body["reason"].strip())
+        return {"halted": True, "repo": body.get("repo"), "reason": body["reason"].strip()}
+
+    @app.post("/admin/resume")
+    async def admin_resume(request: Request) -> dict[str, Any]:
+        gateway.admin(bearer(request))
+        body = await read_json(request)
+        repo = body.get("repo") if isinstance(body, dict) else None
+        gateway.resume(repo)
+        return {"halted": False, "repo": repo, "kills": gateway.status()["kills"]}
+
+    return app

@@ -1,0 +1,258 @@
+"""The gateway as a library object: settings, backends, the policy cache, kill state
+and the requests in flight. The FastAPI app in ``app.py`` is a thin adapter over it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aperto.config import Settings
+from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
+from aperto.gateway.backends import END, Backend, Channel, create
+from aperto.gateway.feed import HubFeed
+from aperto.gateway.policy import (
+    STATE_FILE,
+    Policy,
+    load_state,
+    now_iso,
+    read_policy_file,
+    save_state,
+    sha256,
+)
+
+
+class UnknownModel(NotFound):
+    code = "model_not_found"
+
+
+@dataclass(eq=False)
+class Live:
+    """One request in flight: whose it is, and how to stop it."""
+
+    sha: str
+    repo: str
+    channel: Channel
+    task: asyncio.Task[None] | None = field(default=None)
+
+    def stop(self, error: ApertoError | None) -> None:
+        self.channel.stop(error)
+        if self.task is not None:
+            self.task.cancel()  # upstream streams close now; llama.cpp aborts at its next callback
+
+
+def prompt_chars(route: str, body: dict[str, Any]) -> int:
+    if route == "completions":
+        prompt = body.get("prompt")
+        if isinstance(prompt, str):
+            return len(prompt)
+        if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
+            return sum(map(len, prompt))
+        raise BadInput("'prompt' must be a string or a list of strings", param="prompt")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise BadInput("'messages' must be a non-empty list of message objects", param="messages")
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(len(str(part.get("text", ""))) for part in content if isinstance(part, dict))
+    return total
+
+
+class Gateway:
+    def __init__(self, settings: Settings, backends: dict[str, Backend] | None = None) -> None:
+        self.settings = settings
+        self.backends: dict[str, Backend] = dict(backends or {})
+        self.standalone = settings.policy_file is not None
+        self.policy = Policy(settings.staleness_limit_s, standalone=self.standalone)
+        self.state_path = settings.data_dir / STATE_FILE
+        self.live: set[Live] = set()
+        self.feed: HubFeed | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def model_specs(self) -> dict[str, dict[str, str]]:
+        return {self.settings.gateway_model: {"backend": "llamacpp"}, **self.settings.gateway_models}
+
+    async def start(self) -> None:
+        """Load kill state before anything else, so a restart while halted comes up halted."""
+        saved = load_state(self.state_path)
+        if self.standalone:
+            assert self.settings.policy_file is not None
+            self.policy.load(read_policy_file(self.settings.policy_file))
+        self.policy.kills.update(saved)
+        if not self.backends:
+            for name, spec in self.model_specs().items():
+                self.backends[name] = await asyncio.to_thread(create, spec, self.settings)
+        if not self.standalone:
+            self.feed = HubFeed(self.settings.hub_url, self.settings.token, self.policy, self.changed)
+            self._tasks.append(asyncio.create_task(self.feed.run()))
+            self._tasks.append(asyncio.create_task(self._watch_staleness()))
+
+    async def close(self) -> None:
+        for live in list(self.live):
+            live.stop(Unavailable("the gateway is shutting down"))
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for backend in self.backends.values():
+            backend.close()
+
+    async def _watch_staleness(self) -> None:
+        # new requests check staleness themselves; this ends streams already running
+        while True:
+            await asyncio.sleep(min(1.0, self.policy.limit / 4))
+            if self.policy.stale() and self.live:
+                self.recheck()
+
+    # ---- policy changes ------------------------------------------------------------------------
+    def changed(self) -> None:
+        """The policy moved: persist kills, and stop every stream that is no longer allowed."""
+        self.save()
+        self.recheck()
+
+    def save(self) -> None:
+        try:
+            save_state(self.state_path, self.policy.kills, self.policy.seq)
+        except OSError:
+            pass  # the in-memory state still governs; readyz would not know, so keep serving the truth
+
+    def recheck(self) -> None:
+        for live in list(self.live):
+            denial = self.policy.denial(live.sha, live.repo)
+            if denial is not None:
+                live.stop(denial)
+
+    def kill(self, repo: str | None, reason: str) -> None:
+        self.policy.kills[repo] = {"reason": reason, "at": now_iso()}
+        self.changed()
+
+    def resume(self, repo: str | None) -> None:
+        self.policy.kills.pop(repo, None)
+        self.changed()
+
+    def admin(self, token: str | None) -> None:
+        """Standalone mode's /admin/kill and /admin/resume: an admin token from the policy file."""
+        if not self.standalone:
+            raise Conflict("this gateway follows the hub; kill and resume there",
+                           hint="aperto kill --reason ... (POST /api/kill on the hub)")
+        if not token or not self.policy.is_admin(sha256(token)):
+            raise Forbidden("an admin token from the policy file is required")
+
+    # ---- serving -----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        halted = {name: self.policy.kill_for(name) for name in self.backends}
+        stale = self.policy.stale()
+        all_halted = bool(halted) and all(halted.values())
+        heard = self.policy.heard
+        return {
+            "ready": not all_halted and stale is None,
+            "mode": "standalone" if self.standalone else "hub",
+            "halted": {name: kill["reason"] for name, kill in halted.items() if kill},
+            "kills": [{"repo": repo, **info} for repo, info in self.policy.kills.items()],
+            "stale": stale,
+            "seq": self.policy.seq,
+            "heard_s_ago": None if heard is None else round(time.monotonic() - heard, 3),
+            "feed_error": self.feed.error if self.feed else None,
+            "in_flight": len(self.live),
+        }
+
+    def check(self, route: str, body: Any, token: str | None) -> tuple[str, str]:
+        """Validate a request and decide it; returns (token sha256, model name)."""
+        if not isinstance(body, dict):
+            raise BadInput("the request body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise BadInput("'model' is required", param="model")
+        for key in ("max_tokens", "max_completion_tokens"):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise BadInput(f"'{key}' must be a positive integer, got {value!r}", param=key)
+        if body.get("n", 1) != 1:
+            raise BadInput("only n=1 is supported", param="n")
+        chars = prompt_chars(route, body)
+        if chars > self.settings.max_prompt_chars:
+            raise TooLarge(f"the prompt has {chars} characters; this gateway accepts at most "
+                           f"{self.settings.max_prompt_chars}", param="messages" if route == "chat" else "prompt")
+        if model not in self.backends:
+            raise UnknownModel(f"the model {model!r} does not exist on this gateway",
+                               hint="GET /v1/models lists them", param="model")
+        sha = sha256(token or "")
+        denial = self.policy.denial(sha, model)
+        if denial is not None:
+            raise denial
+        return sha, model
+
+    async def stream(self, route: str, body: dict[str, Any], token: str | None) -> AsyncIterator[dict[str, Any]]:
+        """OpenAI chunks for one request. Raises the reason if the request is stopped."""
+        sha, model = self.check(route, body, token)
+        want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        request = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        channel = Channel()
+        live = Live(sha, model, channel)
+        live.task = asyncio.create_task(self._drive(self.backends[model], route, request, channel))
+        self.live.add(live)
+        try:
+            while True:
+                item = await channel.queue.get()
+                if channel.error is not None:  # stopped: a kill wins over chunks already queued
+                    raise channel.error
+                if item is END:
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                item["model"] = model
+                if not want_usage and not item.get("choices") and "usage" in item:
+                    continue
+                yield item
+        finally:
+            self.live.discard(live)
+            live.stop(None)  # client gone or done: make sure the backend stops working for it
+
+    @staticmethod
+    async def _drive(backend: Backend, route: str, request: dict[str, Any], channel: Channel) -> None:
+        try:
+            await backend.generate(route, request, channel)
+        except asyncio.CancelledError:
+            return
+        except ApertoError as exc:
+            channel.put_here(exc)
+        except Exception as exc:  # a backend bug must not become a hung request
+            channel.put_here(Unavailable(f"the backend failed: {type(exc).__name__}: {exc}"))
+        channel.put_here(END)
+
+    async def complete(self, route: str, body: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """A non-streaming answer, assembled from the stream (so a kill aborts it, never truncates it)."""
+        texts: dict[int, list[str]] = {}
+        finish: dict[int, Any] = {}
+        usage: dict[str, Any] | None = None
+        first: dict[str, Any] = {}
+        async for chunk in self.stream(route, {**body, "stream_options": {"include_usage": True}}, token):
+            first = first or chunk
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                i = choice.get("index", 0)
+                piece = (choice.get("delta") or {}).get("content") if route == "chat" else choice.get("text")
+                texts.setdefault(i, []).append(piece or "")
+                if choice.get("finish_reason"):
+                    finish[i] = choice["finish_reason"]
+        choices = []
+        for i in sorted(texts):
+            text = "".join(texts[i])
+            if route == "chat":
+                choices.append({"index": i, "message": {"role": "assistant", "content": text},
+                                "finish_reason": finish.get(i), "logprobs": None})
+            else:
+                choices.append({"index": i, "text": text, "finish_reason": finish.get(i), "logprobs": None})
+        return {"id": first.get("id", "cmpl-aperto"), "object": "chat.completion" if route == "chat" else
+                "text_completion", "created": first.get("created", int(time.time())),
+                "model": body["model"], "choices": choices,
+                "usage": usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}

@@ -1,0 +1,1 @@
+"""The gated, Hugging-Face-compatible model hub."""

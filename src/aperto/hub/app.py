@@ -1,0 +1,64 @@
+"""The hub's FastAPI app. ``create_app(settings)`` builds it; nothing happens at import.
+
+Errors are raised as typed ``ApertoError``s by the ``Hub`` and turned into HTTP
+here, in one handler, with the X-Error-Code / X-Error-Message headers that the
+huggingface_hub client understands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from aperto.config import Settings
+from aperto.errors import ApertoError, GatedAccess, TakenDown, Unauthorized
+from aperto.hub.base import EntryNotFound, InvalidToken, RepoNotFound, RevisionNotFound
+from aperto.hub.service import Hub
+
+HF_CODES = {RepoNotFound: "RepoNotFound", RevisionNotFound: "RevisionNotFound", EntryNotFound: "EntryNotFound",
+            GatedAccess: "GatedRepo"}
+
+
+def error_response(request: Request, exc: ApertoError) -> JSONResponse | RedirectResponse:
+    headers: dict[str, str] = {}
+    for cls, code in HF_CODES.items():
+        if isinstance(exc, cls):
+            headers["X-Error-Code"] = code
+    if isinstance(exc, TakenDown):
+        headers["X-Error-Message"] = "Access to this resource is disabled."
+    elif isinstance(exc, InvalidToken):
+        headers["X-Error-Message"] = "Invalid credentials in Authorization header"
+    else:
+        headers["X-Error-Message"] = exc.message.replace("\n", " ")[:300]
+    if isinstance(exc, EntryNotFound) and exc.details.get("commit"):
+        headers["X-Repo-Commit"] = exc.details["commit"]
+    # browsers get the login page instead of a bare 401
+    if isinstance(exc, Unauthorized) and "text/html" in request.headers.get("accept", "") \
+            and not request.url.path.startswith("/api/"):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    body = {"error": exc.message, **exc.to_dict()}
+    return JSONResponse(body, status_code=exc.http_status, headers=headers)
+
+
+def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
+    settings = settings or Settings()
+    hub = hub or Hub(settings)
+    app = FastAPI(title="aperto hub", version="0.1.0",
+                  description="A gated, Hugging-Face-compatible model hub. Weights already downloaded "
+                              "cannot be recalled: takedowns and revocations stop future downloads only.")
+    app.state.hub = hub
+    app.state.settings = settings
+
+    @app.exception_handler(ApertoError)
+    async def _aperto_error(request: Request, exc: ApertoError):  # noqa: ANN202
+        return error_response(request, exc)
+
+    from aperto.hub.routes import access, admin, events, files, hf_api, web
+
+    for module in (hf_api, files, access, admin, events, web):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    return app

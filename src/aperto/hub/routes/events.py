@@ -1,0 +1,86 @@
+"""The event feed gateways subscribe to, the state snapshot, and the kill switch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from aperto.hub.base import Caller
+from aperto.hub.routes.deps import get_caller, get_hub, raw_token
+from aperto.hub.service import Hub
+
+router = APIRouter(tags=["events"])
+POLL_DB_S = 0.5  # other processes (a second hub on PostgreSQL, the CLI) write events too
+
+
+async def _wait_for_event(hub: Hub, after: int, deadline: float) -> None:
+    """Sleep until this process sees an event after ``after``, re-reading the table now and then."""
+    next_db = time.monotonic() + POLL_DB_S
+    while hub.last_seq <= after and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        if time.monotonic() >= next_db:
+            await run_in_threadpool(hub.refresh_seq)
+            next_db = time.monotonic() + POLL_DB_S
+
+
+@router.get("/api/events")
+async def events(request: Request, after: int = 0, wait: float = 0, hub: Hub = Depends(get_hub)) -> dict:
+    """Long-poll: answers at once when there are events after ``after``, else after ``wait`` s (<= 30)."""
+    caller = await run_in_threadpool(hub.authenticate, raw_token(request))
+    answer = await run_in_threadpool(hub.events, caller, after)
+    wait = min(max(wait, 0.0), 30.0)
+    if answer["events"] or wait <= 0:
+        return answer
+    await _wait_for_event(hub, after, time.monotonic() + wait)
+    return await run_in_threadpool(hub.events, caller, after)
+
+
+@router.get("/api/events/stream")
+async def stream(request: Request, after: int = 0, hub: Hub = Depends(get_hub)) -> StreamingResponse:
+    """The same feed as Server-Sent Events, with a comment heartbeat every 5 s."""
+    caller = await run_in_threadpool(hub.authenticate, raw_token(request))
+    first = await run_in_threadpool(hub.events, caller, after)  # authorises before streaming starts
+
+    async def gen():  # noqa: ANN202
+        cursor, answer = after, first
+        while True:
+            for event in answer["events"]:
+                cursor = event["seq"]
+                yield f"id: {event['seq']}\ndata: {json.dumps(event)}\n\n"
+            if await request.is_disconnected():
+                return
+            before = hub.last_seq
+            await _wait_for_event(hub, cursor, time.monotonic() + 5)
+            if hub.last_seq == before and hub.last_seq <= cursor:
+                yield ": heartbeat\n\n"
+            try:  # a token revoked mid-stream ends the stream
+                caller_now = await run_in_threadpool(hub.authenticate, raw_token(request))
+                answer = await run_in_threadpool(hub.events, caller_now, cursor)
+            except Exception:
+                return
+
+    return StreamingResponse(gen(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/api/gateway/state")
+def gateway_state(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
+    return hub.gateway_state(caller)
+
+
+@router.post("/api/kill")
+def kill(body: dict[str, Any] = Body(default={}), hub: Hub = Depends(get_hub),
+         caller: Caller | None = Depends(get_caller)) -> dict:
+    return hub.kill(caller, (body or {}).get("repo"), str((body or {}).get("reason") or ""))
+
+
+@router.post("/api/resume")
+def resume(body: dict[str, Any] = Body(default={}), hub: Hub = Depends(get_hub),
+           caller: Caller | None = Depends(get_caller)) -> dict:
+    return hub.resume(caller, (body or {}).get("repo"))

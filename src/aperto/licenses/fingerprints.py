@@ -1,0 +1,193 @@
+"""Fingerprints of the reference licence texts, and how to build them.
+
+The shipped file ``data/_signatures.json`` holds, per reference text, no licence
+text at all except a few short phrases:
+
+- ``h``/``p``: crc32 hashes of sampled 5-word shingles and their relative
+  position (per mille) in the reference; these measure coverage and locate gaps;
+- ``anchors``: a few 5-word phrases found in this (family, version) and in no
+  other, so 98-99% alike versions (Llama 3.x) are told apart by what differs;
+- ``numbers``: key numbers with three words either side ("700 million" users),
+  so a changed threshold is reported as such.
+
+Rebuild it from the shared corpus with
+``python -m aperto.licenses.fingerprints /work/shared/licenses``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from aperto.licenses.normalize import SHINGLE, shingles, tokenize
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "_signatures.json"
+MAGNITUDE = {"million", "billion", "thousand", "hundred", "percent"}
+OPTIONAL = re.compile(r"by clicking [^.]{0,300}\.", re.I)
+NOT_ANCHORS = {"http", "https", "www", "com", "copyright", "original"}  # URLs and overlay headers vary
+
+
+@dataclass(frozen=True)
+class Signature:
+    ref: str                      # corpus path of the reference text (provenance only)
+    family: str
+    version: str
+    document: str                 # license | acceptable-use-policy
+    hashes: tuple[int, ...]
+    positions: tuple[int, ...]    # per mille of the reference, same order as hashes
+    anchors: tuple[tuple[str, ...], ...]
+    numbers: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]
+    n_words: int
+    optional: frozenset[int] = frozenset()   # sample indices inside click-through sentences
+
+
+@dataclass(frozen=True)
+class Index:
+    signatures: tuple[Signature, ...]
+    by_hash: dict[int, tuple[int, ...]]   # shingle hash -> indices of signatures that sample it
+
+
+@functools.cache
+def load() -> Index:
+    raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    sigs = []
+    for r in raw["signatures"]:
+        sigs.append(Signature(
+            ref=r["ref"], family=r["family"], version=r["version"], document=r["document"],
+            hashes=tuple(r["h"]), positions=tuple(r["p"]),
+            anchors=tuple(tuple(a.split()) for a in r["anchors"]),
+            numbers=tuple((tuple(n[0].split()), tuple(n[1].split()), tuple(n[2].split())) for n in r["numbers"]),
+            n_words=r["n_words"], optional=frozenset(r.get("opt", ())),
+        ))
+    by_hash: dict[int, list[int]] = defaultdict(list)
+    for i, s in enumerate(sigs):
+        for h in set(s.hashes):
+            by_hash[h].append(i)
+    return Index(tuple(sigs), {h: tuple(v) for h, v in by_hash.items()})
+
+
+# ---- building (a maintainer's step, run against the corpus) ----
+
+def _version_key(version: str) -> str:
+    return version.split(" (")[0].strip().lower()
+
+
+def _document_kind(note: str, path: str) -> str:
+    # decided from the corpus file name and note: the texts' own headings are too varied
+    name = path.lower()
+    if any(m in name for m in ("use_policy", "acceptable-use", "usage-restrictions", "gemma-pup")):
+        return "acceptable-use-policy"
+    if "acceptable use policy despite" in note.lower():
+        return "acceptable-use-policy"
+    return "license"
+
+
+def _numbers(words: list[str]) -> list[list[str]]:
+    out: list[list[str]] = []
+    seen: set[str] = set()
+    i, n = 0, len(words)
+    while i < n:
+        if not (any(c.isdigit() for c in words[i]) or words[i] in MAGNITUDE):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and (any(c.isdigit() for c in words[j + 1]) or words[j + 1] in MAGNITUDE):
+            j += 1
+        span = words[i:j + 1]
+        left, right = words[max(i - 3, 0):i], words[j + 1:j + 4]
+        significant = any(len(w) >= 2 and w.isdigit() for w in span) or any(w in MAGNITUDE for w in span)
+        context = left + span + right
+        if significant and len(left) == 3 and len(right) == 3 and "copyright" not in context \
+                and not any(any(c.isdigit() for c in w) for w in left + right):
+            key = " ".join(left) + "|" + " ".join(right)
+            if key not in seen:
+                seen.add(key)
+                out.append([" ".join(left), " ".join(span), " ".join(right)])
+        i = j + 1
+    return out[:40]
+
+
+def build(corpus: Path) -> dict[str, object]:
+    rows = list(csv.DictReader((corpus / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
+    refs = []
+    optional_of: list[set[int]] = []
+    for row in rows:
+        text = (corpus / row["relative_path"]).read_text(encoding="utf-8", errors="replace")
+        words = tokenize(text).words
+        toks = tokenize(text)
+        optional = set()
+        # click-through acceptance sentences: gated web forms drop them, the terms are unchanged
+        for m in OPTIONAL.finditer(text):
+            inside = [k for k, st in enumerate(toks.starts) if m.start() <= st < m.end()]
+            if inside:
+                optional.update(range(max(inside[0] - SHINGLE + 1, 0), inside[-1] + 1))
+        refs.append((row, words, shingles(words)))
+        optional_of.append(optional)
+
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    docs = [_document_kind(r.get("note", ""), r["relative_path"]) for r, _, _ in refs]
+    for i, (row, _, _) in enumerate(refs):
+        groups[(row["license_family_id"], _version_key(row["version"]), docs[i])].append(i)
+    # which (family, version) each shingle occurs in
+    owners: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for row, _, sh in refs:
+        fv = (row["license_family_id"], _version_key(row["version"]))
+        for h in set(sh):
+            owners[h].add(fv)
+
+    anchors_of: dict[tuple[str, str, str], list[str]] = {}
+    for key, members in groups.items():
+        fv = (key[0], key[1])
+        common = set.intersection(*(set(refs[i][2]) for i in members))
+        row, words, sh = refs[members[0]]
+        picked: list[tuple[int, str]] = []
+        candidates = [(pos, h) for pos, h in enumerate(sh) if h in common and owners[h] == {fv}]
+        # versions and dates first, then phrases spread over the text
+        digits = [c for c in candidates if any(ch.isdigit() for w in words[c[0]:c[0] + SHINGLE] for ch in w)]
+        spread = candidates[:: max(len(candidates) // 6, 1)]
+        for pos, _h in digits[:4] + spread:
+            if len(picked) >= 8:
+                break
+            if all(abs(pos - p) >= SHINGLE for p, _ in picked) and not NOT_ANCHORS & set(words[pos:pos + SHINGLE]):
+                picked.append((pos, " ".join(words[pos:pos + SHINGLE])))
+        anchors_of[key] = [a for _, a in sorted(picked)]
+
+    signatures = []
+    for i, (row, words, sh) in enumerate(refs):
+        step = max(1, min(4, len(sh) // 100))
+        hs, ps, opt = [], [], []
+        for pos in range(0, len(sh), step):
+            if "copyright" in words[pos:pos + SHINGLE]:
+                continue
+            if pos in optional_of[i]:
+                opt.append(len(hs))
+            hs.append(sh[pos])
+            ps.append(round(1000 * pos / max(len(sh), 1)))
+        key = (row["license_family_id"], _version_key(row["version"]), docs[i])
+        signatures.append({
+            "ref": row["relative_path"], "family": row["license_family_id"], "version": row["version"],
+            "document": docs[i], "n_words": len(words), "h": hs, "p": ps, "opt": opt,
+            "anchors": anchors_of[key], "numbers": _numbers(words),
+        })
+    return {"shingle": SHINGLE, "hash": "crc32", "signatures": signatures}
+
+
+def main(argv: list[str]) -> int:
+    corpus = Path(argv[0]) if argv else Path("/work/shared/licenses")
+    data = build(corpus)
+    DATA_FILE.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+    sigs = data["signatures"]
+    assert isinstance(sigs, list)
+    print(f"wrote {DATA_FILE} with {len(sigs)} signatures")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
+

@@ -1,0 +1,343 @@
+"""Identify a licence from a text, a model card, GGUF metadata or a whole model folder.
+
+Text is tokenised (see ``normalize``) and its 5-word shingles are looked up in
+the fingerprints of the reference texts (see ``fingerprints``). The reference
+whose sampled shingles are best covered, plus a bonus for its version-specific
+anchor phrases, is the candidate. Then the *pattern* of what is missing decides
+the status: a missing tail is a truncated copy (identified, lower confidence);
+a gap in the middle, a changed key number or a thin coverage is ``altered``;
+too little in common is ``unknown``, never a guess.
+
+Evidence spans always point into the caller's own text (or file bytes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aperto.errors import BadInput, TooLarge
+from aperto.licenses import fingerprints
+from aperto.licenses.normalize import SHINGLE, Tokens, shingle_hash, shingles, tokenize
+
+MAX_TEXT_BYTES = 10 * 1024 * 1024      # a licence or card larger than this is not one
+IDENTIFIED, ALTERED, UNKNOWN, CONFLICT = "identified", "altered", "unknown", "conflict"
+EXIT_CODES = {IDENTIFIED: 0, UNKNOWN: 20, ALTERED: 21, CONFLICT: 22}
+
+MIN_COVERAGE = 0.25      # below this (and without anchors) a text is unknown
+FULL_COVERAGE = 0.97     # at or above this nothing is missing worth reporting
+TAIL_NOTE = 0.05         # a missing tail longer than this is reported as truncation
+
+
+@dataclass
+class Evidence:
+    source: str
+    start: int
+    end: int
+    text: str
+    why: str
+
+
+@dataclass
+class Identification:
+    id: str | None
+    version: str = ""
+    document: str = "license"
+    confidence: float = 0.0
+    status: str = UNKNOWN
+    evidence: list[Evidence] = field(default_factory=list)
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Identification] = field(default_factory=list)
+    governing: str | None = None
+    source: str = "text"
+    kind: str = "license-text"       # license-text | model-card | gguf | folder | declaration
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["confidence"] = round(self.confidence, 3)
+        body["sources"] = [s.to_dict() for s in self.sources]
+        return body
+
+
+# ---------------------------------------------------------------- text
+
+def identify_text(text: str, source: str = "text") -> Identification:
+    """Identify a licence (or acceptable-use policy) from its text."""
+    return _identify_tokens(text, tokenize(text), source)
+
+
+def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None = None) -> Identification:
+    index = fingerprints.load()
+    hashes = shingles(tokens.words)
+    where: dict[int, int] = {}
+    every: dict[int, list[int]] = {}
+    for pos, h in enumerate(hashes):
+        where.setdefault(h, pos)
+        every.setdefault(h, []).append(pos)
+    if not where:
+        return Identification(None, source=source, notes=["too short to identify"])
+
+    hits: Counter[int] = Counter()
+    for h in where:
+        for i in index.by_hash.get(h, ()):
+            hits[i] += 1
+    ranked = sorted(hits, key=lambda i: hits[i] / len(set(index.signatures[i].hashes)), reverse=True)
+    scored = []
+    top = hits[ranked[0]] / len(set(index.signatures[ranked[0]].hashes)) if ranked else 0.0
+    # exact (ordered) coverage only for the references that stand a chance
+    for i in [i for i in ranked[:24] if hits[i] / len(set(index.signatures[i].hashes)) >= 0.6 * top]:
+        sig = index.signatures[i]
+        if exclude is not None and sig.ref == exclude:
+            continue
+        found = _in_order(sig.hashes, every)
+        coverage = sum(found) / len(found)
+        anchors = [where.get(shingle_hash(a), -1) for a in sig.anchors]
+        anchor_frac = sum(p >= 0 for p in anchors) / len(anchors) if anchors else 0.0
+        scored.append((coverage + 0.3 * anchor_frac, coverage, anchor_frac, i, found, anchors))
+    if not scored:
+        return Identification(None, source=source, notes=["no known licence text in common"])
+    scored.sort(key=lambda s: s[0], reverse=True)
+    _score, coverage, anchor_frac, best, found, anchors = scored[0]
+    sig = index.signatures[best]
+    n_anchors = sum(p >= 0 for p in anchors)
+    if coverage < MIN_COVERAGE and not (n_anchors >= 2 or (n_anchors and coverage >= 0.1)):
+        return Identification(None, source=source, confidence=0.0,
+                              notes=[f"closest reference {sig.family} shares only {coverage:.0%} of its text"])
+
+    result = Identification(sig.family, version=sig.version, document=sig.document, source=source)
+    _add_evidence(result, text, tokens, sig, anchors, found, where, coverage)
+    _analyse(result, text, tokens, sig, found, where, coverage)
+    # versions 98-99% alike: say so when the runner-up is another version of the same family
+    for other in scored[1:]:
+        osig = index.signatures[other[3]]
+        if osig.family != sig.family and other[1] >= coverage - 0.02 and other[2] >= anchor_frac:
+            result.notes.append(f"almost as close to {osig.family} {osig.version}".rstrip())
+            result.confidence *= 0.8
+            break
+    return result
+
+
+def _in_order(hashes: tuple[int, ...], every: dict[int, list[int]]) -> list[bool]:
+    """Which sampled shingles occur in the user's text in the reference's order.
+
+    The longest chain of matches increasing in both texts (a longest increasing
+    subsequence), so a stray repeat of a common phrase elsewhere does not hide
+    a missing tail or a removed clause."""
+    tails: list[int] = []          # smallest user position ending a chain of each length
+    tail_node: list[int] = []
+    nodes: list[tuple[int, int]] = []   # (sample index, previous node)
+    for k, h in enumerate(hashes):
+        # descending, so two positions of one sample never chain together
+        for pos in reversed(every.get(h, ())[:8]):
+            j = bisect.bisect_left(tails, pos)
+            nodes.append((k, tail_node[j - 1] if j else -1))
+            if j == len(tails):
+                tails.append(pos)
+                tail_node.append(len(nodes) - 1)
+            else:
+                tails[j] = pos
+                tail_node[j] = len(nodes) - 1
+    out = [False] * len(hashes)
+    node = tail_node[-1] if tail_node else -1
+    while node >= 0:
+        k, node = nodes[node]
+        out[k] = True
+    return out
+
+
+def _snippet(text: str, tokens: Tokens, first: int, last: int) -> tuple[int, int, str]:
+    last = min(last, len(tokens) - 1)
+    start, end = tokens.span(first, last)
+    return start, end, text[start:end]
+
+
+def _add_evidence(result: Identification, text: str, tokens: Tokens, sig: fingerprints.Signature,
+                  anchors: list[int], found: list[bool], where: dict[int, int], coverage: float) -> None:
+    label = f"{sig.family} {sig.version}".strip()
+    for pos in sorted(p for p in anchors if p >= 0)[:5]:
+        start, end, snip = _snippet(text, tokens, pos, pos + SHINGLE - 1)
+        result.evidence.append(Evidence(result.source, start, end, snip, f"phrase found only in {label}"))
+    for left, num, right in sig.numbers:
+        pos = _find(tokens.words, list(left + num + right))
+        if pos >= 0 and len(result.evidence) < 8:
+            start, end, snip = _snippet(text, tokens, pos, pos + len(left) + len(num) + len(right) - 1)
+            result.evidence.append(Evidence(result.source, start, end, snip, f"key number of {label}"))
+    positions = [where[h] for h, f in zip(sig.hashes, found, strict=True) if f]
+    if positions:
+        start, _e, _s = _snippet(text, tokens, min(positions), min(positions))
+        _s2, end, _t = _snippet(text, tokens, max(positions), max(positions) + SHINGLE - 1)
+        result.evidence.append(Evidence(result.source, start, end, _shorten(text[start:end]),
+                                        f"this region matches {coverage:.0%} of the reference text of {label}"))
+
+
+def _shorten(s: str, keep: int = 60) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= 2 * keep + 5 else f"{s[:keep]} ... {s[-keep:]}"
+
+
+def _find(words: list[str], phrase: list[str], start: int = 0) -> int:
+    k = len(phrase)
+    i = start
+    while phrase:
+        try:
+            i = words.index(phrase[0], i)
+        except ValueError:
+            return -1
+        if words[i:i + k] == phrase:
+            return i
+        i += 1
+    return -1
+
+
+def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprints.Signature,
+             found: list[bool], where: dict[int, int], coverage: float) -> None:
+    """Decide identified / altered from where the missing parts are."""
+    n = len(found)
+    first = found.index(True)
+    last = n - 1 - found[::-1].index(True)
+    # a missing tail may hold a few stray hits (common phrases): the longest sparse suffix is the tail
+    min_gap = max(3, round(0.02 * n))
+    hits = 0
+    for k in range(n - 1, first, -1):
+        hits += found[k]
+        if n - k >= min_gap and hits <= 0.1 * (n - k):
+            last = max(j for j in range(first, k) if found[j]) if any(found[first:k]) else first
+    gaps: list[tuple[int, int]] = []
+    run_start = None
+    for k in range(first, last + 1):
+        if not found[k] and run_start is None:
+            run_start = k
+        elif found[k] and run_start is not None:
+            if k - run_start >= min_gap and not all(j in sig.optional for j in range(run_start, k)):
+                gaps.append((run_start, k - 1))
+            run_start = None
+    interior = found[first:last + 1]
+    interior_cov = sum(interior) / len(interior)
+
+    for a, b in gaps:
+        before = where[sig.hashes[a - 1]]
+        after = where[sig.hashes[b + 1]]
+        start, _e, _s = _snippet(text, tokens, before, before + SHINGLE - 1)
+        end = tokens.ends[min(after + SHINGLE - 1, len(tokens) - 1)]
+        words = round((b - a + 1) / n * sig.n_words)
+        result.differences.append({
+            "kind": "missing", "start": start, "end": end, "text": _shorten(text[start:end]),
+            "why": f"about {words} words of the reference text are missing here "
+                   f"({sig.positions[a] / 10:.0f}%-{sig.positions[b] / 10:.0f}% of it)",
+        })
+    for left, num, right in sig.numbers:
+        change = _changed_number(tokens, list(left), list(num), list(right))
+        if change is not None:
+            start, end, snip = _snippet(text, tokens, change[0], change[1])
+            result.differences.append({
+                "kind": "changed", "start": start, "end": end, "text": snip,
+                "why": f"expected '{' '.join(left + num + right)}'",
+            })
+    if first > max(min_gap, 0.1 * n):
+        result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
+                                   "why": f"the first {sig.positions[first] / 10:.0f}% of the reference text is missing"})
+
+    tail = (n - 1 - last) / n
+    if result.differences or interior_cov < 0.85:
+        result.status = ALTERED
+        if interior_cov < 0.85:
+            result.differences.append({"kind": "abridged", "start": 0, "end": 0, "text": "",
+                                       "why": f"only {interior_cov:.0%} of the reference text is present"})
+        result.confidence = round(min(0.95, 0.4 + 0.5 * coverage), 3)
+        result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
+        return
+    result.status = IDENTIFIED
+    result.confidence = 0.5 + 0.5 * min(1.0, coverage / FULL_COVERAGE)
+    if tail >= TAIL_NOTE:
+        result.notes.append(f"truncated: the last {tail:.0%} of the reference text is missing")
+        result.confidence = min(result.confidence, 0.5 + 0.4 * (1 - tail))
+
+
+def _changed_number(tokens: Tokens, left: list[str], num: list[str], right: list[str]) -> tuple[int, int] | None:
+    """Where the context of a key number survives with a different number in it."""
+    words = tokens.words
+    if _find(words, left + num + right) >= 0:
+        return None
+    i = _find(words, left)
+    while i >= 0:
+        j = i + len(left)
+        for k in range(1, 4):
+            middle = words[j:j + k]
+            if words[j + k:j + k + len(right)] == right and middle != num and all(
+                    any(c.isdigit() for c in w) or w in fingerprints.MAGNITUDE for w in middle):
+                return j, j + k - 1
+        i = _find(words, left, i + 1)
+    return None
+
+
+# ---------------------------------------------------------------- files
+
+def read_text_file(path: Path) -> str:
+    """A text file's contents, or a clear BadInput/TooLarge."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}", hint="check the path") from None
+    if size > MAX_TEXT_BYTES:
+        raise TooLarge(f"{path} is {size / 1e6:.0f} MB, too large for a licence or model card",
+                       hint=f"pass the LICENSE or README.md itself (limit {MAX_TEXT_BYTES // 2**20} MiB)")
+    data = path.read_bytes()
+    if not data.strip():
+        raise BadInput(f"{path} is empty", hint="pass a file that holds the licence text or model card")
+    if b"\x00" in data[:8192]:
+        raise BadInput(f"{path} looks binary, not a licence text, model card or GGUF file",
+                       hint="pass a LICENSE text, a README.md, a .gguf file or a model folder")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\r\n\t\f")
+        if controls > 8:
+            raise BadInput(f"{path} looks binary, not a licence text, model card or GGUF file",
+                           hint="pass a LICENSE text, a README.md, a .gguf file or a model folder") from None
+        return text
+
+
+def identify_gguf(path: str | Path) -> Identification:
+    from aperto.licenses.gguf import identify_gguf as _gguf
+
+    return _gguf(Path(path))
+
+
+def identify_card(text: str, source: str = "README.md") -> Identification:
+    from aperto.licenses.cards import identify_card as _card
+
+    return _card(text, source)
+
+
+def identify_path(path: str | Path) -> Identification:
+    """A LICENSE file, a model card, a GGUF file or a model folder (all of them at once)."""
+    p = Path(path)
+    if p.is_dir():
+        from aperto.licenses.folder import identify_folder
+
+        return identify_folder(p)
+    if not p.exists():
+        raise BadInput(f"{p} does not exist", hint="check the path")
+    with p.open("rb") as fh:
+        magic = fh.read(4)
+    if magic == b"GGUF" or p.suffix.lower() == ".gguf":
+        return identify_gguf(p)
+    text = read_text_file(p)
+    if text.lstrip("\ufeff").startswith("---"):
+        return identify_card(text, source=p.name)
+    return identify_text(text, source=p.name)
+
+
+@functools.cache
+def exit_code_help() -> str:
+    return ", ".join(f"{code} {status}" for status, code in EXIT_CODES.items())

@@ -1,0 +1,89 @@
+"""Text normalisation for identification, with an offset map back to the user's text.
+
+Markup is masked in place (replaced by spaces of the same length), so offsets
+never shift; then the text is cut into lower-case word tokens. Punctuation,
+quotes (straight or curly), markdown marks and line breaks all vanish, which
+makes reflowed, re-quoted or re-formatted copies tokenise the same way.
+CJK characters are one token each, since those scripts have no spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+# HTML tags, HTML comments, entities, the URL half of markdown links, and the
+# backslash escapes of YAML/JSON strings (a licence quoted in a card's front matter).
+_MASK = re.compile(
+    r"<!--.*?-->|</?[a-zA-Z][^<>]{0,500}>|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});|\]\([^()\s]{0,500}\)"
+    r"|\\[nrt]",
+    re.S,
+)
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+
+SHINGLE = 5  # words per shingle: long enough to be specific, short enough to survive edits
+
+
+@dataclass(frozen=True)
+class Tokens:
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Character offsets (start, end) in the original text of tokens first..last inclusive."""
+        return self.starts[first], self.ends[last]
+
+
+def mask_markup(text: str) -> str:
+    return _MASK.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def tokenize(text: str) -> Tokens:
+    masked = mask_markup(text)
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in _TOKEN.finditer(masked):
+        words.append(m.group(0).lower())
+        starts.append(m.start())
+        ends.append(m.end())
+    return Tokens(words, starts, ends)
+
+
+def phrase_words(phrase: str) -> list[str]:
+    """A fingerprint phrase, tokenised the same way as the user's text."""
+    return [m.group(0).lower() for m in _TOKEN.finditer(mask_markup(phrase))]
+
+
+def shingle_hash(words: list[str] | tuple[str, ...]) -> int:
+    # crc32 is stable across runs (str.__hash__ is salted) and fast enough here
+    return zlib.crc32(" ".join(words).encode("utf-8"))
+
+
+def shingles(words: list[str]) -> list[int]:
+    """Hash of every SHINGLE-word window, by starting position."""
+    n = len(words) - SHINGLE + 1
+    return [shingle_hash(words[i:i + SHINGLE]) for i in range(max(n, 0))]
+
+
+def find_phrase(tokens: Tokens, phrase: list[str], start: int = 0) -> int:
+    """Index of the first token where `phrase` occurs (token-wise), or -1."""
+    if not phrase:
+        return -1
+    first, k = phrase[0], len(phrase)
+    words = tokens.words
+    i = start
+    while True:
+        try:
+            i = words.index(first, i)
+        except ValueError:
+            return -1
+        if words[i:i + k] == phrase:
+            return i
+        i += 1

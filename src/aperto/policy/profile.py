@@ -1,0 +1,130 @@
+"""Who wants to use a model, and how: the declared facts a decision rests on.
+
+Everything here is what the requester says about themselves. aperto checks
+that it is well formed (no negative user counts, a real country code), not
+that it is true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aperto.errors import BadInput
+
+
+class Use(StrEnum):
+    COMMERCIAL = "commercial"   # in a product or service, or otherwise for commercial advantage
+    INTERNAL = "internal"       # inside an organisation, not offered to others
+    RESEARCH = "research"       # non-commercial research
+    EVALUATION = "evaluation"   # testing and benchmarking, no production use
+
+
+# ISO 3166-1 alpha-2, officially assigned codes (249).
+ISO_3166_ALPHA2 = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP
+KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT
+MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG
+UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+""".split())
+
+# The 27 member states since 1 February 2020 (the United Kingdom left then).
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+# Territories with their own ISO code that are nonetheless part of the EU: the French
+# outermost regions and Åland. (Canaries, Azores, Madeira share ES / PT.)
+EU_TERRITORIES = frozenset("GF GP MQ RE YT MF AX".split())
+
+# Codes people commonly type that are not ISO 3166 alpha-2 but mean one country.
+COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
+def normalise_country(code: str | None) -> str | None:
+    """An upper-case ISO 3166-1 alpha-2 code, or None; raises BadInput for anything else."""
+    if code is None or not str(code).strip():
+        return None
+    value = str(code).strip().upper()
+    value = COUNTRY_ALIASES.get(value, value)
+    if value not in ISO_3166_ALPHA2:
+        raise BadInput(
+            f"unknown country code {code!r}",
+            hint="use an ISO 3166-1 alpha-2 code such as DE, FR, US, GB",
+            country=str(code),
+        )
+    return value
+
+
+def in_eu(country: str | None) -> bool:
+    return country is not None and (country in EU_MEMBER_STATES or country in EU_TERRITORIES)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The requester's declaration.
+
+    ``mau`` is the requester's own monthly active users and ``affiliates_mau`` its
+    affiliates', both in the calendar month before the release date of the licence
+    version (Llama §2: "on the Llama 2 version release date"). ``country`` is where the requester is
+    domiciled or has its principal place of business.
+    """
+
+    mau: int = 0
+    affiliates_mau: int = 0
+    use: Use = Use.COMMERCIAL
+    country: str | None = None
+    train_other_models: bool = False   # outputs or weights will train / improve another model
+    redistribute: bool = False         # the weights (or a product containing them) go to others
+    publish_finetune: bool = False     # a fine-tune or other derivative will be distributed or made available
+    derivative_name: str | None = None
+    multimodal: bool = False           # the model in question takes images / audio as well as text
+    accepts_aup: bool = True
+    hosted_service: bool = False       # the model is offered to others as a hosted service (API)
+    annual_revenue_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("mau", "affiliates_mau"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise BadInput(f"{name} must be a whole number, got {value!r}", field=name)
+            if value < 0:
+                raise BadInput(f"{name} cannot be negative ({value})", hint="declare 0 if there are none", field=name)
+        try:
+            object.__setattr__(self, "use", Use(self.use))
+        except ValueError:
+            raise BadInput(
+                f"unknown use {self.use!r}", hint=f"one of {', '.join(u.value for u in Use)}", field="use"
+            ) from None
+        object.__setattr__(self, "country", normalise_country(self.country))
+        if self.annual_revenue_usd is not None and self.annual_revenue_usd < 0:
+            raise BadInput("annual_revenue_usd cannot be negative", field="annual_revenue_usd")
+        derived = self.derivative_name
+        object.__setattr__(self, "derivative_name", derived.strip() if derived and derived.strip() else None)
+
+    @property
+    def total_mau(self) -> int:
+        return self.mau + self.affiliates_mau
+
+    @property
+    def shares(self) -> bool:
+        """Whether anything (the model or a derivative) goes to third parties."""
+        return self.redistribute or self.publish_finetune
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "mau": self.mau,
+            "affiliates_mau": self.affiliates_mau,
+            "use": self.use.value,
+            "country": self.country,
+            "train_other_models": self.train_other_models,
+            "redistribute": self.redistribute,
+            "publish_finetune": self.publish_finetune,
+            "derivative_name": self.derivative_name,
+            "multimodal": self.multimodal,
+            "accepts_aup": self.accepts_aup,
+            "hosted_service": self.hosted_service,
+            "annual_revenue_usd": self.annual_revenue_usd,
+        }

@@ -1,0 +1,82 @@
+"""Engine setup and migrations. SQLite (WAL, synchronous=FULL so a committed
+record survives a crash) by default; PostgreSQL through APERTO_DATABASE_URL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from aperto.config import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# one number for all writers that must be serialised (audit chain, event order)
+PG_WRITE_LOCK = 0x61706572
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """The database plus a write lock. Writers go through ``write()`` so that the
+    audit chain and event sequence are appended by one writer at a time, also
+    across processes on PostgreSQL (an advisory transaction lock)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.Lock()
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = cls(settings.resolved_database_url())
+        migrate(store.engine)
+        return store
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._lock, self._sessions() as session, session.begin():
+            if self.is_postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

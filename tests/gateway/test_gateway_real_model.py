@@ -1,0 +1,141 @@
+"""The real thing: SmolLM2-135M in llama.cpp behind the gateway, driven by the official
+openai client over a live loopback server. Kill and disconnect are checked on the
+backend itself: llama.cpp's callbacks stop, the work is aborted, not merely hidden."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import openai
+import pytest
+from gwkit import ADMIN, ALICE, MODEL, StreamReader, error_code, policy_doc, serve, settings_for, wait_until
+
+from aperto.gateway import create_app
+
+pytestmark = pytest.mark.slow
+HI = [{"role": "user", "content": "Say hello."}]
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("real")
+    policy = tmp / "policy.toml"
+    doc = policy_doc()
+    lines = [f'[[tokens]]\nsha256 = "{t["sha256"]}"\nuser = "{t["user"]}"\nscopes = {json.dumps(t["scopes"])}\n'
+             for t in doc["tokens"]]
+    lines += [f'[[grants]]\nuser = "{g["user"]}"\nrepo = "{g["repo"]}"\n' for g in doc["grants"]]
+    policy.write_text("\n".join(lines))  # TOML this time: the standalone file reads both
+    with serve(create_app(settings_for(tmp, policy_file=policy))) as server:
+        server.gateway = server.app.state.gateway
+        server.backend = server.gateway.backends[MODEL]
+        yield server
+
+
+@pytest.fixture
+def client(gw):
+    return openai.OpenAI(base_url=gw.url + "/v1", api_key=ALICE, max_retries=0, timeout=60)
+
+
+def test_models_lists_the_hub_repo_id(client):
+    assert [m.id for m in client.models.list().data] == [MODEL]
+
+
+def test_chat_non_streaming(client):
+    r = client.chat.completions.create(model=MODEL, messages=HI, max_tokens=8)
+    assert r.model == MODEL and r.object == "chat.completion"
+    assert r.choices[0].message.role == "assistant" and r.choices[0].message.content.strip()
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.usage.completion_tokens >= 1 and r.usage.prompt_tokens > 5  # the chat template wrapped the prompt
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+
+def test_chat_streaming_with_usage(client):
+    chunks = list(client.chat.completions.create(model=MODEL, messages=HI, max_tokens=8, stream=True,
+                                                 stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip()
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= 1
+    assert all(c.model == MODEL for c in chunks)
+
+
+def test_streaming_without_usage_sends_no_usage_chunk(client):
+    chunks = list(client.chat.completions.create(model=MODEL, messages=HI, max_tokens=5, stream=True))
+    assert chunks and all(c.choices for c in chunks)
+
+
+def test_completions_both_ways(client):
+    r = client.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=6)
+    assert r.object == "text_completion" and r.choices[0].text and r.usage.completion_tokens >= 1
+    chunks = list(client.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=6, stream=True,
+                                            stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) and chunks[-1].usage.completion_tokens >= 1
+
+
+def test_prompt_beyond_the_context_is_a_clear_error(client):
+    with pytest.raises(openai.APIStatusError) as info:
+        client.completions.create(model=MODEL, prompt="word " * 5000, max_tokens=4)
+    assert info.value.status_code == 413 and "context" in info.value.message
+
+
+def test_several_streams_are_served_at_once(gw):
+    readers = [StreamReader(gw.url, ALICE, MODEL, max_tokens=60, prompt=f"Count to {i + 5}.") for i in range(4)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.wait_for_chunks(3)  # every stream is producing while none has finished: interleaved, not queued
+    assert not any(r.finished for r in readers)
+    for r in readers:
+        r.join(60)
+        assert r.finished and r.error is None
+
+
+def test_client_disconnect_stops_llamacpp(gw):
+    backend = gw.backend
+    late_before = backend.late
+    with httpx.stream("POST", gw.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {ALICE}"},
+                      json={"model": MODEL, "messages": [{"role": "user", "content": "Write a long essay."}],
+                            "max_tokens": 900, "stream": True}) as response:
+        lines = response.iter_lines()
+        for _ in range(5):
+            next(lines)
+    # the client is gone: llama.cpp is told to abort at its next token, then goes quiet
+    wait_until(lambda: backend.late > late_before, what="the abort to reach llama.cpp")
+    wait_until(lambda: not gw.gateway.live, what="the request to end")
+    settled = backend.callbacks
+    time.sleep(0.3)
+    assert backend.callbacks == settled
+
+
+def admin(gw, action: str, **body) -> None:
+    r = httpx.post(f"{gw.url}/admin/{action}", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status_code == 200, r.text
+
+
+def test_kill_stops_every_stream_and_llamacpp_itself(gw, client):
+    backend = gw.backend
+    readers = [StreamReader(gw.url, ALICE, MODEL, max_tokens=900, prompt=f"Write essay number {i}.")
+               for i in range(6)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.wait_for_chunks(3)
+    late_before = backend.late
+    try:
+        admin(gw, "kill", reason="test kill on SmolLM2")
+        for r in readers:
+            r.join(10)
+            assert error_code(r.error) == "model_halted" and str(r.error) == "test kill on SmolLM2"
+        # each generation was aborted inside llama.cpp (its callback answered True), then nothing more came
+        wait_until(lambda: backend.late - late_before >= len(readers), what="every generation to be aborted")
+        settled = backend.callbacks
+        time.sleep(0.3)
+        assert backend.callbacks == settled
+        assert backend.late - late_before == len(readers)  # exactly one refused token each: aborted at once
+        with pytest.raises(openai.APIStatusError) as info:
+            client.chat.completions.create(model=MODEL, messages=HI, max_tokens=4)
+        assert info.value.status_code == 503 and info.value.body["code"] == "model_halted"
+    finally:
+        admin(gw, "resume")
+    assert client.chat.completions.create(model=MODEL, messages=HI, max_tokens=4).choices[0].message.content
