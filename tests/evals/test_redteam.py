@@ -12,10 +12,9 @@ import stat
 import textwrap
 
 import pytest
+from evals_helpers import add_job
 
 from aperto.evals.sandbox import Sandbox
-
-from evals_helpers import add_job
 
 
 def body(code: str) -> str:
@@ -84,6 +83,12 @@ def test_hostile_completion_is_contained(sandbox, name):
     assert outcome.duration < 3.0, (name, outcome)
     # the harness survives: an honest sample right after still passes
     assert sandbox.run(add_job("    return a + b\n")).passed
+
+
+@pytest.mark.parametrize("name", ["always-equal object", "int subclass equal to everything", "list subclass"])
+def test_rigged_objects_are_refused_as_values(sandbox, name):
+    outcome = sandbox.run(add_job(HOSTILE[name]))
+    assert (outcome.verdict, outcome.error) == ("failed", "UnsupportedValue")
 
 
 def test_suite_is_large_enough():

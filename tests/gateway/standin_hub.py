@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +45,11 @@ def follow(snap: dict[str, Any], event: dict[str, Any]) -> None:
 def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
     app = FastAPI()
     state: dict[str, Any] = {"snap": copy.deepcopy(snapshot), "events": [], "down": False, "polls": 0}
-    changed = asyncio.Condition()
+    bell = {"ring": asyncio.Event()}  # replaced on every change; waiters hold the old one
+
+    def ring() -> None:
+        bell["ring"].set()
+        bell["ring"] = asyncio.Event()
 
     def authorised(request: Request, *tokens: str) -> bool:
         return request.headers.get("authorization", "") in {f"Bearer {t}" for t in tokens}
@@ -60,8 +65,7 @@ def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
         event = {"repo": None, "user": None, "data": {}, **event, "seq": len(state["events"]) + 1, "at": now()}
         state["events"].append(event)
         follow(state["snap"], event)
-        async with changed:
-            changed.notify_all()
+        ring()
         return event
 
     @app.get("/api/gateway/state")
@@ -73,11 +77,12 @@ def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
         if (no := refuse(request)) is not None:
             return no
         state["polls"] += 1
-        try:
-            async with changed:
-                await asyncio.wait_for(changed.wait_for(lambda: len(state["events"]) > after or state["down"]), min(wait, 30))
-        except TimeoutError:
-            pass
+        deadline = time.monotonic() + min(wait, 30)
+        while len(state["events"]) <= after and not state["down"] and time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(bell["ring"].wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
         if state["down"]:
             return JSONResponse({"error": "down"}, status_code=503)
         return {"events": state["events"][after:], "last_seq": len(state["events"]), "now": now()}
@@ -103,8 +108,7 @@ def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
     @app.post("/test/down")
     async def down() -> Any:
         state["down"] = True
-        async with changed:
-            changed.notify_all()
+        ring()
         return {"down": True}
 
     @app.post("/test/up")

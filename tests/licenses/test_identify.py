@@ -83,7 +83,7 @@ NOISE = {
 }
 
 
-@pytest.mark.parametrize("lid", ["llama3", "llama3.2", "llama4"])
+@pytest.mark.parametrize("lid", ["llama3", "llama3.2", "llama3.3", "llama4"])
 @pytest.mark.parametrize("noise", list(NOISE))
 def test_formatting_noise_does_not_change_the_answer(shared_dir: Path, lid: str, noise: str) -> None:
     found = identify_text(NOISE[noise](_read(shared_dir, LLAMA[lid])))
@@ -155,3 +155,16 @@ def test_acceptable_use_policy_is_its_licence_family(shared_dir: Path) -> None:
     assert (found.id, found.document) == ("llama3.2", "acceptable-use-policy")
     lic = identify_text(_read(shared_dir, LLAMA["llama3.2"]))
     assert lic.document == "license"
+
+
+@pytest.mark.parametrize("lid", ["llama3.1", "llama4"])
+def test_a_clause_added_in_the_middle_is_altered(shared_dir: Path, lid: str) -> None:
+    text = _read(shared_dir, LLAMA[lid])
+    cut = text.index("3. Disclaimer of Warranty")
+    added = ("You may use the Llama Materials only for non-commercial research and never in a product "
+             "offered to the public.\n\n")
+    user = text[:cut] + added + text[cut:]
+    found = identify_text(user)
+    assert (found.id, found.status) == (lid, "altered")
+    diff = [d for d in found.differences if d["kind"] == "added"]
+    assert diff and added.strip() in user[diff[0]["start"]:diff[0]["end"]]

@@ -27,6 +27,9 @@ def _verdict(license_id: str | None) -> tuple[dict[str, Any] | None, list[str], 
 def _payload(found: Any) -> dict[str, Any]:
     body: dict[str, Any] = found.to_dict()
     verdict, headline, name = _verdict(found.id)
+    if found.status == "altered":
+        # the text only imitates this licence: its verdict and restrictions do not describe these terms
+        verdict, headline = None, []
     body["name"] = name
     body["verdict"] = verdict
     body["headline"] = headline
@@ -68,6 +71,9 @@ def _echo_human(body: dict[str, Any]) -> None:
         for f in verdict.get("findings", []):
             clauses = f" [{', '.join(f['clauses'])}]" if f.get("clauses") else ""
             click.echo(f"  {f['criterion']:>2}. {f['name']}: {f['result']}{clauses} {f.get('why', '')}".rstrip())
+    elif body["status"] == "altered":
+        click.echo(f"OSD verdict: none - the text differs from {body['id']}, so that licence's verdict does not "
+                   "apply; read these terms on their own")
     elif body["id"]:
         click.echo(f"OSD verdict: not available ({body['id']} has no entry in the knowledge base)")
     for h in body.get("headline", []):

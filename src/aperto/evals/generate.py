@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from aperto.errors import ApertoError, BadInput, Forbidden, Unauthorized, Unavailable
+from aperto.errors import ApertoError, BadInput, Forbidden, Halted, Unauthorized, Unavailable
 from aperto.evals import prompting
 from aperto.evals.dataset import Problem
 
@@ -50,6 +50,7 @@ class Generator:
             body["top_p"] = s.top_p
         if s.mode == "chat":
             body["messages"] = prompting.chat_messages(problem.prompt)
+            body["stop"] = prompting.CHAT_STOP  # the closing fence: prose after the code is not needed
             data = self._post("/chat/completions", body)
             raw = data["choices"][0]["message"].get("content") or ""
             return prompting.chat_completion(problem.prompt, problem.entry_point, raw), raw
@@ -74,6 +75,8 @@ class Generator:
             else:
                 if response.status_code == 401:
                     raise Unauthorized(f"{self.base_url} refused the API key", hint="pass --api-key")
+                if response.status_code == 503 and "model_halted" in response.text:
+                    raise Halted(f"{self.base_url} is halted (kill switch): {response.text[:200]}")
                 if response.status_code == 403:
                     raise Forbidden(f"{self.base_url} refused: {response.text[:200]}")
                 if response.status_code < 400:

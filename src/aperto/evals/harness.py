@@ -160,11 +160,13 @@ class Evaluation:
             if on_row:
                 on_row(row)
 
+        pool = ThreadPoolExecutor(self.sandbox.size)
         try:
-            with ThreadPoolExecutor(self.sandbox.size) as pool:
-                for future in [pool.submit(one, s) for s in todo]:
-                    future.result()
+            for future in [pool.submit(one, s) for s in todo]:
+                future.result()
         finally:
+            # on Ctrl-C only the samples in flight finish (and are saved); the rest wait for a resume
+            pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
         return [results[(s["task_id"], s["sample"])] for s in samples if (s["task_id"], s["sample"]) in results]
 
@@ -200,13 +202,14 @@ class Evaluation:
             if key not in results:
                 pending.append(executor.submit(execute, sample))
 
+        pool = ThreadPoolExecutor(concurrency)
         try:
-            with ThreadPoolExecutor(concurrency) as pool:
-                for future in [pool.submit(produce, p, i) for p, i in wanted]:
-                    future.result()
+            for future in [pool.submit(produce, p, i) for p, i in wanted]:
+                future.result()
             for future in list(pending):
                 future.result()
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             executor.shutdown(wait=True, cancel_futures=True)
             bar.close()
         return [results[(p.task_id, i)] for p, i in wanted if (p.task_id, i) in results]

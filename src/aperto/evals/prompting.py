@@ -12,6 +12,7 @@ import ast
 import re
 
 STOP = ["\ndef ", "\nclass ", "\nif __name__", "\n#", "\nprint(", "\nassert "]
+CHAT_STOP = ["\n```\n"]
 
 CHAT_INSTRUCTION = (
     "Complete the following Python function. Answer with the complete function "

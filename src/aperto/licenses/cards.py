@@ -16,7 +16,15 @@ from typing import Any
 import yaml
 
 from aperto.errors import BadInput
-from aperto.licenses.identify import ALTERED, CONFLICT, IDENTIFIED, UNKNOWN, Evidence, Identification, identify_text
+from aperto.licenses.identify import (
+    ALTERED,
+    CONFLICT,
+    IDENTIFIED,
+    UNKNOWN,
+    Evidence,
+    Identification,
+    identify_text,
+)
 
 # license_name values seen in real cards -> our ids (HF ids where they exist)
 ALIASES = {
@@ -158,13 +166,14 @@ def identify_card(text: str, source: str = "README.md") -> Identification:
     result.sources.append(decl)
     decl.source = f"{source} (declared)"
 
-    embedded = identify_text(text, source=source)
-    if embedded.status == IDENTIFIED or (embedded.status == ALTERED and embedded.confidence >= 0.65):
+    quoted = identify_text(text, source=source)
+    embedded: Identification | None = None
+    # a card that quotes a few lines of a licence is not carrying the licence
+    if quoted.status == IDENTIFIED or (quoted.status == ALTERED and quoted.confidence >= 0.65):
+        embedded = quoted
         embedded.kind = "license-text"
         embedded.source = f"{source} (licence text in the card)"
         result.sources.append(embedded)
-    else:
-        embedded = None
 
     body_start = text.find("\n", start + 1)
     base_id, base_where = _base_licence(front, text, max(body_start, 0))

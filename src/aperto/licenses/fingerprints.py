@@ -3,8 +3,8 @@
 The shipped file ``data/_signatures.json`` holds, per reference text, no licence
 text at all except a few short phrases:
 
-- ``h``/``p``: crc32 hashes of sampled 5-word shingles and their relative
-  position (per mille) in the reference; these measure coverage and locate gaps;
+- ``h``/``t``: crc32 hashes of sampled 5-word shingles and their token
+  position in the reference; these measure coverage and locate gaps and insertions;
 - ``anchors``: a few 5-word phrases found in this (family, version) and in no
   other, so 98-99% alike versions (Llama 3.x) are told apart by what differs;
 - ``numbers``: key numbers with three words either side ("700 million" users),
@@ -40,7 +40,7 @@ class Signature:
     version: str
     document: str                 # license | acceptable-use-policy
     hashes: tuple[int, ...]
-    positions: tuple[int, ...]    # per mille of the reference, same order as hashes
+    positions: tuple[int, ...]    # token index in the reference, same order as hashes
     anchors: tuple[tuple[str, ...], ...]
     numbers: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]
     n_words: int
@@ -60,7 +60,7 @@ def load() -> Index:
     for r in raw["signatures"]:
         sigs.append(Signature(
             ref=r["ref"], family=r["family"], version=r["version"], document=r["document"],
-            hashes=tuple(r["h"]), positions=tuple(r["p"]),
+            hashes=tuple(r["h"]), positions=tuple(r["t"]),
             anchors=tuple(tuple(a.split()) for a in r["anchors"]),
             numbers=tuple((tuple(n[0].split()), tuple(n[1].split()), tuple(n[2].split())) for n in r["numbers"]),
             n_words=r["n_words"], optional=frozenset(r.get("opt", ())),
@@ -121,7 +121,7 @@ def build(corpus: Path) -> dict[str, object]:
         text = (corpus / row["relative_path"]).read_text(encoding="utf-8", errors="replace")
         words = tokenize(text).words
         toks = tokenize(text)
-        optional = set()
+        optional: set[int] = set()
         # click-through acceptance sentences: gated web forms drop them, the terms are unchanged
         for m in OPTIONAL.finditer(text):
             inside = [k for k, st in enumerate(toks.starts) if m.start() <= st < m.end()]
@@ -161,18 +161,20 @@ def build(corpus: Path) -> dict[str, object]:
     signatures = []
     for i, (row, words, sh) in enumerate(refs):
         step = max(1, min(4, len(sh) // 100))
-        hs, ps, opt = [], [], []
+        hs: list[int] = []
+        ps: list[int] = []
+        opt: list[int] = []
         for pos in range(0, len(sh), step):
             if "copyright" in words[pos:pos + SHINGLE]:
                 continue
             if pos in optional_of[i]:
                 opt.append(len(hs))
             hs.append(sh[pos])
-            ps.append(round(1000 * pos / max(len(sh), 1)))
+            ps.append(pos)
         key = (row["license_family_id"], _version_key(row["version"]), docs[i])
         signatures.append({
             "ref": row["relative_path"], "family": row["license_family_id"], "version": row["version"],
-            "document": docs[i], "n_words": len(words), "h": hs, "p": ps, "opt": opt,
+            "document": docs[i], "n_words": len(words), "h": hs, "t": ps, "opt": opt,
             "anchors": anchors_of[key], "numbers": _numbers(words),
         })
     return {"shingle": SHINGLE, "hash": "crc32", "signatures": signatures}

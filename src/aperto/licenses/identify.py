@@ -30,6 +30,8 @@ EXIT_CODES = {IDENTIFIED: 0, UNKNOWN: 20, ALTERED: 21, CONFLICT: 22}
 
 MIN_COVERAGE = 0.25      # below this (and without anchors) a text is unknown
 FULL_COVERAGE = 0.97     # at or above this nothing is missing worth reporting
+MAX_REPEATS = 256         # occurrences of one shingle considered (bounds the cost on repetitive input)
+MIN_INSERT = 8           # words added inside the licence that make it a different text
 TAIL_NOTE = 0.05         # a missing tail longer than this is reported as truncation
 
 
@@ -98,15 +100,16 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         sig = index.signatures[i]
         if exclude is not None and sig.ref == exclude:
             continue
-        found = _in_order(sig.hashes, every)
+        upos = _in_order(sig.hashes, every)
+        found = [u >= 0 for u in upos]
         coverage = sum(found) / len(found)
         anchors = [where.get(shingle_hash(a), -1) for a in sig.anchors]
         anchor_frac = sum(p >= 0 for p in anchors) / len(anchors) if anchors else 0.0
-        scored.append((coverage + 0.3 * anchor_frac, coverage, anchor_frac, i, found, anchors))
+        scored.append((coverage + 0.3 * anchor_frac, coverage, anchor_frac, i, upos, anchors))
     if not scored:
         return Identification(None, source=source, notes=["no known licence text in common"])
     scored.sort(key=lambda s: s[0], reverse=True)
-    _score, coverage, anchor_frac, best, found, anchors = scored[0]
+    _score, coverage, anchor_frac, best, upos, anchors = scored[0]
     sig = index.signatures[best]
     n_anchors = sum(p >= 0 for p in anchors)
     if coverage < MIN_COVERAGE and not (n_anchors >= 2 or (n_anchors and coverage >= 0.1)):
@@ -114,8 +117,8 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
                               notes=[f"closest reference {sig.family} shares only {coverage:.0%} of its text"])
 
     result = Identification(sig.family, version=sig.version, document=sig.document, source=source)
-    _add_evidence(result, text, tokens, sig, anchors, found, where, coverage)
-    _analyse(result, text, tokens, sig, found, where, coverage)
+    _add_evidence(result, text, tokens, sig, anchors, upos, coverage)
+    _analyse(result, text, tokens, sig, upos, coverage)
     # versions 98-99% alike: say so when the runner-up is another version of the same family
     for other in scored[1:]:
         osig = index.signatures[other[3]]
@@ -126,7 +129,7 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
     return result
 
 
-def _in_order(hashes: tuple[int, ...], every: dict[int, list[int]]) -> list[bool]:
+def _in_order(hashes: tuple[int, ...], every: dict[int, list[int]]) -> list[int]:
     """Which sampled shingles occur in the user's text in the reference's order.
 
     The longest chain of matches increasing in both texts (a longest increasing
@@ -135,22 +138,25 @@ def _in_order(hashes: tuple[int, ...], every: dict[int, list[int]]) -> list[bool
     tails: list[int] = []          # smallest user position ending a chain of each length
     tail_node: list[int] = []
     nodes: list[tuple[int, int]] = []   # (sample index, previous node)
+    node_pos: list[int] = []
     for k, h in enumerate(hashes):
         # descending, so two positions of one sample never chain together
-        for pos in reversed(every.get(h, ())[:8]):
+        for pos in reversed(every.get(h, ())[:MAX_REPEATS]):
             j = bisect.bisect_left(tails, pos)
             nodes.append((k, tail_node[j - 1] if j else -1))
+            node_pos.append(pos)
             if j == len(tails):
                 tails.append(pos)
                 tail_node.append(len(nodes) - 1)
             else:
                 tails[j] = pos
                 tail_node[j] = len(nodes) - 1
-    out = [False] * len(hashes)
+    out = [-1] * len(hashes)     # user token position of each sample in the chain, -1 if none
     node = tail_node[-1] if tail_node else -1
     while node >= 0:
-        k, node = nodes[node]
-        out[k] = True
+        k, prev = nodes[node]
+        out[k] = node_pos[node]
+        node = prev
     return out
 
 
@@ -161,7 +167,7 @@ def _snippet(text: str, tokens: Tokens, first: int, last: int) -> tuple[int, int
 
 
 def _add_evidence(result: Identification, text: str, tokens: Tokens, sig: fingerprints.Signature,
-                  anchors: list[int], found: list[bool], where: dict[int, int], coverage: float) -> None:
+                  anchors: list[int], upos: list[int], coverage: float) -> None:
     label = f"{sig.family} {sig.version}".strip()
     for pos in sorted(p for p in anchors if p >= 0)[:5]:
         start, end, snip = _snippet(text, tokens, pos, pos + SHINGLE - 1)
@@ -171,7 +177,7 @@ def _add_evidence(result: Identification, text: str, tokens: Tokens, sig: finger
         if pos >= 0 and len(result.evidence) < 8:
             start, end, snip = _snippet(text, tokens, pos, pos + len(left) + len(num) + len(right) - 1)
             result.evidence.append(Evidence(result.source, start, end, snip, f"key number of {label}"))
-    positions = [where[h] for h, f in zip(sig.hashes, found, strict=True) if f]
+    positions = [u for u in upos if u >= 0]
     if positions:
         start, _e, _s = _snippet(text, tokens, min(positions), min(positions))
         _s2, end, _t = _snippet(text, tokens, max(positions), max(positions) + SHINGLE - 1)
@@ -199,8 +205,9 @@ def _find(words: list[str], phrase: list[str], start: int = 0) -> int:
 
 
 def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprints.Signature,
-             found: list[bool], where: dict[int, int], coverage: float) -> None:
-    """Decide identified / altered from where the missing parts are."""
+             upos: list[int], coverage: float) -> None:
+    """Decide identified / altered from where the missing (or added) parts are."""
+    found = [u >= 0 for u in upos]
     n = len(found)
     first = found.index(True)
     last = n - 1 - found[::-1].index(True)
@@ -212,28 +219,49 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
         if n - k >= min_gap and hits <= 0.1 * (n - k):
             last = max(j for j in range(first, k) if found[j]) if any(found[first:k]) else first
     gaps: list[tuple[int, int]] = []
+    small: list[tuple[int, int]] = []    # one or two shingles lost: a word changed there
     run_start = None
     for k in range(first, last + 1):
         if not found[k] and run_start is None:
             run_start = k
         elif found[k] and run_start is not None:
-            if k - run_start >= min_gap and not all(j in sig.optional for j in range(run_start, k)):
-                gaps.append((run_start, k - 1))
+            if not all(j in sig.optional for j in range(run_start, k)):
+                (gaps if k - run_start >= min_gap else small).append((run_start, k - 1))
             run_start = None
     interior = found[first:last + 1]
     interior_cov = sum(interior) / len(interior)
 
     for a, b in gaps:
-        before = where[sig.hashes[a - 1]]
-        after = where[sig.hashes[b + 1]]
+        before = upos[a - 1]
+        after = upos[b + 1]
         start, _e, _s = _snippet(text, tokens, before, before + SHINGLE - 1)
         end = tokens.ends[min(after + SHINGLE - 1, len(tokens) - 1)]
         words = round((b - a + 1) / n * sig.n_words)
         result.differences.append({
             "kind": "missing", "start": start, "end": end, "text": _shorten(text[start:end]),
             "why": f"about {words} words of the reference text are missing here "
-                   f"({sig.positions[a] / 10:.0f}%-{sig.positions[b] / 10:.0f}% of it)",
+                   f"({_pct(sig, a)}-{_pct(sig, b)} of it)",
         })
+    # many scattered word changes (another name swapped in throughout) make a different text too
+    if len(small) >= max(3, round(0.02 * n)):
+        for a, b in small[:5]:
+            start = tokens.starts[upos[a - 1]]
+            end = tokens.ends[min(upos[b + 1] + SHINGLE - 1, len(tokens) - 1)]
+            result.differences.append({
+                "kind": "changed", "start": start, "end": end, "text": _shorten(text[start:end]),
+                "why": f"words differ from the reference text here (one of {len(small)} such places)",
+            })
+    # text added inside the licence: user tokens between two consecutive matches beyond the reference's
+    matched = [k for k in range(first, last + 1) if found[k]]
+    for k1, k2 in zip(matched, matched[1:], strict=False):
+        extra = (upos[k2] - upos[k1]) - (sig.positions[k2] - sig.positions[k1])
+        if extra >= MIN_INSERT:
+            start = tokens.ends[min(upos[k1] + SHINGLE - 1, len(tokens) - 1)]
+            end = tokens.starts[upos[k2]]
+            result.differences.append({
+                "kind": "added", "start": start, "end": end, "text": _shorten(text[start:end]),
+                "why": f"about {extra} words here are not in the reference text (at {_pct(sig, k1)} of it)",
+            })
     for left, num, right in sig.numbers:
         change = _changed_number(tokens, list(left), list(num), list(right))
         if change is not None:
@@ -244,7 +272,7 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
             })
     if first > max(min_gap, 0.1 * n):
         result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
-                                   "why": f"the first {sig.positions[first] / 10:.0f}% of the reference text is missing"})
+                                   "why": f"the first {_pct(sig, first)} of the reference text is missing"})
 
     tail = (n - 1 - last) / n
     if result.differences or interior_cov < 0.85:
@@ -260,6 +288,10 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
     if tail >= TAIL_NOTE:
         result.notes.append(f"truncated: the last {tail:.0%} of the reference text is missing")
         result.confidence = min(result.confidence, 0.5 + 0.4 * (1 - tail))
+
+
+def _pct(sig: fingerprints.Signature, k: int) -> str:
+    return f"{100 * sig.positions[k] / max(sig.n_words, 1):.0f}%"
 
 
 def _changed_number(tokens: Tokens, left: list[str], num: list[str], right: list[str]) -> tuple[int, int] | None:

@@ -1,0 +1,253 @@
+"""The gateway against llama.cpp called directly, side by side, in one go.
+
+    .venv/bin/python bench/gateway.py [--quick]
+
+1. Throughput: tokens/s through the gateway (a separate `aperto gateway` process, OpenAI
+   SSE over loopback) vs xllamacpp called in process on the same prompts, and vs
+   llama.cpp's own HTTP server (Server.listening_address); 1 and 16 streams.
+2. Added time to first token (p50, p99): gateway vs the same two baselines.
+3. Kill latency: 32 concurrent streams, POST /admin/kill, time until each stream ends with
+   model_halted, and until its last token (p50, p99).
+4. Propagation: a stand-in hub feed and two gateway replicas, each with a stream open;
+   kill at the hub, time until each replica's stream ends.
+Printed beside LiteLLM 1.106's figures measured on this machine (docs/design.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "gateway"))
+from gwkit import ADMIN, ALICE, free_port, policy_doc, serve  # noqa: E402
+from standin_hub import GATEWAY_TOKEN, create_standin  # noqa: E402
+
+from aperto.config import Settings  # noqa: E402
+from aperto.gateway.backends.llamacpp import LlamaCpp  # noqa: E402
+
+MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+PROMPTS = ["Write a short story about a lighthouse.", "Explain how rain forms.", "Describe a busy market.",
+           "List reasons to learn Python.", "Tell me about the moon.", "Write a poem about autumn."]
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def body(i: int, max_tokens: int) -> dict:
+    return {"model": MODEL, "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
+            "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True,
+            "stream_options": {"include_usage": True}}
+
+
+# ---- clients --------------------------------------------------------------------------------
+def direct_stream(backend: LlamaCpp, req: dict) -> tuple[int, float]:
+    """xllamacpp in process: (completion tokens, seconds to first content)."""
+    t0, first, usage = time.perf_counter(), [], [0]
+
+    def cb(chunk):
+        if not first and chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
+            first.append(time.perf_counter() - t0)
+        if chunk.get("usage"):
+            usage[0] = chunk["usage"]["completion_tokens"]
+
+    backend.server.handle_chat_completions(req, cb)
+    return usage[0], first[0] if first else float("nan")
+
+
+async def http_stream(client: httpx.AsyncClient, url: str, req: dict, token: str | None = None) -> dict:
+    """One OpenAI SSE stream: tokens, first-content time, last-content time, end time, error code."""
+    out = {"tokens": 0, "first": None, "last": None, "end": None, "error": None}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    t0 = time.perf_counter()
+    async with client.stream("POST", url + "/chat/completions", json=req, headers=headers) as response:
+        async for line in response.aiter_lines():
+            if not line.startswith("data: "):
+                continue
+            if line == "data: [DONE]":
+                break
+            chunk = json.loads(line[6:])
+            now = time.perf_counter()
+            if "error" in chunk:
+                out["error"] = chunk["error"]["code"]
+                continue
+            if chunk.get("usage"):
+                out["tokens"] = chunk["usage"]["completion_tokens"]
+            if chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
+                out["first"] = out["first"] or now - t0
+                out["last"] = now
+    out["end"] = time.perf_counter()
+    out["t0"] = t0
+    return out
+
+
+def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float:
+    results: list[int] = [0] * streams
+
+    def run(i: int) -> None:
+        results[i] = direct_stream(backend, body(i, max_tokens))[0]
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(results) / (time.perf_counter() - t0)
+
+
+async def throughput_http(url: str, streams: int, max_tokens: int, token: str | None) -> float:
+    async with httpx.AsyncClient(timeout=300) as client:
+        t0 = time.perf_counter()
+        outs = await asyncio.gather(*(http_stream(client, url, body(i, max_tokens), token) for i in range(streams)))
+        return sum(o["tokens"] for o in outs) / (time.perf_counter() - t0)
+
+
+async def ttft_http(url: str, n: int, token: str | None) -> list[float]:
+    async with httpx.AsyncClient(timeout=60) as client:
+        return [(await http_stream(client, url, body(i, 2), token))["first"] * 1000 for i in range(n)]
+
+
+# ---- processes ------------------------------------------------------------------------------
+def start_gateway(tmp: Path, name: str, extra: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    data = tmp / name
+    data.mkdir()
+    full_env = {**os.environ, "APERTO_DATA_DIR": str(data), "APERTO_GATEWAY_PARALLEL": "32", **env}
+    proc = subprocess.Popen([sys.executable, "-m", "aperto", "gateway", "--port", str(port), *extra],
+                            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"gateway {name} did not start")
+        time.sleep(0.1)
+
+
+async def kill_latency(url: str, streams: int) -> dict:
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=streams + 8)) as client:
+        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(i, 1500), ALICE)) for i in range(streams)]
+        # let every stream get going before pulling the switch
+        deadline = time.monotonic() + 120
+        while True:
+            status = (await client.get(url + "/readyz")).json()
+            if status["in_flight"] >= streams or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        t_kill = time.perf_counter()
+        r = await client.post(url + "/admin/kill", json={"reason": "bench"}, headers={"Authorization": f"Bearer {ADMIN}"})
+        r.raise_for_status()
+        outs = await asyncio.gather(*tasks)
+    ends = [(o["end"] - t_kill) * 1000 for o in outs]
+    lasts = [max(0.0, (o["last"] - t_kill) * 1000) if o["last"] else 0.0 for o in outs]
+    return {"ends": ends, "lasts": lasts, "halted": sum(o["error"] == "model_halted" for o in outs),
+            "streams": streams}
+
+
+async def propagation(urls: list[str], hub_url: str) -> list[float]:
+    async with httpx.AsyncClient(timeout=120) as client:
+        for url in urls:
+            for _ in range(200):
+                if (await client.get(url + "/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.05)
+        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(0, 100_000) | {"model": "fake/model"},
+                                                 ALICE)) for url in urls]
+        await asyncio.sleep(1.0)
+        t_kill = time.perf_counter()
+        (await client.post(hub_url + "/api/kill", json={"repo": None, "reason": "bench"},
+                           headers={"Authorization": f"Bearer {ADMIN}"})).raise_for_status()
+        outs = await asyncio.gather(*tasks)
+    assert all(o["error"] == "model_halted" for o in outs), outs
+    return [(o["end"] - t_kill) * 1000 for o in outs]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    args = parser.parse_args()
+    n_ttft, max_tokens = (10, 64) if args.quick else (30, 128)
+    tmp = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
+    policy = tmp / "policy.json"
+    policy.write_text(json.dumps(policy_doc()))
+    procs: list[subprocess.Popen] = []
+    try:
+        print(f"machine: {os.cpu_count()} cores; model SmolLM2-135M Q4_1, 2 llama.cpp threads, 32 slots")
+        direct = LlamaCpp({"parallel": "32"}, Settings(data_dir=tmp, gateway_parallel=32))
+        llama_http = direct.server.listening_address + "/v1"
+        gw, gw_url = start_gateway(tmp, "gw", ["--policy-file", str(policy)], {})
+        procs.append(gw)
+        direct_stream(direct, body(0, 8))  # warm both
+        asyncio.run(throughput_http(gw_url + "/v1", 1, 8, ALICE))
+
+        print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens})")
+        print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10}")
+        for streams in (1, 16):
+            d = throughput_direct(direct, streams, max_tokens)
+            h = asyncio.run(throughput_http(llama_http, streams, max_tokens, None))
+            g = asyncio.run(throughput_http(gw_url + "/v1", streams, max_tokens, ALICE))
+            print(f"{streams:>8} {d:>10.1f} {h:>11.1f} {g:>8.1f} {g / d:>10.3f}")
+        print("LiteLLM 1.106 (design.md): 0.91 of direct at 1 stream, 0.32 at 16")
+
+        print(f"\n## time to first token (ms, {n_ttft} sequential requests each)")
+        direct_ttft = [direct_stream(direct, body(i, 2))[1] * 1000 for i in range(n_ttft)]
+        http_ttft = asyncio.run(ttft_http(llama_http, n_ttft, None))
+        gw_ttft = asyncio.run(ttft_http(gw_url + "/v1", n_ttft, ALICE))
+        for name, xs in (("xllamacpp in process", direct_ttft), ("llama.cpp http", http_ttft),
+                         ("gateway", gw_ttft)):
+            print(f"{name:>22}: p50 {pct(xs, 50):6.2f}  p99 {pct(xs, 99):6.2f}")
+        print(f"added by the gateway vs in process: p50 {pct(gw_ttft, 50) - pct(direct_ttft, 50):+.2f} ms; "
+              f"vs llama.cpp http: p50 {pct(gw_ttft, 50) - pct(http_ttft, 50):+.2f} ms "
+              "(LiteLLM: +19..22 ms p50, +31..40 ms p99)")
+        direct.close()
+
+        print("\n## kill latency, 32 concurrent streams (ms from POST /admin/kill)")
+        k = asyncio.run(kill_latency(gw_url, 32))
+        print(f"streams ended with model_halted: {k['halted']}/{k['streams']}")
+        print(f"stream end (error event + [DONE] received): p50 {pct(k['ends'], 50):.1f}  p99 {pct(k['ends'], 99):.1f}"
+              f"  max {max(k['ends']):.1f}")
+        print(f"last token after the kill call:             p50 {pct(k['lasts'], 50):.1f}  "
+              f"p99 {pct(k['lasts'], 99):.1f}")
+        print("LiteLLM 1.106: blocking a key or model never cuts an in-flight stream")
+        gw.terminate()
+        gw.wait(10)
+
+        print("\n## propagation: kill at the hub (stand-in feed) -> streams end on two replicas (ms)")
+        with serve(create_standin(policy_doc(), ADMIN)) as hub:
+            env = {"APERTO_TOKEN": GATEWAY_TOKEN, "APERTO_HUB_URL": hub.url,
+                   "APERTO_GATEWAY_MODELS": json.dumps({"fake/model": {"backend": "fake", "delay": "0.02"}})}
+            urls = []
+            for name in ("replica-a", "replica-b"):
+                proc, url = start_gateway(tmp, name, [], env)
+                procs.append(proc)
+                urls.append(url)
+            times = asyncio.run(propagation(urls, hub.url))
+            for name, t in zip(("replica a", "replica b"), times, strict=True):
+                print(f"{name}: {t:.1f}")
+        print("LiteLLM 1.106: a second instance kept serving a blocked key for about 56 s (its key cache)")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
