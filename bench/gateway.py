@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,12 +67,16 @@ def direct_stream(backend: LlamaCpp, req: dict) -> tuple[int, float]:
     return usage[0], first[0] if first else float("nan")
 
 
-async def http_stream(client: httpx.AsyncClient, url: str, req: dict, token: str | None = None) -> dict:
+async def http_stream(client: httpx.AsyncClient, url: str, req: dict, token: str | None = None,
+                      out: dict | None = None) -> dict:
     """One OpenAI SSE stream: tokens, first-content time, last-content time, end time, error code."""
-    out = {"tokens": 0, "first": None, "last": None, "end": None, "error": None}
+    out = out if out is not None else {}
+    out.update({"tokens": 0, "first": None, "last": None, "end": None, "error": None})
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     t0 = time.perf_counter()
     async with client.stream("POST", url + "/chat/completions", json=req, headers=headers) as response:
+        if response.status_code != 200:  # refused before the stream began
+            out["error"] = json.loads(await response.aread())["error"]["code"]
         async for line in response.aiter_lines():
             if not line.startswith("data: "):
                 continue
@@ -142,22 +147,22 @@ def start_gateway(tmp: Path, name: str, extra: list[str], env: dict[str, str]) -
 
 async def kill_latency(url: str, streams: int) -> dict:
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=streams + 8)) as client:
-        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(i, 1500), ALICE)) for i in range(streams)]
-        # let every stream get going before pulling the switch
+        live: list[dict] = [{} for _ in range(streams)]
+        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(i, 1500), ALICE, live[i]))
+                 for i in range(streams)]
+        # every stream must be producing tokens before the switch is pulled
         deadline = time.monotonic() + 120
-        while True:
-            status = (await client.get(url + "/readyz")).json()
-            if status["in_flight"] >= streams or time.monotonic() > deadline:
-                break
+        while not all(o.get("first") for o in live) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)
         t_kill = time.perf_counter()
         r = await client.post(url + "/admin/kill", json={"reason": "bench"}, headers={"Authorization": f"Bearer {ADMIN}"})
         r.raise_for_status()
+        ack = (time.perf_counter() - t_kill) * 1000
         outs = await asyncio.gather(*tasks)
     ends = [(o["end"] - t_kill) * 1000 for o in outs]
     lasts = [max(0.0, (o["last"] - t_kill) * 1000) if o["last"] else 0.0 for o in outs]
-    return {"ends": ends, "lasts": lasts, "halted": sum(o["error"] == "model_halted" for o in outs),
+    return {"ack": ack, "ends": ends, "lasts": lasts, "halted": sum(o["error"] == "model_halted" for o in outs),
             "streams": streams}
 
 
@@ -168,9 +173,12 @@ async def propagation(urls: list[str], hub_url: str) -> list[float]:
                 if (await client.get(url + "/readyz")).status_code == 200:
                     break
                 await asyncio.sleep(0.05)
+        live: list[dict] = [{} for _ in urls]
         tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(0, 100_000) | {"model": "fake/model"},
-                                                 ALICE)) for url in urls]
-        await asyncio.sleep(1.0)
+                                                 ALICE, live[i])) for i, url in enumerate(urls)]
+        while not all(o.get("first") for o in live):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
         t_kill = time.perf_counter()
         (await client.post(hub_url + "/api/kill", json={"repo": None, "reason": "bench"},
                            headers={"Authorization": f"Bearer {ADMIN}"})).raise_for_status()
@@ -183,7 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     args = parser.parse_args()
-    n_ttft, max_tokens = (10, 64) if args.quick else (30, 128)
+    n_ttft, max_tokens, rounds = (10, 48, 3) if args.quick else (40, 96, 5)
     tmp = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
     policy = tmp / "policy.json"
     policy.write_text(json.dumps(policy_doc()))
@@ -197,30 +205,44 @@ def main() -> None:
         direct_stream(direct, body(0, 8))  # warm both
         asyncio.run(throughput_http(gw_url + "/v1", 1, 8, ALICE))
 
-        print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens})")
-        print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10}")
+        # The machine is shared, so load drifts: measure in interleaved rounds (direct, llama http,
+        # gateway, one after another) and take medians of the per-round ratios.
+        print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens}, "
+              f"median of {rounds} interleaved rounds)")
+        print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10} {'gw/http':>8}")
         for streams in (1, 16):
-            d = throughput_direct(direct, streams, max_tokens)
-            h = asyncio.run(throughput_http(llama_http, streams, max_tokens, None))
-            g = asyncio.run(throughput_http(gw_url + "/v1", streams, max_tokens, ALICE))
-            print(f"{streams:>8} {d:>10.1f} {h:>11.1f} {g:>8.1f} {g / d:>10.3f}")
+            d, h, g = [], [], []
+            for _ in range(rounds):
+                d.append(throughput_direct(direct, streams, max_tokens))
+                h.append(asyncio.run(throughput_http(llama_http, streams, max_tokens, None)))
+                g.append(asyncio.run(throughput_http(gw_url + "/v1", streams, max_tokens, ALICE)))
+            ratio_d = statistics.median(gi / di for gi, di in zip(g, d, strict=True))
+            ratio_h = statistics.median(gi / hi for gi, hi in zip(g, h, strict=True))
+            print(f"{streams:>8} {statistics.median(d):>10.1f} {statistics.median(h):>11.1f} "
+                  f"{statistics.median(g):>8.1f} {ratio_d:>10.3f} {ratio_h:>8.3f}")
         print("LiteLLM 1.106 (design.md): 0.91 of direct at 1 stream, 0.32 at 16")
 
-        print(f"\n## time to first token (ms, {n_ttft} sequential requests each)")
-        direct_ttft = [direct_stream(direct, body(i, 2))[1] * 1000 for i in range(n_ttft)]
-        http_ttft = asyncio.run(ttft_http(llama_http, n_ttft, None))
-        gw_ttft = asyncio.run(ttft_http(gw_url + "/v1", n_ttft, ALICE))
+        print(f"\n## time to first token (ms, {n_ttft} requests each, interleaved)")
+        direct_ttft, http_ttft, gw_ttft = [], [], []
+        for i in range(n_ttft):
+            direct_ttft.append(direct_stream(direct, body(i, 2))[1] * 1000)
+            http_ttft.extend(asyncio.run(ttft_http(llama_http, 1, None)))
+            gw_ttft.extend(asyncio.run(ttft_http(gw_url + "/v1", 1, ALICE)))
         for name, xs in (("xllamacpp in process", direct_ttft), ("llama.cpp http", http_ttft),
                          ("gateway", gw_ttft)):
             print(f"{name:>22}: p50 {pct(xs, 50):6.2f}  p99 {pct(xs, 99):6.2f}")
-        print(f"added by the gateway vs in process: p50 {pct(gw_ttft, 50) - pct(direct_ttft, 50):+.2f} ms; "
-              f"vs llama.cpp http: p50 {pct(gw_ttft, 50) - pct(http_ttft, 50):+.2f} ms "
-              "(LiteLLM: +19..22 ms p50, +31..40 ms p99)")
+        added_d = [g - d for g, d in zip(gw_ttft, direct_ttft, strict=True)]
+        added_h = [g - h for g, h in zip(gw_ttft, http_ttft, strict=True)]
+        print(f"added by the gateway (paired differences) vs in process: p50 {pct(added_d, 50):+.2f} ms, "
+              f"p99 {pct(added_d, 99):+.2f}; vs llama.cpp http: p50 {pct(added_h, 50):+.2f} ms, "
+              f"p99 {pct(added_h, 99):+.2f}")
+        print("LiteLLM 1.106: +19..22 ms p50, +31..40 ms p99")
         direct.close()
 
         print("\n## kill latency, 32 concurrent streams (ms from POST /admin/kill)")
         k = asyncio.run(kill_latency(gw_url, 32))
-        print(f"streams ended with model_halted: {k['halted']}/{k['streams']}")
+        print(f"streams ended with model_halted: {k['halted']}/{k['streams']}; "
+              f"the kill call itself returned after {k['ack']:.1f} ms")
         print(f"stream end (error event + [DONE] received): p50 {pct(k['ends'], 50):.1f}  p99 {pct(k['ends'], 99):.1f}"
               f"  max {max(k['ends']):.1f}")
         print(f"last token after the kill call:             p50 {pct(k['lasts'], 50):.1f}  "

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from gwkit import ADMIN, ALICE, StreamReader, error_code, serve, settings_for, wait_until
 
+from aperto.cli.gateway import kill_cmd, resume_cmd
 from aperto.gateway import create_app
 from aperto.gateway.backends.fake import Fake
 
@@ -87,10 +89,14 @@ def test_kill_of_one_model_spares_the_others(tmp_path, policy_file):
     policy_file.write_text(json.dumps(doc))
     app = create_app(settings, backends={FAKE: Fake({}, settings), "fake/other": Fake({}, settings)})
     with serve(app) as server:
-        assert admin(server.url, "kill", repo=FAKE, reason="this one only").status_code == 200
+        cli = ["--model", FAKE, "--gateway", server.url + "/v1", "--token", ADMIN]
+        result = CliRunner().invoke(kill_cmd, [*cli, "--reason", "this one only"])
+        assert result.exit_code == 0 and "halted fake/model: this one only" in result.output
         assert chat(server.url).status_code == 503
         assert chat(server.url, model="fake/other").status_code == 200
         assert httpx.get(server.url + "/readyz").status_code == 200  # still serves something
+        assert CliRunner().invoke(resume_cmd, cli).exit_code == 0
+        assert chat(server.url).status_code == 200
 
 
 def test_non_streaming_call_gets_an_error_not_a_truncated_answer(tmp_path, policy_file):

@@ -92,3 +92,13 @@ def test_bad_version_and_lying_lengths_are_bad_input(tmp_path: Path) -> None:
 def test_gguf_without_licence_is_unknown(tmp_path: Path) -> None:
     found = identify_path(write_gguf(tmp_path / "x.gguf", [_kv("general.name", 8, _s("x"))]))
     assert found.status == "unknown" and found.id is None
+
+
+def test_gguf_declaration_against_its_base_model_is_a_conflict(tmp_path: Path) -> None:
+    kvs = [_kv("general.license", 8, _s("apache-2.0")),
+           _kv("general.base_model.count", 4, struct.pack("<I", 1)),
+           _kv("general.base_model.0.name", 8, _s("Llama 3.2 1B Instruct")),
+           _kv("general.base_model.0.repo_url", 8, _s("https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct"))]
+    found = identify_path(write_gguf(tmp_path / "q.gguf", kvs))
+    assert (found.status, found.id) == ("conflict", "llama3.2")
+    assert [s.id for s in found.sources] == ["apache-2.0", "llama3.2"]

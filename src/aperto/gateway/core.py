@@ -78,7 +78,9 @@ class Gateway:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def model_specs(self) -> dict[str, dict[str, str]]:
-        return {self.settings.gateway_model: {"backend": "llamacpp"}, **self.settings.gateway_models}
+        """The bundled SmolLM2 under settings.gateway_model (empty: none), plus the model map."""
+        bundled = {self.settings.gateway_model: {"backend": "llamacpp"}} if self.settings.gateway_model else {}
+        return {**bundled, **self.settings.gateway_models}
 
     async def start(self) -> None:
         """Load kill state before anything else, so a restart while halted comes up halted."""

@@ -32,7 +32,9 @@ def error_response(request: Request, exc: ApertoError) -> JSONResponse | Redirec
     elif isinstance(exc, InvalidToken):
         headers["X-Error-Message"] = "Invalid credentials in Authorization header"
     else:
-        headers["X-Error-Message"] = exc.message.replace("\n", " ")[:300]
+        # header values must be latin-1 and single-line; user input may be neither
+        headers["X-Error-Message"] = exc.message.encode("ascii", "backslashreplace").decode()[:300] \
+            .replace("\r", " ").replace("\n", " ")
     if isinstance(exc, EntryNotFound) and exc.details.get("commit"):
         headers["X-Repo-Commit"] = exc.details["commit"]
     # browsers get the login page instead of a bare 401

@@ -251,3 +251,13 @@ class HubBase:
 def audit_hash(row: dict[str, Any]) -> str:
     fields = ("seq", "actor", "action", "subject", "before", "after", "at", "prev_hash")
     return hashlib.sha256(canonical({k: row[k] for k in fields}).encode()).hexdigest()
+
+
+def operator_caller(hub: HubBase) -> Caller:
+    """The local operator (CLI on the hub's own machine, with access to its database)
+    acts as the first administrator; the audit log names them ``cli:<admin>``."""
+    with hub.store.read() as s:
+        admin = s.scalar(select(User).where(User.is_admin.is_(True)).order_by(User.id).limit(1))
+    if admin is None:
+        raise NotFound("the hub has no administrator yet", hint="start it once with `aperto hub`")
+    return Caller(admin.id, f"cli:{admin.name}", admin.org, True, frozenset(SCOPES), "")

@@ -54,9 +54,9 @@ def identify(files: dict[str, Path]) -> tuple[str | None, dict[str, Any]]:
             try:
                 result = ident.identify_path(Path(tmp))
                 data = result.to_dict()
-                status = getattr(result, "status", data.get("status"))
-                lic = result.id if status in ("identified", "altered") or result.id else None
-                return lic, data
+                status = str(getattr(result, "status", data.get("status")))
+                # a conflict still names the governing licence; only "unknown" names none
+                return (getattr(result, "id", None) or None) if status != "unknown" else None, data
             except Exception as exc:  # the hub must still accept the commit
                 return None, {"status": "unknown", "error": f"identification failed: {exc}"}
     for repo_path, blob in files.items():
@@ -110,7 +110,8 @@ def license_summary(license_id: str | None) -> dict[str, Any] | None:
 
 
 PROFILE_FIELDS = ("mau", "affiliates_mau", "use", "country", "train_other_models", "redistribute",
-                  "publish_finetune", "derivative_name", "multimodal")
+                  "publish_finetune", "derivative_name", "multimodal", "accepts_aup", "hosted_service",
+                  "annual_revenue_usd")
 
 
 def evaluate(license_id: str | None, fields: dict[str, Any]) -> dict[str, Any]:

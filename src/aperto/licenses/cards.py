@@ -140,19 +140,23 @@ def _key_evidence(text: str, start: int, key: str, source: str) -> list[Evidence
     return [Evidence(source, m.start(), m.end(), m.group(0), f"model card declares {key}")]
 
 
-def _base_licence(front: dict[str, Any], text: str, body_start: int) -> tuple[str | None, str]:
-    base = front.get("base_model")
-    names = [base] if isinstance(base, str) else [b for b in base if isinstance(b, str)] if isinstance(base, list) else []
-    where = "base_model"
-    if not names:  # no base_model: the card's title often names the base ("... Llama2 Model")
-        h1 = _H1.search(text, body_start)
-        names = [h1.group(1)] if h1 else []
-        where = "title"
+def base_licence(names: list[str], where: str) -> tuple[str | None, str]:
+    """The licence of the first base model name we recognise, and where it was found."""
     for name in names:
         for pattern, lid in BASE_MODELS:
             if pattern.search(name):
                 return lid, f"{where} {name.strip()}"
     return None, ""
+
+
+def _base_licence(front: dict[str, Any], text: str, body_start: int) -> tuple[str | None, str]:
+    base = front.get("base_model")
+    names = [base] if isinstance(base, str) else [b for b in base if isinstance(b, str)] if isinstance(base, list) else []
+    if names:
+        return base_licence(names, "base_model")
+    # no base_model: the card's title often names the base ("... Llama2 Model")
+    h1 = _H1.search(text, body_start)
+    return base_licence([h1.group(1)] if h1 else [], "title")
 
 
 def identify_card(text: str, source: str = "README.md") -> Identification:

@@ -121,14 +121,29 @@ def read_metadata(path: Path) -> Metadata:
 
 def identify_gguf(path: Path) -> Any:
     """Identification from a GGUF file's licence metadata (a declaration, not a licence text)."""
-    from aperto.licenses.cards import declaration
+    from aperto.licenses.cards import base_licence, declaration, known_ids
+    from aperto.licenses.identify import CONFLICT, IDENTIFIED, Identification
 
     meta = read_metadata(path)
     raw = meta.kv.get("general.license")
     name = meta.kv.get("general.license.name")
     link = meta.kv.get("general.license.link")
-    return declaration(
+    found: Identification = declaration(
         value=raw.value if raw else None, name=name.value if name else None, link=link.value if link else None,
         source=path.name, kind="gguf",
         spans=[(k, v) for k, v in (("general.license", raw), ("general.license.name", name)) if v],
     )
+    # newer converters record the base model(s): a declaration cannot relicense them
+    bases = [meta.get(f"general.base_model.{i}.{f}") for i in range(4) for f in ("name", "repo_url")]
+    base_id, where = base_licence([b for b in bases if isinstance(b, str)], "GGUF general.base_model")
+    if base_id:
+        base = Identification(base_id, status=IDENTIFIED, confidence=0.6, source=where, kind="base-model")
+        if found.id and found.id != base_id and found.id in known_ids():
+            found.sources = [Identification(found.id, status=found.status, confidence=found.confidence,
+                                            source=path.name, kind="gguf", evidence=list(found.evidence)), base]
+            found.status, found.id, found.governing = CONFLICT, base_id, where
+            found.notes.append(f"general.license says {found.sources[0].id} but {where} is under {base_id}; "
+                               "a derivative cannot relicense its base model's weights")
+        else:
+            found.notes.append(f"{where} is under {base_id}")
+    return found

@@ -108,8 +108,15 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         scored.append((coverage + 0.3 * anchor_frac, coverage, anchor_frac, i, upos, anchors))
     if not scored:
         return Identification(None, source=source, notes=["no known licence text in common"])
-    scored.sort(key=lambda s: s[0], reverse=True)
-    _score, coverage, anchor_frac, best, upos, anchors = scored[0]
+    # on a tie the longer reference wins: a licence with its AUP appended is the licence
+    scored.sort(key=lambda s: (round(s[0], 3), index.signatures[s[3]].n_words), reverse=True)
+    pick = scored[0]
+    if index.signatures[pick[3]].document != "license":
+        # a licence with its acceptable-use policy after it is the licence, not the policy
+        family = index.signatures[pick[3]].family
+        pick = next((s for s in scored if index.signatures[s[3]].family == family
+                     and index.signatures[s[3]].document == "license" and s[1] >= 0.8), pick)
+    _score, coverage, anchor_frac, best, upos, anchors = pick
     sig = index.signatures[best]
     n_anchors = sum(p >= 0 for p in anchors)
     if coverage < MIN_COVERAGE and not (n_anchors >= 2 or (n_anchors and coverage >= 0.1)):
@@ -325,6 +332,11 @@ def read_text_file(path: Path) -> str:
     data = path.read_bytes()
     if not data.strip():
         raise BadInput(f"{path} is empty", hint="pass a file that holds the licence text or model card")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM (Windows editors)
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     if b"\x00" in data[:8192]:
         raise BadInput(f"{path} looks binary, not a licence text, model card or GGUF file",
                        hint="pass a LICENSE text, a README.md, a .gguf file or a model folder")

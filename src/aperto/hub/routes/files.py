@@ -25,7 +25,14 @@ def _file_headers(info: dict) -> dict[str, str]:
             "X-Linked-Size": str(info["size"]), "Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
 
 
-@router.api_route("/{org}/{name}/resolve/{rev}/{path:path}", methods=["GET", "HEAD"])
+@router.head("/{org}/{name}/resolve/{rev}/{path:path}")
+def resolve_head(org: str, name: str, rev: str, path: str, request: Request, hub: Hub = Depends(get_hub),
+                 caller: Caller | None = Depends(get_caller)) -> Response:
+    """The metadata the huggingface_hub client asks for before downloading."""
+    return resolve(org, name, rev, path, request, hub, caller)
+
+
+@router.get("/{org}/{name}/resolve/{rev}/{path:path}")
 def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub = Depends(get_hub),
             caller: Caller | None = Depends(get_caller)) -> Response:
     """Authorise, then stream from disk (or hand the bytes to nginx through X-Accel-Redirect)."""
@@ -50,7 +57,14 @@ def upload_status(org: str, name: str, sha256: str, hub: Hub = Depends(get_hub),
     return hub.upload_status(caller, repo_name(org, name), sha256)
 
 
-@router.api_route("/api/models/{org}/{name}/upload/{sha256}", methods=["POST", "PATCH"])
+@router.patch("/api/models/{org}/{name}/upload/{sha256}")
+async def upload_resume(org: str, name: str, sha256: str, request: Request, size: int, offset: int = 0,
+                        hub: Hub = Depends(get_hub)) -> dict:
+    """Resume an upload: send the bytes from ``offset`` (the size GET reported)."""
+    return await upload(org, name, sha256, request, size, offset, hub)
+
+
+@router.post("/api/models/{org}/{name}/upload/{sha256}")
 async def upload(org: str, name: str, sha256: str, request: Request, size: int, offset: int = 0,
                  hub: Hub = Depends(get_hub)) -> dict:
     """Stream a file's bytes (POST from 0, PATCH from ``offset``). The blob becomes usable

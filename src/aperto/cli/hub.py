@@ -1,0 +1,250 @@
+"""CLI adapters over the hub: serve it, publish to it, check its audit log, manage tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from aperto.config import Settings
+from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, Unauthorized
+
+CHUNK = 1024 * 1024
+
+
+def _settings(data_dir: str | None, database_url: str | None = None) -> Settings:
+    settings = Settings()
+    if data_dir:
+        settings.data_dir = Path(data_dir)
+    if database_url:
+        settings.database_url = database_url
+    return settings
+
+
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), help="Hub state folder.")
+db_option = click.option("--database-url", help="SQLAlchemy URL (default: SQLite under the data dir).")
+
+
+@click.command("hub")
+@data_dir_option
+@db_option
+@click.option("--host", help="Address to listen on.")
+@click.option("--port", type=int, help="Port to listen on.")
+@click.option("--accel-redirect", help="nginx internal prefix for X-Accel-Redirect downloads.")
+def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, port: int | None,
+            accel_redirect: str | None) -> None:
+    """Run the hub. On first start it creates an administrator and prints its token once."""
+    import uvicorn
+
+    from aperto.hub.app import create_app
+    from aperto.hub.service import Hub
+
+    settings = _settings(data_dir, database_url)
+    if accel_redirect:
+        settings.accel_redirect = accel_redirect
+    hub = Hub(settings)
+    token = hub.bootstrap_admin()
+    if token:
+        click.echo("Created the administrator 'admin'. Its token is shown this once; keep it safe:")
+        click.echo(f"  {token}")
+    click.echo(f"aperto hub on http://{host or settings.hub_host}:{port or settings.hub_port} "
+               f"(data in {settings.data_dir})")
+    uvicorn.run(create_app(settings, hub), host=host or settings.hub_host, port=port or settings.hub_port,
+                log_level="warning")
+
+
+# ---- publish ---------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _raise_for(response) -> None:  # noqa: ANN001
+    if response.status_code < 400:
+        return
+    try:
+        message = response.json().get("message") or response.text
+    except ValueError:
+        message = response.text
+    cls = {400: BadInput, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}.get(
+        response.status_code, ApertoError)
+    raise cls(f"hub answered {response.status_code}: {message}")
+
+
+def _file_list(path: Path) -> list[tuple[str, Path]]:
+    if path.is_file():
+        return [(path.name, path)]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.relative_to(path).parts)
+    return [(p.relative_to(path).as_posix(), p) for p in files]
+
+
+def upload_file(client, repo: str, local: Path, sha: str, size: int, bar) -> None:  # noqa: ANN001
+    """Send what the hub lacks, resuming from the size it already holds."""
+    url = f"/api/models/{repo}/upload/{sha}"
+    status = client.get(url)
+    _raise_for(status)
+    have = status.json()["received"]
+    if have < 0:  # the hub already holds these bytes
+        bar.update(size)
+        return
+    bar.update(have)
+
+    def body():  # noqa: ANN202
+        with open(local, "rb") as f:
+            f.seek(have)
+            while block := f.read(CHUNK):
+                bar.update(len(block))
+                yield block
+
+    response = client.patch(url, params={"size": size, "offset": have}, content=body())
+    _raise_for(response)
+    if not response.json().get("complete"):
+        raise Conflict(f"{local}: the hub holds {response.json()['received']} of {size} bytes; run publish again")
+
+
+@click.command("publish")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--repo", required=True, help="ORG/NAME on the hub.")
+@click.option("--token", envvar="APERTO_TOKEN", help="Hub token with the publish scope.")
+@click.option("--hub", "hub_url", envvar="APERTO_HUB_URL", default="http://127.0.0.1:8600", show_default=True)
+@click.option("--message", "-m", default="", help="Commit message.")
+@click.option("--gating", type=click.Choice(["open", "auto", "manual"]),
+              help="Override the licence-based gating mode (recorded in the audit log).")
+@click.option("--json", "as_json", is_flag=True, help="Print the commit as JSON.")
+def publish_cmd(path: str, repo: str, token: str | None, hub_url: str, message: str, gating: str | None,
+                as_json: bool) -> None:
+    """Upload a folder (or one file) as a new commit; interrupted uploads resume."""
+    import httpx
+    from tqdm import tqdm
+
+    root = Path(path)
+    files = _file_list(root)
+    if not files:
+        raise BadInput(f"{path} holds no files")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    entries = []
+    total = sum(p.stat().st_size for _, p in files)
+    with httpx.Client(base_url=hub_url, headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
+            tqdm(total=total, unit="B", unit_scale=True, desc=repo, file=sys.stderr,
+                 disable=not sys.stderr.isatty()) as bar:
+        for rel, local in files:
+            sha, size = _sha256(local), local.stat().st_size
+            upload_file(client, repo, local, sha, size, bar)
+            entries.append({"path": rel, "sha256": sha, "size": size})
+        response = client.post(f"/api/models/{repo}/commit",
+                               json={"files": entries, "message": message or f"publish {root.name}",
+                                     "gating": gating})
+        _raise_for(response)
+    result = response.json()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{repo}@{result['commit']}: {len(entries)} files, licence {result['license'] or 'unknown'} "
+               f"({result['category']}), gating {result['gating']}")
+
+
+# ---- audit -------------------------------------------------------------------------
+@click.group("audit")
+def audit_cmd() -> None:
+    """Check or export the hub's hash-chained audit log (reads the hub's database)."""
+
+
+@audit_cmd.command("verify")
+@data_dir_option
+@db_option
+def audit_verify(data_dir: str | None, database_url: str | None) -> None:
+    """Recompute the chain; exit 1 and name the first bad row if it was altered."""
+    from aperto.hub.service import Hub
+
+    hub = Hub(_settings(data_dir, database_url))
+    result = hub.verify_audit()
+    if not result["ok"]:
+        click.echo(f"audit chain BROKEN at row {result['bad_seq']}: {result['why']}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain ok: {result['rows']} rows, head {result.get('head', '')[:16]}")
+
+
+@audit_cmd.command("export")
+@data_dir_option
+@db_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
+def audit_export(data_dir: str | None, database_url: str | None, output: str | None) -> None:
+    """Write the audit log as JSON lines."""
+    from aperto.hub.service import Hub
+
+    hub = Hub(_settings(data_dir, database_url))
+    out = open(output, "w") if output else sys.stdout  # noqa: SIM115
+    try:
+        for row in hub.iter_audit():
+            out.write(json.dumps(row, sort_keys=True) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+# ---- tokens -------------------------------------------------------------------------
+@click.group("token")
+def token_cmd() -> None:
+    """Create, list and revoke hub tokens (operator commands on the hub's own database)."""
+
+
+@token_cmd.command("create")
+@click.argument("user")
+@click.option("--scopes", default="read", show_default=True, help="Comma-separated: read,publish,admin,gateway.")
+@click.option("--org", help="Organisation of a new user.")
+@click.option("--admin", "is_admin", is_flag=True, help="Make a new user an administrator (adds the admin scope).")
+@click.option("--label", default="", help="What the token is for.")
+@data_dir_option
+@db_option
+def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label: str, data_dir: str | None,
+                 database_url: str | None) -> None:
+    """Make a token for USER (created if new); the token is printed once."""
+    from aperto.hub.base import operator_caller
+    from aperto.hub.service import Hub
+
+    hub = Hub(_settings(data_dir, database_url))
+    first = hub.bootstrap_admin()
+    if first:
+        click.echo(f"(created the administrator 'admin' first; its token: {first})", err=True)
+    op = operator_caller(hub)
+    try:
+        hub.create_user(op, user, org, is_admin)
+    except Conflict:
+        pass
+    wanted = [s.strip() for s in scopes.split(",") if s.strip()]
+    if is_admin and "admin" not in wanted:
+        wanted.append("admin")
+    click.echo(hub.create_token(op, user, wanted, label))
+
+
+@token_cmd.command("list")
+@data_dir_option
+@db_option
+def token_list(data_dir: str | None, database_url: str | None) -> None:
+    from aperto.hub.base import operator_caller
+    from aperto.hub.service import Hub
+
+    hub = Hub(_settings(data_dir, database_url))
+    for t in hub.list_tokens(operator_caller(hub)):
+        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
+        click.echo(f"{t['sha256'][:16]}  {t['user']:<16} {','.join(t['scopes']):<24} {state}  {t['label']}")
+
+
+@token_cmd.command("revoke")
+@click.argument("token_or_sha256")
+@data_dir_option
+@db_option
+def token_revoke(token_or_sha256: str, data_dir: str | None, database_url: str | None) -> None:
+    """Revoke by the token itself or its sha256 (gateways learn it from the event feed)."""
+    from aperto.hub.base import operator_caller
+    from aperto.hub.service import Hub
+
+    hub = Hub(_settings(data_dir, database_url))
+    result = hub.revoke_token(operator_caller(hub), token_or_sha256)
+    click.echo(f"revoked {result['sha256'][:16]} of {result['user']}")

@@ -1,0 +1,99 @@
+"""Two gateway replicas following the real hub (aperto.hub) over HTTP: a licensor's kill
+through `aperto kill` reaches both and ends their streams; resume, revocation and a
+takedown arrive the same way. The gateway never imports the hub; only this test does."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from gwkit import StreamReader, error_code, serve, settings_for, wait_until
+
+from aperto.cli.gateway import kill_cmd, resume_cmd
+from aperto.config import Settings
+from aperto.gateway import create_app
+from aperto.gateway.backends.fake import Fake
+
+hub_app = pytest.importorskip("aperto.hub.app")
+hub_service = pytest.importorskip("aperto.hub.service")
+
+REPO = "alice/tiny"
+CARD = b"---\nlicense: apache-2.0\n---\n# Tiny\nA tiny test model.\n"
+
+
+@pytest.fixture
+def real_hub(tmp_path):
+    settings = Settings(data_dir=tmp_path / "hub", database_url=None)
+    hub = hub_service.Hub(settings)
+    admin = hub.bootstrap_admin()
+    root = hub.authenticate(admin)
+    hub.create_user(root, "alice", org="acme")
+    hub.create_user(root, "bob")
+    hub.create_user(root, "gw")
+    people = {"admin": admin, "alice": hub.create_token(root, "alice", ["read", "publish"]),
+              "bob": hub.create_token(root, "bob", ["read"]), "gw": hub.create_token(root, "gw", ["gateway"])}
+    alice = hub.authenticate(people["alice"])
+    sha = hashlib.sha256(CARD).hexdigest()
+    hub.upload(alice, REPO, sha, len(CARD), 0, [CARD])
+    hub.commit(alice, REPO, [{"path": "README.md", "sha256": sha, "size": len(CARD)}], "first", gating="manual")
+    hub.grant_access(alice, REPO, "bob")
+    with serve(hub_app.create_app(settings, hub)) as server:
+        server.hub, server.people = hub, people
+        yield server
+    hub.close()
+
+
+def replica(tmp_path, hub_url: str, name: str, token: str):
+    settings = settings_for(tmp_path / name, hub_url=hub_url, token=token, staleness_limit_s=30)
+    return create_app(settings, backends={REPO: Fake({"delay": 0.01}, settings)})
+
+
+def chat(url: str, token: str) -> httpx.Response:
+    return httpx.post(url + "/v1/chat/completions", headers={"Authorization": f"Bearer {token}"},
+                      json={"model": REPO, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3})
+
+
+def test_two_replicas_follow_the_real_hub(tmp_path, real_hub):
+    people = real_hub.people
+    bob = people["bob"]
+    with contextlib.ExitStack() as stack:
+        gws = [stack.enter_context(serve(replica(tmp_path, real_hub.url, f"r{i}", people["gw"]))) for i in range(2)]
+        for gw in gws:
+            wait_until(lambda gw=gw: chat(gw.url, bob).status_code == 200, what="the snapshot from the hub")
+            assert chat(gw.url, "aperto_unknown").status_code == 401
+        readers = [StreamReader(gw.url, bob, REPO, max_tokens=100_000) for gw in gws]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.wait_for_chunks(2)
+
+        # the licensor pulls the switch for her model, through the CLI and the hub
+        cli = ["--model", REPO, "--hub-url", real_hub.url, "--token", people["alice"]]
+        result = CliRunner().invoke(kill_cmd, [*cli, "--reason", "licence breach under review"])
+        assert result.exit_code == 0, result.output
+        for r in readers:
+            r.join(10)
+            assert error_code(r.error) == "model_halted" and str(r.error) == "licence breach under review"
+        for gw in gws:
+            assert chat(gw.url, bob).json()["error"]["code"] == "model_halted"
+            assert httpx.get(gw.url + "/readyz").status_code == 503
+
+        # bob may not pull it: the hub refuses, and the gateways stay halted
+        denied = CliRunner().invoke(kill_cmd, ["--hub-url", real_hub.url, "--token", bob, "--reason", "x"])
+        assert denied.exit_code != 0
+
+        assert CliRunner().invoke(resume_cmd, cli).exit_code == 0
+        for gw in gws:
+            wait_until(lambda gw=gw: chat(gw.url, bob).status_code == 200, what="the resume")
+
+        real_hub.hub.revoke_access(real_hub.hub.authenticate(people["alice"]), REPO, "bob")
+        for gw in gws:
+            wait_until(lambda gw=gw: chat(gw.url, bob).status_code == 403, what="the revocation")
+        assert chat(gws[0].url, people["alice"]).status_code == 200  # the licensor still may
+
+        real_hub.hub.revoke_token(real_hub.hub.authenticate(people["admin"]), people["alice"])
+        for gw in gws:
+            wait_until(lambda gw=gw: chat(gw.url, people["alice"]).status_code == 401, what="token revocation")

@@ -1,0 +1,70 @@
+"""The upstream backend: an aperto gateway in front of any OpenAI-compatible server.
+Here the upstream is a second gateway (fake model), so the test can see that a kill
+on the front closes the upstream stream and the upstream stops generating."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import openai
+from gwkit import ADMIN, ALICE, StreamReader, error_code, policy_doc, serve, settings_for, wait_until
+
+from aperto.gateway import create_app
+from aperto.gateway.backends.fake import Fake
+
+FAKE = "fake/model"
+
+
+def test_upstream_passthrough_and_abort(tmp_path):
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(policy_doc()))
+    back_settings = settings_for(tmp_path / "back", policy_file=policy)
+    fake = Fake({"delay": 0.01}, back_settings)
+    with serve(create_app(back_settings, backends={FAKE: fake})) as back:
+        front_settings = settings_for(tmp_path / "front", policy_file=policy, gateway_model="", gateway_models={
+            "front/model": {"backend": "upstream", "url": back.url + "/v1", "model": FAKE, "api_key": ALICE}})
+        front_app = create_app(front_settings)
+        doc = policy_doc()
+        doc["open_repos"] = ["front/model"]
+        policy.write_text(json.dumps(doc))
+        with serve(front_app) as front:
+            client = openai.OpenAI(base_url=front.url + "/v1", api_key=ALICE, max_retries=0)
+            r = client.chat.completions.create(model="front/model", messages=[{"role": "user", "content": "x"}],
+                                               max_tokens=3)
+            assert r.choices[0].message.content == "tok0 tok1 tok2 " and r.model == "front/model"
+            assert r.usage.completion_tokens == 3
+            chunks = list(client.completions.create(model="front/model", prompt="x", max_tokens=2, stream=True))
+            assert "".join(c.choices[0].text for c in chunks if c.choices) == "tok0 tok1 "
+
+            reader = StreamReader(front.url, ALICE, "front/model", max_tokens=100_000)
+            reader.start()
+            reader.wait_for_chunks(3)
+            assert len(back.app.state.gateway.live) == 1
+            kill = httpx.post(front.url + "/admin/kill", json={"reason": "front halted"},
+                              headers={"Authorization": f"Bearer {ADMIN}"})
+            assert kill.status_code == 200
+            reader.join(10)
+            assert error_code(reader.error) == "model_halted"
+            # the front closed its upstream stream, so the upstream stopped working for it
+            wait_until(lambda: not back.app.state.gateway.live, what="the upstream request to end")
+            produced = fake.callbacks
+            time.sleep(0.2)
+            assert fake.callbacks == produced
+
+
+def test_upstream_errors_are_passed_on_clearly(tmp_path):
+    settings = settings_for(tmp_path, policy_file=None, gateway_model="", gateway_models={
+        "dead/model": {"backend": "upstream", "url": "http://127.0.0.1:9/v1"}})
+    doc = policy_doc()
+    doc["open_repos"] = ["dead/model"]
+    policy = tmp_path / "p.json"
+    policy.write_text(json.dumps(doc))
+    settings.policy_file = policy
+    app = create_app(settings)
+    with serve(app) as gw:
+        r = httpx.post(gw.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {ALICE}"},
+                       json={"model": "dead/model", "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
+        assert "127.0.0.1:9" in r.json()["error"]["message"]

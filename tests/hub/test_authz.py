@@ -1,0 +1,90 @@
+"""Every route in the OpenAPI schema, called by an outsider (anonymous, and an ordinary
+user with no grant), leaks no gated bytes, no other user's request, and performs no
+licensor or admin action. New routes are covered automatically."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from hubtools import LLAMA_CARD, People, auth, publish
+
+SECRET = b"GATED-WEIGHTS-" + bytes(range(256)) * 4
+SECRET_SHA = hashlib.sha256(SECRET).hexdigest()
+# what an ordinary user may legitimately change: their own access request, their own tokens
+ALLOWED_FOR_USER = {("POST", "/api/models/{org}/{name}/access-request"), ("POST", "/api/tokens")}
+BODY = {"user": "carol", "status": "accepted", "reason": "because", "repo": None, "gated": False, "gating": "open",
+        "name": "eve", "is_admin": True, "scopes": ["admin"], "files": [{"path": "x", "sha256": SECRET_SHA,
+                                                                         "size": len(SECRET)}],
+        "benchmark": "humaneval", "metric": "pass@1", "value": 1.0, "org": "bobco", "mau": 1,
+        "use": "research", "accepts_aup": True, "rejectionReason": "no"}
+PARAMS = {"org": "acme", "name": "gated", "rev": "main", "path": "w.bin", "status": "pending", "sha256": SECRET_SHA,
+          "benchmark": "humaneval"}
+
+
+def routes(client: TestClient) -> list[tuple[str, str]]:
+    schema = client.get("/openapi.json").json()
+    return [(method.upper(), path) for path, ops in schema["paths"].items() for method in ops]
+
+
+@pytest.fixture
+def world(people: People, client: TestClient) -> People:
+    publish(people.hub, people.alice, "acme/gated", {"README.md": LLAMA_CARD.encode(), "w.bin": SECRET},
+            gating="manual")
+    root = people.hub.authenticate(people.admin)
+    people.hub.create_user(root, "carol")
+    carol = people.hub.authenticate(people.hub.create_token(root, "carol", ["read"]))
+    people.hub.request_access(carol, "acme/gated", {"org": "carolco-private", "mau": 5, "use": "research",
+                                                    "accepts_aup": True})
+    return people
+
+
+@pytest.mark.parametrize("who", ["anonymous", "bob"])
+def test_no_route_leaks_to_an_outsider(world: People, client: TestClient, who: str) -> None:
+    headers = auth(world.bob) if who == "bob" else {}
+    found = routes(client)
+    assert len(found) >= 30
+    checked = 0
+    for method, template in found:
+        if template == "/api/events/stream" and who == "bob":
+            continue  # answered 403 before streaming; checked in test_api
+        url = re.sub(r"\{(\w+)(?::path)?\}", lambda m: PARAMS[m.group(1)], template)
+        kwargs: dict = {"headers": headers}
+        if method in ("POST", "PUT", "PATCH"):
+            if "/upload/" in template:
+                kwargs.update(content=SECRET, params={"size": len(SECRET)})
+            else:
+                kwargs["json"] = BODY
+        if "/events" in template:
+            kwargs["params"] = {"wait": 0}
+        r = client.request(method, url, **kwargs)
+        checked += 1
+        assert r.status_code < 500, (method, template, r.text)
+        assert SECRET[:64] not in r.content, (method, template)
+        assert b"carolco-private" not in r.content, (method, template)
+        if method != "GET" and (method, template) not in ALLOWED_FOR_USER:
+            assert r.status_code in (401, 403, 404, 400, 409, 422), (method, template, r.status_code)
+            if who == "anonymous":
+                assert r.status_code in (401, 403, 404, 422), (method, template, r.status_code)
+    assert checked >= 30
+    # nothing changed for the licensor, the admin or carol
+    hub = world.hub
+    alice = hub.authenticate(world.alice)
+    pending = [r["user"]["user"] for r in hub.list_requests(alice, "acme/gated", "pending")]
+    assert "carol" in pending and set(pending) <= {"carol", "bob"}  # bob may ask for himself
+    assert hub.list_requests(alice, "acme/gated", "accepted") == []
+    assert hub.repo("acme/gated")["gating"] == "manual" and not hub.repo("acme/gated")["disabled"]
+    assert hub.kills() == []
+    assert not hub.can_download(hub.authenticate(world.bob), "acme/gated")
+    assert hub.verify_audit()["ok"]
+
+
+def test_admin_only_reads_refuse_ordinary_users(world: People, client: TestClient) -> None:
+    for path in ("/api/audit", "/api/audit/verify", "/api/events", "/api/gateway/state",
+                 "/api/models/acme/gated/grants", "/api/models/acme/gated/user-access-request/pending"):
+        assert client.get(path, headers=auth(world.bob)).status_code == 403, path
+        assert client.get(path).status_code == 401, path
+    mine = client.get("/api/tokens", headers=auth(world.bob)).json()
+    assert {t["user"] for t in mine} == {"bob"}

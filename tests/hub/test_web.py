@@ -1,0 +1,83 @@
+"""Server-rendered pages in-process: sign-in cookie, CSRF, catalogue, model page,
+request form, licensor queue, takedown, audit view."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from hubtools import APACHE_CARD, LLAMA_CARD, People, publish
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    r = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+    page = client.get("/").text
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_catalogue_shows_category_and_verdict(client: TestClient, people: People) -> None:
+    publish(people.hub, people.alice, "acme/open", {"README.md": APACHE_CARD.encode()})
+    publish(people.hub, people.alice, "acme/llama", {"README.md": LLAMA_CARD.encode()})
+    page = client.get("/").text
+    assert "acme/open" in page and "acme/llama" in page
+    assert "cat-open-source" in page and "cat-open-weights-restricted" in page
+    assert "cannot be recalled" in page
+
+
+def test_bad_token_does_not_sign_in(client: TestClient, people: People) -> None:
+    r = client.post("/login", data={"token": "aperto_nope"}, follow_redirects=False)
+    assert r.status_code == 401 and "not valid" in r.text
+    assert "set-cookie" not in r.headers
+    r = client.post("/login", data={"token": people.bob, "next": "//evil.example"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_can_i_use_it_form(client: TestClient, people: People) -> None:
+    publish(people.hub, people.alice, "acme/llama", {"README.md": LLAMA_CARD.encode()})
+    page = client.get("/models/acme/llama", params={"check": 1, "mau": 900_000_000, "use": "commercial",
+                                                     "country": "US"}).text
+    assert "Only with the licensor" in page
+    page = client.get("/models/acme/llama", params={"check": 1, "mau": 10, "use": "commercial"}).text
+    assert "Yes, with obligations" in page
+
+
+def test_request_and_licensor_accept_through_forms(client: TestClient, people: People) -> None:
+    publish(people.hub, people.alice, "acme/llama", {"README.md": LLAMA_CARD.encode(), "w.bin": b"weights"},
+            gating="manual")
+    csrf = sign_in(client, people.bob)
+    form = {"org": "bobco", "mau": "10", "use": "research", "country": "FR", "accepts_aup": "true"}
+    r = client.post("/models/acme/llama/request", data={**form, "csrf": "forged"}, follow_redirects=False)
+    assert r.status_code == 403  # CSRF
+    r = client.post("/models/acme/llama/request", data={**form, "csrf": csrf})
+    assert "Your request: <strong>pending</strong>" in r.text
+    client.cookies.clear()
+    csrf = sign_in(client, people.alice)
+    queue = client.get("/queue").text
+    assert "bobco" in queue and "Accept bob" in queue
+    r = client.post("/models/acme/llama/handle", data={"csrf": csrf, "user": "bob", "status": "accepted"})
+    assert "bob: accepted" in r.text
+    client.cookies.clear()
+    sign_in(client, people.bob)
+    page = client.get("/models/acme/llama").text
+    assert "You have access" in page
+    link = re.search(r'href="(/acme/llama/resolve/[0-9a-f]{40}/w.bin)"', page).group(1)
+    assert client.get(link).content == b"weights"
+
+
+def test_takedown_form_and_audit_view(client: TestClient, people: People) -> None:
+    publish(people.hub, people.alice, "acme/open", {"README.md": APACHE_CARD.encode()})
+    csrf = sign_in(client, people.bob)
+    r = client.post("/models/acme/open/takedown", data={"csrf": csrf, "reason": "x"})
+    assert r.status_code == 403
+    client.cookies.clear()
+    csrf = sign_in(client, people.alice)
+    r = client.post("/models/acme/open/takedown", data={"csrf": csrf, "reason": "court order"})
+    assert "Withdrawn" in r.text and "cannot be recalled" in r.text
+    assert client.get("/acme/open/resolve/main/README.md").status_code == 403
+    assert client.get("/audit").status_code == 403  # alice is not an admin
+    client.cookies.clear()
+    sign_in(client, people.admin)
+    page = client.get("/audit").text
+    assert "Chain verified" in page and "takedown" in page
