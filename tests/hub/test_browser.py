@@ -75,7 +75,7 @@ def test_request_accept_download_in_chromium(browser, people: People, live: str,
     lp.get_by_role("button", name="Accept bob").click()
     assert lp.get_by_text("bob: accepted").is_visible()
 
-    page.reload()
+    page.goto(f"{live}/models/acme/tiny-llama")
     assert page.get_by_text("You have access to the files.").is_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="model.bin").click()

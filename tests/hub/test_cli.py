@@ -69,3 +69,23 @@ def test_token_create_audit_verify_tamper_and_export(tmp_path: Path) -> None:
     hub.close()
     bad = runner.invoke(audit_cmd, ["verify", "--data-dir", data])
     assert bad.exit_code == 1 and "row 2" in bad.output
+
+
+def test_hub_command_prints_the_admin_token_once(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import uvicorn
+
+    from aperto.cli.hub import hub_cmd
+    from aperto.hub.service import Hub
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(kw["port"]))
+    data = str(tmp_path / "d")
+    first = CliRunner().invoke(hub_cmd, ["--data-dir", data, "--port", "8999"])
+    assert first.exit_code == 0, first.output
+    token = next(w for w in first.output.split() if w.startswith("aperto_"))
+    second = CliRunner().invoke(hub_cmd, ["--data-dir", data, "--port", "8999"])
+    assert "aperto_" not in second.output and served == [8999, 8999]
+    hub = Hub(Settings(data_dir=Path(data)))
+    caller = hub.authenticate(token)
+    assert caller.name == "admin" and caller.admin
+    hub.close()

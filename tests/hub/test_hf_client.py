@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -141,3 +142,37 @@ def test_licensor_queue_through_hfapi(repos: People, live: str) -> None:
 
 def test_whoami(repos: People, live: str) -> None:
     assert HfApi(endpoint=live, token=repos.alice).whoami()["name"] == "alice"
+
+
+def test_update_repo_settings_changes_gating(repos: People, live: str) -> None:
+    HfApi(endpoint=live, token=repos.alice).update_repo_settings("acme/gated", gated="auto")
+    assert HfApi(endpoint=live, token=repos.bob).model_info("acme/gated").gated == "auto"
+    with pytest.raises(HfHubHTTPError):
+        HfApi(endpoint=live, token=repos.bob).update_repo_settings("acme/gated", gated=False)
+
+
+def test_an_upload_cut_off_mid_stream_leaves_no_blob_and_resumes(repos: People, live: str) -> None:
+    """The client dies half-way through the body: nothing becomes visible, the bytes that
+    arrived are kept (fsynced), and a PATCH from the reported offset completes the file."""
+    import hashlib
+    import socket
+    from urllib.parse import urlparse
+
+    data = os.urandom(2_000_000)
+    sha = hashlib.sha256(data).hexdigest()
+    url = urlparse(live)
+    head = (f"POST /api/models/acme/cut/upload/{sha}?size={len(data)} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {repos.alice}\r\nContent-Length: {len(data)}\r\n\r\n").encode()
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(head + data[:700_000])
+    status = {}
+    for _ in range(200):  # the server notices the disconnect asynchronously
+        status = httpx.get(f"{live}/api/models/acme/cut/upload/{sha}", headers={"Authorization": f"Bearer {repos.alice}"}).json()
+        if status["received"] == 700_000:
+            break
+        time.sleep(0.02)
+    assert status == {"sha256": sha, "received": 700_000, "complete": False}
+    assert not repos.hub.blobs.has(sha)
+    r = httpx.patch(f"{live}/api/models/acme/cut/upload/{sha}", params={"size": len(data), "offset": 700_000},
+                    content=data[700_000:], headers={"Authorization": f"Bearer {repos.alice}"})
+    assert r.json()["complete"] is True and repos.hub.blobs.path(sha).read_bytes() == data

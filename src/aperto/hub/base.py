@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ class HubBase:
         self.store = Store.open(settings)
         self.blobs = BlobStore(settings.data_dir, settings.max_upload_bytes)
         self.last_seq = self._read_last_seq()
+        self._seq_read_at = time.monotonic()
 
     def close(self) -> None:
         self.store.close()
@@ -243,8 +245,14 @@ class HubBase:
         with self.store.read() as s:
             return s.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1)) or 0
 
-    def refresh_seq(self) -> int:
-        self.last_seq = self._read_last_seq()
+    def refresh_seq(self, max_age: float = 0.0) -> int:
+        """Re-read the newest event number; with ``max_age``, at most that often, so that
+        many waiting long-polls cost one query per interval, not one each."""
+        now = time.monotonic()
+        if max_age and now - self._seq_read_at < max_age:
+            return self.last_seq
+        self._seq_read_at = now
+        self.last_seq = max(self.last_seq, self._read_last_seq())
         return self.last_seq
 
 

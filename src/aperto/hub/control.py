@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,6 +99,8 @@ class ControlMixin(AccessMixin):
                 value = float(body.get("value"))
             except (TypeError, ValueError) as exc:
                 raise BadInput("value must be a number") from exc
+            if not math.isfinite(value):
+                raise BadInput("value must be a finite number")
             data = {**body, "value": value}
             s.add(EvalResult(repo_id=repo.id, data=data, submitted_by=caller.name, created_at=utcnow()))
             self._audit(s, caller.name, "eval.add", f"repo:{name}", None,

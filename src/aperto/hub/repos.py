@@ -196,10 +196,27 @@ class RepoMixin(HubBase):
             raise Forbidden(f"{caller.name} may only create repos under {caller.name}/ or {caller.org}/")
         return caller, repo
 
+    def _may_use_blob(self, s: Session, caller: Caller, sha256: str) -> bool:
+        """Deduplication must not leak: a stored blob may be reused only by someone who
+        uploaded it or may download it from some repo."""
+        if self.blobs.proven(caller.user_id, sha256):
+            return True
+        rows = s.execute(select(Repo, Commit).join(Commit, Commit.repo_id == Repo.id)
+                         .join(File, File.commit_id == Commit.id).where(File.sha256 == sha256)).all()
+        for repo, commit in rows:
+            try:
+                self._check_download(s, caller, repo, commit)
+                return True
+            except (GatedAccess, TakenDown, Unauthorized):
+                continue
+        return False
+
     def upload_status(self, caller: Caller | None, name: str, sha256: str) -> dict:
         check_sha256(sha256)
         with self.store.read() as s:
             caller, _ = self._may_publish(s, caller, name)
+            if self.blobs.has(sha256) and self._may_use_blob(s, caller, sha256):
+                return {"sha256": sha256, "received": -1, "complete": True}
         have = self.blobs.received(caller.user_id, sha256)
         return {"sha256": sha256, "received": have, "complete": have < 0}
 
@@ -208,8 +225,8 @@ class RepoMixin(HubBase):
         check_sha256(sha256)
         with self.store.read() as s:
             caller, _ = self._may_publish(s, caller, name)
-        if self.blobs.has(sha256):
-            return None
+            if self.blobs.has(sha256) and self._may_use_blob(s, caller, sha256):
+                return None
         return self.blobs.writer(caller.user_id, sha256, size, offset)
 
     def upload_done(self, caller: Caller, sha256: str, size: int, received: int) -> dict:
@@ -258,7 +275,7 @@ class RepoMixin(HubBase):
                     continue
                 sha, size = check_sha256(entry.get("sha256", "")), entry.get("size")
                 blob = self.blobs.path(sha)
-                if not blob.is_file():
+                if not blob.is_file() or not self._may_use_blob(s, caller, sha):
                     raise Conflict(f"{path}: its bytes ({sha[:12]}...) were not uploaded", path=path)
                 if not isinstance(size, int) or blob.stat().st_size != size:
                     raise BadInput(f"{path}: size {size} does not match the uploaded {blob.stat().st_size}")
@@ -285,8 +302,13 @@ class RepoMixin(HubBase):
                 repo.override = {"gating": gating, "automatic": automatic, "by": caller.name, "at": iso(now)}
                 self._audit(s, caller.name, "license.override", f"repo:{name}",
                             {"gating": repo.gating, "automatic": automatic}, repo.override)
+            was_new, old_gating = repo.main is None, repo.gating
             repo.gating = repo.override["gating"] if repo.override else automatic
             repo.main = commit_id
+            if was_new:  # the licensor may always use their own model
+                self._event(s, "grant", name, caller.name, {"by": "publish", "licensor": True})
+            if was_new or repo.gating != old_gating:
+                self._event(s, "gating", name, None, {"gating": repo.gating})
             after = {"main": commit_id, "license": license_id, "gating": repo.gating,
                      "category": repo.verdict.get("category"), "files": len(tree), "message": message}
             self._audit(s, caller.name, "publish", f"repo:{name}", before, after)
@@ -305,6 +327,8 @@ class RepoMixin(HubBase):
             automatic = "open" if (repo.verdict or {}).get("category") == "open-source" else "auto"
             repo.override = {"gating": gating, "automatic": automatic, "by": caller.name, "at": iso(utcnow())}
             repo.gating = gating
+            if before["gating"] != gating:
+                self._event(s, "gating", name, None, {"gating": gating})
             self._audit(s, caller.name, "license.override", f"repo:{name}", before, repo.override)
             return {"repo": name, "gating": gating, "override": repo.override}
 
@@ -340,7 +364,9 @@ class RepoMixin(HubBase):
                 subject = f"repo:{name}"
             kind = "takedown" if reason else "restore"
             data = {"reason": reason, "revision": revision, "by": caller.name}
-            self._event(s, kind, name, None, data)
+            # gateways serve whole models: a single withdrawn revision is its own event type,
+            # so it is never mistaken for (and never diverges from the snapshot as) a whole takedown
+            self._event(s, f"revision-{kind}" if revision else kind, name, None, data)
             self._audit(s, caller.name, kind, subject, before, {"withdrawn_reason": reason, "revision": revision})
             return {"repo": name, "revision": revision, "withdrawn": reason is not None, "reason": reason}
 

@@ -55,8 +55,16 @@ class BlobStore:
         # owner is a user id (int) so two publishers never write into one part file
         return self.uploads / f"{int(owner)}-{sha256}.part"
 
+    def _proof(self, owner: int, sha256: str) -> Path:
+        return self.uploads / f"{int(owner)}-{check_sha256(sha256)}.done"
+
+    def proven(self, owner: int, sha256: str) -> bool:
+        """Did this owner upload these bytes themselves? Knowing a sha256 is not owning
+        the bytes: a gated file's sha256 is public metadata."""
+        return self.has(sha256) and self._proof(owner, sha256).exists()
+
     def received(self, owner: int, sha256: str) -> int:
-        if self.has(sha256):
+        if self.proven(owner, sha256):
             return -1  # already complete: nothing to send
         part = self._part(owner, sha256)
         return part.stat().st_size if part.exists() else 0
@@ -86,9 +94,9 @@ class BlobStore:
         """Verify the upload and move it into the blob store."""
         final = self.path(sha256)
         part = self._part(owner, sha256)
-        if final.is_file():
-            part.unlink(missing_ok=True)
-            return final
+        if final.is_file() and not part.exists():
+            if self.proven(owner, sha256):
+                return final
         if not part.exists():
             raise NotFound("no upload in progress for this sha256", sha256=sha256)
         have = part.stat().st_size
@@ -103,8 +111,12 @@ class BlobStore:
             raise BadInput("the uploaded bytes do not match the declared sha256",
                            hint="the upload was discarded; send it again", sha256=sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, final)
-        _fsync_dir(final.parent)
+        if final.is_file():
+            part.unlink()  # the same bytes are stored already
+        else:
+            os.replace(part, final)
+            _fsync_dir(final.parent)
+        self._proof(owner, sha256).touch()
         return final
 
     def put_bytes(self, data: bytes) -> str:

@@ -76,6 +76,10 @@ class Store:
         with self._lock, self._sessions() as session, session.begin():
             if self.is_postgres:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
+            else:
+                # Take SQLite's write lock first (waiting up to busy_timeout), so another process
+                # cannot commit between our reads and our first write (SQLITE_BUSY_SNAPSHOT).
+                session.execute(text("UPDATE alembic_version SET version_num = version_num"))
             yield session
 
     def close(self) -> None:

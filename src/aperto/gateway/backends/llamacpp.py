@@ -64,7 +64,10 @@ class LlamaCpp(Backend):
             if "error" in chunk:
                 failure.append(chunk["error"])
                 return True
-            out.put(chunk)
+            try:
+                out.put(chunk)
+            except RuntimeError:  # the event loop is gone (shutdown): nobody is listening
+                return True
             return None
 
         def run() -> Any:

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -21,16 +21,14 @@ POLL_DB_S = 0.5  # other processes (a second hub on PostgreSQL, the CLI) write e
 
 async def _wait_for_event(hub: Hub, after: int, deadline: float) -> None:
     """Sleep until this process sees an event after ``after``, re-reading the table now and then."""
-    next_db = time.monotonic() + POLL_DB_S
     while hub.last_seq <= after and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-        if time.monotonic() >= next_db:
-            await run_in_threadpool(hub.refresh_seq)
-            next_db = time.monotonic() + POLL_DB_S
+        if time.monotonic() - hub._seq_read_at >= POLL_DB_S:
+            await run_in_threadpool(hub.refresh_seq, POLL_DB_S)
 
 
 @router.get("/api/events")
-async def events(request: Request, after: int = 0, wait: float = 0, hub: Hub = Depends(get_hub)) -> dict:
+async def events(request: Request, after: int = Query(0, ge=0, le=2**53), wait: float = Query(0, allow_inf_nan=False), hub: Hub = Depends(get_hub)) -> dict:
     """Long-poll: answers at once when there are events after ``after``, else after ``wait`` s (<= 30)."""
     caller = await run_in_threadpool(hub.authenticate, raw_token(request))
     answer = await run_in_threadpool(hub.events, caller, after)
@@ -42,7 +40,7 @@ async def events(request: Request, after: int = 0, wait: float = 0, hub: Hub = D
 
 
 @router.get("/api/events/stream")
-async def stream(request: Request, after: int = 0, hub: Hub = Depends(get_hub)) -> StreamingResponse:
+async def stream(request: Request, after: int = Query(0, ge=0, le=2**53), hub: Hub = Depends(get_hub)) -> StreamingResponse:
     """The same feed as Server-Sent Events, with a comment heartbeat every 5 s."""
     caller = await run_in_threadpool(hub.authenticate, raw_token(request))
     first = await run_in_threadpool(hub.events, caller, after)  # authorises before streaming starts

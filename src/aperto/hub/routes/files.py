@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -58,14 +58,16 @@ def upload_status(org: str, name: str, sha256: str, hub: Hub = Depends(get_hub),
 
 
 @router.patch("/api/models/{org}/{name}/upload/{sha256}")
-async def upload_resume(org: str, name: str, sha256: str, request: Request, size: int, offset: int = 0,
+async def upload_resume(org: str, name: str, sha256: str, request: Request, size: int = Query(ge=0, le=2**62),
+                 offset: int = Query(0, ge=0, le=2**62),
                         hub: Hub = Depends(get_hub)) -> dict:
     """Resume an upload: send the bytes from ``offset`` (the size GET reported)."""
     return await upload(org, name, sha256, request, size, offset, hub)
 
 
 @router.post("/api/models/{org}/{name}/upload/{sha256}")
-async def upload(org: str, name: str, sha256: str, request: Request, size: int, offset: int = 0,
+async def upload(org: str, name: str, sha256: str, request: Request, size: int = Query(ge=0, le=2**62),
+                 offset: int = Query(0, ge=0, le=2**62),
                  hub: Hub = Depends(get_hub)) -> dict:
     """Stream a file's bytes (POST from 0, PATCH from ``offset``). The blob becomes usable
     only when all ``size`` bytes are in and their sha256 matches."""

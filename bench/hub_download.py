@@ -1,0 +1,150 @@
+"""Download speed of one big file over loopback: the hub alone (uvicorn streaming
+from disk), the hub authorising + nginx serving (X-Accel-Redirect), and nginx
+serving the same file directly. Same machine, same run; curl is the client.
+
+    .venv/bin/python bench/hub_download.py [--size-mb 1024] [--runs 3]
+
+Prints GB/s for each and the ratios to nginx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aperto.config import Settings
+from aperto.hub.service import Hub
+
+CHUNK = 8 * 1024 * 1024
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  client_body_temp_path {root}/nginx-tmp;
+  proxy_temp_path {root}/nginx-tmp;
+  fastcgi_temp_path {root}/nginx-tmp;
+  uwsgi_temp_path {root}/nginx-tmp;
+  scgi_temp_path {root}/nginx-tmp;
+  server {{  # nginx alone: the baseline
+    listen 127.0.0.1:{direct};
+    location /blobs/ {{ alias {blobs}/; }}
+  }}
+  server {{  # nginx in front of the hub: the hub authorises, nginx sends the bytes
+    listen 127.0.0.1:{front};
+    location /internal-blobs/ {{ internal; alias {blobs}/; }}
+    location / {{ proxy_pass http://127.0.0.1:{hub_accel}; proxy_buffering off; }}
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def curl_speed(url: str, token: str | None) -> float:
+    """Bytes per second as curl measures it (body only, to /dev/null)."""
+    cmd = ["curl", "-sS", "-o", "/dev/null", "-w", "%{speed_download} %{http_code}", url]
+    if token:
+        cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+    if out[1] != "200":
+        raise RuntimeError(f"{url} answered {out[1]}")
+    return float(out[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
+    root.chmod(0o755)  # nginx workers run unprivileged and must read the blobs
+    procs: list[subprocess.Popen] = []
+    try:
+        data_dir = root / "data"
+        hub = Hub(Settings(data_dir=data_dir))
+        admin = hub.bootstrap_admin()
+        caller = hub.authenticate(admin)
+        size = args.size_mb * 1024 * 1024
+        block = os.urandom(CHUNK)
+        digest = hashlib.sha256()
+        for _ in range(size // CHUNK):
+            digest.update(block)
+        sha = digest.hexdigest()
+        hub.upload(caller, "bench/big", sha, size, 0, (block for _ in range(size // CHUNK)))
+        hub.commit(caller, "bench/big", [{"path": "big.bin", "sha256": sha, "size": size}], "bench", gating="manual")
+        hub.close()
+
+        aperto = str(Path(sys.executable).with_name("aperto"))
+        hub_plain, hub_accel, direct, front = free_port(), free_port(), free_port(), free_port()
+        env = {**os.environ, "APERTO_DATABASE_URL": ""}
+        procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(data_dir), "--port", str(hub_plain)], env=env,
+                                      stdout=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(data_dir), "--port", str(hub_accel),
+                                       "--accel-redirect", "/internal-blobs/"], env=env, stdout=subprocess.DEVNULL))
+        (root / "nginx-tmp").mkdir()
+        conf = root / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(root=root, direct=direct, front=front, hub_accel=hub_accel,
+                                          blobs=data_dir / "blobs"))
+        procs.append(subprocess.Popen(["nginx", "-c", str(conf), "-p", str(root)]))
+        for port in (hub_plain, hub_accel, direct, front):
+            wait_port(port)
+
+        urls = {
+            "nginx direct (no auth)": (f"http://127.0.0.1:{direct}/blobs/{sha[:2]}/{sha}", None),
+            "hub alone (uvicorn, authorised)": (f"http://127.0.0.1:{hub_plain}/bench/big/resolve/main/big.bin", admin),
+            "hub + nginx X-Accel-Redirect": (f"http://127.0.0.1:{front}/bench/big/resolve/main/big.bin", admin),
+        }
+        curl_speed(urls["nginx direct (no auth)"][0], None)  # warm the page cache
+        results: dict[str, list[float]] = {k: [] for k in urls}
+        for _ in range(args.runs):  # interleaved, so drift hits all three alike
+            for name, (url, token) in urls.items():
+                results[name].append(curl_speed(url, token))
+        base = statistics.median(results["nginx direct (no auth)"])
+        print(f"file: {args.size_mb} MiB, runs: {args.runs}, client: curl, loopback, {os.cpu_count()} cores")
+        for name, speeds in results.items():
+            med = statistics.median(speeds)
+            print(f"{name:34s} median {med / 1e9:5.2f} GB/s  (runs: {', '.join(f'{s / 1e9:.2f}' for s in speeds)})"
+                  f"  ratio to nginx {med / base:5.2f}")
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
