@@ -227,6 +227,7 @@ def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label:
 @data_dir_option
 @db_option
 def token_list(data_dir: str | None, database_url: str | None) -> None:
+    """List tokens by the start of their sha256 (the tokens themselves are never stored)."""
     from aperto.hub.base import operator_caller
     from aperto.hub.service import Hub
 
