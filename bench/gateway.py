@@ -246,15 +246,16 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
 
     # The machine is shared, so load drifts: measure in interleaved rounds (direct, llama http,
     # gateway, one after another) and take medians of the per-round ratios.
-    print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens}, "
+    print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens} per stream, half that at 16, "
           f"median of {rounds} interleaved rounds)")
     print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10} {'gw/http':>8}")
     for streams in (1, 16):
         d, h, g = [], [], []
+        n = max_tokens if streams == 1 else max_tokens // 2
         for _ in range(rounds):
-            d.append(throughput_direct(direct, streams, max_tokens))
-            h.append(asyncio.run(throughput_http(llama_http, streams, max_tokens, None)))
-            g.append(asyncio.run(throughput_http(gw_url + "/v1", streams, max_tokens, ALICE)))
+            d.append(throughput_direct(direct, streams, n))
+            h.append(asyncio.run(throughput_http(llama_http, streams, n, None)))
+            g.append(asyncio.run(throughput_http(gw_url + "/v1", streams, n, ALICE)))
         ratio_d = statistics.median(gi / di for gi, di in zip(g, d, strict=True))
         ratio_h = statistics.median(gi / hi for gi, hi in zip(g, h, strict=True))
         print(f"{streams:>8} {statistics.median(d):>10.1f} {statistics.median(h):>11.1f} "

@@ -55,8 +55,10 @@ def identify(files: dict[str, Path]) -> tuple[str | None, dict[str, Any]]:
                 result = ident.identify_path(Path(tmp))
                 data = result.to_dict()
                 status = str(getattr(result, "status", data.get("status")))
-                # a conflict still names the governing licence; only "unknown" names none
-                return (getattr(result, "id", None) or None) if status != "unknown" else None, data
+                # a conflict still names the governing licence; an unknown text names none, and an
+                # altered copy must never be treated as the licence it imitates (fail closed)
+                named = status not in ("unknown", "altered")
+                return (getattr(result, "id", None) or None) if named else None, data
             except Exception as exc:  # the hub must still accept the commit
                 return None, {"status": "unknown", "error": f"identification failed: {exc}"}
     for repo_path, blob in files.items():
