@@ -74,7 +74,7 @@ def policy_doc(kills: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 
 def settings_for(tmp_path: Path, **kw: Any) -> Settings:
-    base: dict[str, Any] = {"data_dir": tmp_path / "data", "gateway_model": MODEL, "n_threads": 2, "n_ctx": 1024,
+    base: dict[str, Any] = {"data_dir": tmp_path / "data", "gateway_model": MODEL, "n_threads": 1, "n_ctx": 1024,
                             "gateway_parallel": 8}
     base.update(kw)
     return Settings(**base)
@@ -84,12 +84,13 @@ class StreamReader(threading.Thread):
     """Reads one streaming chat completion with the official openai client in a thread,
     and records the chunks it got and how it ended."""
 
-    def __init__(self, base_url: str, token: str, model: str, max_tokens: int = 400, prompt: str = "Tell a story.") -> None:
+    def __init__(self, base_url: str, token: str, model: str, max_tokens: int = 400, prompt: str = "Tell a story.",
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(daemon=True)
         import openai
 
         self.client = openai.OpenAI(base_url=base_url + "/v1", api_key=token, max_retries=0, timeout=60)
-        self.model, self.max_tokens, self.prompt = model, max_tokens, prompt
+        self.model, self.max_tokens, self.prompt, self.extra = model, max_tokens, prompt, extra
         self.chunks = 0
         self.error: Exception | None = None
         self.finished = False
@@ -98,7 +99,7 @@ class StreamReader(threading.Thread):
         try:
             stream = self.client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": self.prompt}],
-                max_tokens=self.max_tokens, stream=True)
+                max_tokens=self.max_tokens, stream=True, extra_body=self.extra)
             for _chunk in stream:
                 self.chunks += 1
             self.finished = True

@@ -16,6 +16,7 @@ from aperto.gateway import create_app
 
 pytestmark = pytest.mark.slow
 HI = [{"role": "user", "content": "Say hello."}]
+NO_EOS = {"ignore_eos": True}  # llama.cpp: run to max_tokens, so a stream cannot end early by chance
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,8 @@ def test_prompt_beyond_the_context_is_a_clear_error(client):
 
 
 def test_several_streams_are_served_at_once(gw):
-    readers = [StreamReader(gw.url, ALICE, MODEL, max_tokens=60, prompt=f"Count to {i + 5}.") for i in range(4)]
+    readers = [StreamReader(gw.url, ALICE, MODEL, max_tokens=16, prompt=f"Count to {i + 5}.", extra=NO_EOS)
+               for i in range(4)]
     for r in readers:
         r.start()
     for r in readers:
@@ -96,7 +98,7 @@ def test_client_disconnect_stops_llamacpp(gw):
     late_before = backend.late
     with httpx.stream("POST", gw.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {ALICE}"},
                       json={"model": MODEL, "messages": [{"role": "user", "content": "Write a long essay."}],
-                            "max_tokens": 900, "stream": True}) as response:
+                            "max_tokens": 900, "stream": True, **NO_EOS}) as response:
         lines = response.iter_lines()
         for _ in range(5):
             next(lines)
@@ -115,7 +117,7 @@ def admin(gw, action: str, **body) -> None:
 
 def test_kill_stops_every_stream_and_llamacpp_itself(gw, client):
     backend = gw.backend
-    readers = [StreamReader(gw.url, ALICE, MODEL, max_tokens=900, prompt=f"Write essay number {i}.")
+    readers = [StreamReader(gw.url, ALICE, MODEL, max_tokens=900, prompt=f"Write essay number {i}.", extra=NO_EOS)
                for i in range(6)]
     for r in readers:
         r.start()

@@ -384,6 +384,7 @@ class Judge:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.compiled: dict[str, Any] = {}
+        self.pending = 0  # replies the zygote owes us; read lazily to keep them off the critical path
         self.isolation = enter_namespaces() if cfg["namespaces"] else {"namespaces": [], "notes": ["disabled"]}
         self.ctl, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.zygote_pid = os.fork()
@@ -416,6 +417,14 @@ class Judge:
             self.compiled[key] = (compile(job["prompt"], "<prompt>", "exec"), compile(job["test"], "<test>", "exec"))
         return self.compiled[key]
 
+    def _drain(self) -> dict[str, Any]:
+        """Read the zygote's outstanding replies (spawned pid, then exit status); the last one."""
+        last: dict[str, Any] = {}
+        while self.pending:
+            last = json.loads(self.ctl.recv(1 << 16))
+            self.pending -= 1
+        return last
+
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         start = time.monotonic()
         deadline = start + job["timeout"]
@@ -424,16 +433,18 @@ class Judge:
         code = job["prompt"] + job["completion"]
         cpu_s = int(job["timeout"]) + 1
         request = {"op": "spawn", "code": code, "entry": job["entry_point"], "cpu_s": cpu_s}
+        self._drain()  # the previous sample's kill and reap finished while the harness was busy
         socket.send_fds(self.ctl, [json.dumps(request).encode()], [to_child_r, from_child_w])
+        self.pending += 1
         os.close(to_child_r)
         os.close(from_child_w)
-        json.loads(self.ctl.recv(1 << 16))
         verdict, error, detail = self._judge(job, to_child_w, from_child_r, deadline)
         os.close(to_child_w)
         os.close(from_child_r)
         self.ctl.send(b'{"op":"reap"}')
-        status = json.loads(self.ctl.recv(1 << 16))
-        if verdict == "gone":
+        self.pending += 1
+        if verdict == "gone":  # only then does the verdict depend on how the child ended
+            status = self._drain()
             if status["signal"] in (signal.SIGXCPU, signal.SIGKILL) and status["cpu_s"] >= cpu_s - 0.05:
                 verdict, error = "timeout", "CPUTimeExceeded"
             else:

@@ -7,63 +7,49 @@ derived from the token, so another site cannot make a signed-in browser act.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
-from aperto.errors import ApertoError, BadInput, Forbidden, NotFound
+from aperto.errors import ApertoError, BadInput, NotFound
 from aperto.hub import licensing
-from aperto.hub.base import Caller
-from aperto.hub.routes.deps import COOKIE, get_hub, raw_token, repo_name
+from aperto.hub.routes import web_chat, web_evals
+from aperto.hub.routes.deps import COOKIE, get_hub, repo_name
+from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older imports
+    CATEGORY_LABELS,
+    GATING_LABELS,
+    OUTCOME_LABELS,
+    back,
+    check_csrf,
+    csrf_for,
+    halted,
+    is_owner,
+    page,
+    web_caller,
+)
 from aperto.hub.service import Hub
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+router.include_router(web_chat.router)
+router.include_router(web_evals.router)
 
-CATEGORY_LABELS = {"open-source": "open source", "open-weights-restricted": "open weights with restrictions",
-                   "noncommercial-research": "non-commercial / research only", "closed": "closed",
-                   "unknown": "licence unknown"}
-GATING_LABELS = {"open": "open to all", "auto": "gated, licence-aware automatic", "manual": "gated, licensor decides"}
-OUTCOME_LABELS = {"allowed": "Yes, you may use it.", "allowed_with_obligations": "Yes, with obligations.",
-                  "needs_licensor_grant": "Only with the licensor's permission.", "prohibited": "No."}
+# files that are model weights; a repo without any holds metadata only
+WEIGHT_SUFFIXES = (".gguf", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack", ".npz")
 
 
-def csrf_for(token: str | None) -> str:
-    return hashlib.sha256(b"aperto-csrf:" + (token or "").encode()).hexdigest()[:32] if token else ""
-
-
-def web_caller(request: Request, hub: Hub) -> Caller | None:
-    """The signed-in user, or None (a stale cookie is treated as signed out on pages)."""
+def catalogue_facts(repo_id: str) -> dict[str, Any] | None:
+    """What the catalogue knows about this model (published scores with sources), if anything."""
     try:
-        return hub.authenticate(raw_token(request))
-    except ApertoError:
+        from aperto import catalog
+
+        facts = catalog.find(repo_id)
+    except Exception:  # the hub works without the catalogue
         return None
-
-
-async def check_csrf(request: Request) -> dict[str, Any]:
-    form = dict(await request.form())
-    expected = csrf_for(raw_token(request))
-    if not expected or not hmac.compare_digest(str(form.get("csrf", "")), expected):
-        raise Forbidden("the form is stale or came from another site; reload the page and try again")
-    return form
-
-
-def page(request: Request, name: str, hub: Hub, **context: Any) -> HTMLResponse:
-    me = web_caller(request, hub)
-    return templates.TemplateResponse(request, name, {
-        "me": me, "csrf": csrf_for(raw_token(request)) if me else "", "labels": CATEGORY_LABELS,
-        "gating_labels": GATING_LABELS, "outcome_labels": OUTCOME_LABELS,
-        "flash": request.query_params.get("msg"), **context})
-
-
-def back(path: str, msg: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?msg={quote(msg)}", status_code=303)
+    if facts is None:
+        return None
+    return {"name": facts.name, "developer": facts.developer, "release_date": facts.release_date,
+            "note": facts.note, "scores": [s.to_dict() for s in facts.scores]}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -128,10 +114,13 @@ def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub
             mine = hub.my_request(me, repo_id)
         except NotFound:
             mine = None
-    owner = me is not None and (me.admin or (me.name == repo["licensor"] and me.has("publish")))
-    return page(request, "model.html", hub, repo=repo, files=info["siblings"], form=form, check=check,
-                lic=licensing.license_summary(repo["license"]), mine=mine, owner=owner,
-                can_download=hub.can_download(me, repo_id), evals=hub.evals(repo_id))
+    files = info["siblings"]
+    has_weights = any(f["rfilename"].lower().endswith(WEIGHT_SUFFIXES) for f in files)
+    return page(request, "model.html", hub, repo=repo, files=files, form=form, check=check,
+                lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
+                can_download=hub.can_download(me, repo_id), evals=web_evals.measured(hub.evals(repo_id)),
+                has_weights=has_weights, facts=catalogue_facts(repo_id), halt=halted(hub, repo_id),
+                runs=web_evals.runs_for(request, repo_id))
 
 
 @router.post("/models/{org}/{name}/request")
