@@ -4,6 +4,7 @@ the licensor's kill switch stops it. Screenshots go to the artifacts folder."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,9 @@ def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway
     assert page.get_by_text("Only with the licensor's permission.").is_visible()
     no_sideways_scroll(page)
     page.screenshot(path=str(shots / "model-llama2-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(shots / "model-llama2-1280.png"), full_page=True)
+    page.set_viewport_size(PHONE)
 
     page.goto(f"{live}/leaderboard")
     assert page.locator("svg.chart rect").count() >= 10
@@ -80,3 +84,33 @@ def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway
     assert people.hub.kills() == []
     bob.close()
     alice.close()
+
+
+def test_run_humaneval_from_the_page_in_chromium(browser, people: People, hub, settings,  # noqa: F811, ANN001
+                                                 tmp_path: Path, artifacts_dir: Path) -> None:
+    from test_web_chat import serve
+    from test_web_models import FAKE_EVAL
+
+    from aperto.hub.app import create_app
+
+    publish(hub, people.alice, "acme/tiny", {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"})
+    go = tmp_path / "go"  # the stand-in run waits for this file, so "running…" is seen for sure
+    wait_then_push = f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.05)\n" + FAKE_EVAL
+    app = create_app(settings, hub)
+    app.state.eval_command = lambda repo, limit, gw, hub_url: [sys.executable, "-c", wait_then_push, repo,
+                                                                hub_url, str(limit)]
+    with serve(app) as url:
+        settings.hub_url = url
+        ctx = browser.new_context(viewport=PHONE)
+        page = ctx.new_page()
+        sign_in(page, url, people.alice)
+        page.goto(f"{url}/models/acme/tiny")
+        page.get_by_label("Problems (1–20)").fill("3")
+        page.get_by_role("button", name="Run HumanEval (subset)").click()
+        assert page.locator(".run .run-state").inner_text() == "running…"
+        no_sideways_scroll(page)
+        go.touch()
+        page.get_by_text("n=1, k=1, temperature 0.0, 3 samples").wait_for()  # the page reloads when done
+        assert page.get_by_role("cell", name="40.0%").is_visible()
+        page.screenshot(path=str(artifacts_dir / "hub" / "model-eval-done-390.png"), full_page=True)
+        ctx.close()

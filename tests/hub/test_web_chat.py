@@ -34,12 +34,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:  # noqa: ANN001
+def serve(app, lifespan: str = "off") -> Iterator[str]:  # noqa: ANN001
     """Any ASGI app on a real loopback port (uvicorn in a thread); yields its base URL."""
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan,
+                                           timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -25,15 +25,17 @@ def test_metadata_only_llama2_page(client: TestClient, people: People) -> None:
     catalogue = client.get("/").text
     assert "cat-open-weights-restricted" in catalogue and "OSI open source: no" in catalogue
     page = client.get(f"/models/{LLAMA2}").text
+    assert f"<title>{LLAMA2} · aperto hub</title>" in page
     assert "open weights with restrictions" in page
     failed = re.findall(r'<tr class="result-fail"><td>(\d+)\. ', page)
     assert failed == ["5", "6"]
-    assert "<td>§2</td>" in page  # the 700M monthly-users clause behind criterion 5
+    assert ">§2</td>" in page  # the 700M monthly-users clause behind criterion 5
     assert "§1.b.v · output-use" in page  # clauses explained, with their numbers
     assert "The weights are not hosted here." in page
     assert "Chat with this model" not in page and "Run HumanEval" not in page
     assert "Weights already downloaded cannot be recalled" in page
     # published HumanEval from the catalogue, with its source
+    assert re.search(r"<svg class=\"chart\".*>Llama 2 7B, published \(pass@1\)</text>.*12\.8%</text>", page)
     assert "12.8%" in page and "Llama 2" in page and ("verified against the source" in page or "not verified" in page)
     big = client.get(f"/models/{LLAMA2}", params={"check": 1, "mau": 800_000_000, "use": "commercial"}).text
     assert "Only with the licensor" in big and "§2" in big
@@ -115,3 +117,18 @@ def test_run_humaneval_from_the_page(hub: Hub, settings: Settings, people: Peopl
             c.cookies.clear()
             c.post("/login", data={"token": people.bob, "next": "/"})
             assert c.get(status_url).status_code == 403
+
+
+def test_default_eval_command_matches_the_cli() -> None:
+    """The web's argv parses with the real eval CLI (option names checked, nothing run);
+    the tokens travel in the environment, not on the command line."""
+    from aperto.cli.evals import humaneval_cmd
+    from aperto.hub.routes.web_evals import eval_command
+
+    argv = eval_command("acme/tiny", 5, "http://gw/v1", "http://hub")
+    assert argv[:5] == [sys.executable, "-m", "aperto", "eval", "humaneval"]
+    ctx = humaneval_cmd.make_context("humaneval", argv[5:], default_map={})
+    assert ctx.params["model"] == "acme/tiny" and ctx.params["limit"] == 5
+    assert ctx.params["push_repo"] == "acme/tiny" and ctx.params["hub_url"] == "http://hub"
+    assert ctx.params["base_url"] == "http://gw/v1"
+    assert not any("aperto_" in a for a in argv)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import click
 
 from aperto.config import Settings
+from aperto.errors import BadInput, Conflict
 
 TOKENS_FILE = "aperto-up.json"
 
@@ -42,6 +44,19 @@ def up_settings(data_dir: Path, host: str, hub_port: int, gateway_port: int, ggu
         # both seeded repos are the same bytes: each name gets its own llama.cpp instance
         gateway_model=SMOLLM2_REPO, gateway_models={DEMO_REPO: {"backend": "llamacpp", "path": str(gguf)}},
         token=gateway_token)
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail before seeding and rotating tokens, not after: a second ``aperto up`` on busy ports
+    must not revoke the running one's tokens. (uvicorn binds with SO_REUSEADDR too.)"""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}",
+                           hint="another aperto up (or something else) is using it; pick another port") from exc
 
 
 def write_tokens(path: Path, data: dict[str, Any]) -> None:
@@ -81,40 +96,51 @@ async def _wait_ready(gateway_url: str, token: str, timeout: float = 60.0) -> bo
     return False
 
 
-async def serve_both(hub_app: Any, gateway_app: Any, settings: Settings, on_ready: Any) -> None:
+async def serve_both(hub_app: Any, gateway_app: Any, settings: Settings, on_ready: Any,
+                     wake: Any = None) -> None:
     import uvicorn
 
     server_cls = _server_class()
     hub_server = server_cls(uvicorn.Config(hub_app, host=settings.hub_host, port=settings.hub_port,
-                                           log_level="warning", lifespan="on"))
+                                           log_level="warning", lifespan="on",
+                                           # the gateway's long-poll may be open: do not wait it out
+                                           timeout_graceful_shutdown=1))
     gw_server = server_cls(uvicorn.Config(gateway_app, host=settings.gateway_host, port=settings.gateway_port,
                                           log_level="warning", lifespan="on"))
-    servers = (hub_server, gw_server)
     loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
 
-    def stop() -> None:
-        for server in servers:
-            if server.should_exit:  # a second Ctrl-C: do not wait for open connections
+    def on_signal() -> None:
+        if stopping.is_set():  # a second Ctrl-C: do not wait for open connections
+            for server in (hub_server, gw_server):
                 server.force_exit = True
-            server.should_exit = True
+        stopping.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(sig, on_signal)
     # the hub first: the gateway's feed starts from the hub's snapshot
     hub_task = asyncio.create_task(hub_server.serve())
     while not hub_server.started and not hub_task.done():
         await asyncio.sleep(0.02)
     gw_task = asyncio.create_task(gw_server.serve()) if not hub_task.done() else None
-    tasks = [t for t in (hub_task, gw_task) if t is not None]
     if gw_task is not None:
         while not gw_server.started and not gw_task.done():
             await asyncio.sleep(0.02)
         if gw_server.started:
             on_ready(await _wait_ready(settings.gateway_url, settings.token or ""))
-    # either one ending (Ctrl-C, or a port already in use) ends both
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    stop()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # Ctrl-C, or either server ending by itself (a port in use), ends both
+    stop_wait = asyncio.create_task(stopping.wait())
+    await asyncio.wait([t for t in (hub_task, gw_task, stop_wait) if t is not None],
+                       return_when=asyncio.FIRST_COMPLETED)
+    stop_wait.cancel()
+    # the gateway first (it ends its streams and its feed), then the hub
+    if gw_task is not None:
+        gw_server.should_exit = True
+        await asyncio.gather(gw_task, return_exceptions=True)
+    hub_server.should_exit = True
+    if wake is not None:
+        wake()
+    await asyncio.gather(hub_task, return_exceptions=True)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
     if not (hub_server.started and gw_server.started):
@@ -140,6 +166,10 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
     from aperto.hub.seed import DEMO_USER, issue_tokens, seed
     from aperto.hub.service import Hub
 
+    if hub_port == gateway_port:
+        raise BadInput("the hub and the gateway need different ports")
+    for port in (hub_port, gateway_port):
+        check_port(host, port)
     data_dir = data_dir or Settings().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     gguf = smollm2_gguf()
@@ -164,7 +194,15 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
             click.echo("aperto is up; Ctrl-C stops it" if ok else
                        "warning: the gateway is not ready yet (see /readyz); the hub is up")
 
-        asyncio.run(serve_both(create_hub(settings, hub), create_gateway(settings), settings, on_ready))
+        def wake_long_polls() -> None:
+            # a waiting long-poll (/api/events) answers once the hub's newest event number passes
+            # its cursor; the gateway has already gone, so let those answers go out now instead of
+            # holding the shutdown for up to the poll's wait (the hub's events are read from the
+            # database, so nothing false is served in the second this lasts)
+            hub.last_seq = 2**62
+
+        asyncio.run(serve_both(create_hub(settings, hub), create_gateway(settings), settings, on_ready,
+                               wake_long_polls))
         click.echo("aperto stopped")
     finally:
         hub.close()

@@ -116,11 +116,13 @@ def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub
             mine = None
     files = info["siblings"]
     has_weights = any(f["rfilename"].lower().endswith(WEIGHT_SUFFIXES) for f in files)
+    evals = web_evals.measured(hub.evals(repo_id))
+    facts = catalogue_facts(repo_id)
     return page(request, "model.html", hub, repo=repo, files=files, form=form, check=check,
                 lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
-                can_download=hub.can_download(me, repo_id), evals=web_evals.measured(hub.evals(repo_id)),
-                has_weights=has_weights, facts=catalogue_facts(repo_id), halt=halted(hub, repo_id),
-                runs=web_evals.runs_for(request, repo_id))
+                can_download=hub.can_download(me, repo_id), evals=evals, has_weights=has_weights, facts=facts,
+                halt=halted(hub, repo_id), runs=web_evals.runs_for(request, repo_id),
+                chart=web_evals.model_chart(repo_id, evals, facts))
 
 
 @router.post("/models/{org}/{name}/request")

@@ -29,6 +29,7 @@ from aperto.hub.service import Hub
 router = APIRouter(include_in_schema=False)
 UI_MAX_LIMIT = 20  # the full 164 problems are for the CLI, not a web request
 MEASURED = "measured on this hub"
+MAX_RUNNING = 2  # web-started runs at once, across all models
 
 # (repo, limit, gateway base URL, hub URL) -> argv. Tests replace it (app.state.eval_command).
 CommandBuilder = Callable[[str, int, str, str], list[str]]
@@ -125,6 +126,16 @@ def bar_chart(rows: list[dict[str, Any]], title: str) -> str:
     return "".join(parts)
 
 
+def model_chart(repo_id: str, evals: list[dict[str, Any]], facts: dict[str, Any] | None) -> str:
+    """The model page's slot: its measured pass@1 beside its published figures."""
+    rows = [{**e, "model": repo_id} for e in evals if e.get("benchmark") == "humaneval" and e.get("metric") == "pass@1"]
+    for s in (facts or {}).get("scores", []):
+        if s.get("benchmark") == "humaneval" and s.get("metric") == "pass@1":
+            rows.append({"model": repo_id, "name": f'{facts["name"]}, published', "metric": "pass@1",
+                         "percent": float(s["value"]), "source": s.get("source")})
+    return bar_chart(rows, f"HumanEval pass@1 for {repo_id}, percent") if rows else ""
+
+
 @router.get("/leaderboard", response_class=HTMLResponse)
 def leaderboard_page(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
     rows = leaderboard_rows(hub)
@@ -154,6 +165,9 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
         raise BadInput(f"from the web the limit is 1 to {UI_MAX_LIMIT}; run the full set with the CLI")
     if any(r["status"] == "running" for r in runs_for(request, repo_id)):
         return back(f"/models/{org}/{name}", "A HumanEval run for this model is already running.")
+    running = sum(_status(r)["status"] == "running" for r in _runs(request).values())
+    if running >= MAX_RUNNING:  # each run is CPU-heavy (model + sandbox); the CLI is for more
+        return back(f"/models/{org}/{name}", f"{running} HumanEval runs are going; try again when one ends.")
     settings = request.app.state.settings
     builder: CommandBuilder = getattr(request.app.state, "eval_command", None) or eval_command
     argv = builder(repo_id, limit, settings.gateway_url, settings.hub_url)

@@ -113,6 +113,8 @@ function setupFetchForms() {
   // kill / resume on the chat page: post without navigating, so a stream being
   // written keeps going and shows the gateway's own "stopped" event
   document.querySelectorAll("form.js-fetch").forEach((f) => {
+    if (f.dataset.bound) return;
+    f.dataset.bound = "1";
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const res = await fetch(f.action, { method: "POST", body: new FormData(f), credentials: "same-origin",
@@ -131,7 +133,7 @@ function setupFetchForms() {
         if (fresh && old) old.replaceWith(fresh);
       }
       setupFetchForms();
-    }, { once: true });
+    });
   });
 }
 

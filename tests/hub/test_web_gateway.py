@@ -1,0 +1,90 @@
+"""The chat page against the real gateway (aperto.gateway, with its fake-model backend)
+following this hub's event feed: bob's answer streams through the hub, the licensor
+pulls the kill switch on the web page, and bob's stream ends with model_halted and
+the licensor's reason. Only this test imports both services; the hub never does."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hubtools import APACHE_CARD, People, publish
+from test_web_chat import serve
+
+from aperto.config import Settings
+from aperto.hub.app import create_app
+from aperto.hub.service import Hub
+
+REPO = "acme/tiny"
+
+
+def web_session(url: str, token: str) -> tuple[httpx.Client, str]:
+    c = httpx.Client(base_url=url, timeout=30, follow_redirects=True)
+    assert c.post("/login", data={"token": token, "next": "/"}).status_code == 200
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', c.get("/").text).group(1)
+    return c, csrf
+
+
+@pytest.fixture
+def live(hub: Hub, settings: Settings) -> Iterator[str]:
+    """The hub on a loopback port that shuts down without waiting out the gateway's long-poll."""
+    with serve(create_app(settings, hub)) as url:
+        yield url
+
+
+def test_kill_from_the_web_ends_a_real_gateway_stream(people: People, live: str, settings: Settings,
+                                                      tmp_path) -> None:  # noqa: ANN001
+    gateway_app = pytest.importorskip("aperto.gateway")
+    fake = pytest.importorskip("aperto.gateway.backends.fake")
+    publish(people.hub, people.alice, REPO, {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"},
+            gating="open")
+    gw_settings = Settings(data_dir=tmp_path / "gw", hub_url=live, token=people.gw, staleness_limit_s=30)
+    app = gateway_app.create_app(gw_settings, backends={REPO: fake.Fake({"delay": 0.05}, gw_settings)})
+    with serve(app, lifespan="on") as gw_url:  # the lifespan follows the hub's feed
+        settings.gateway_url = f"{gw_url}/v1"
+        bob, bob_csrf = web_session(live, people.bob)
+        alice, alice_csrf = web_session(live, people.alice)
+        body = {"messages": [{"role": "user", "content": "hi"}]}
+        # the gateway needs the hub's snapshot before it serves anyone
+        deadline = time.monotonic() + 20
+        while True:
+            r = httpx.post(f"{gw_url}/v1/chat/completions", headers={"Authorization": f"Bearer {people.bob}"},
+                           json={"model": REPO, "messages": body["messages"], "max_tokens": 1})
+            if r.status_code != 503 or time.monotonic() > deadline:  # 503: no snapshot yet
+                break
+            time.sleep(0.1)
+        assert r.status_code == 200, r.text
+        pieces, error = [], None
+        with bob.stream("POST", f"/models/{REPO}/chat/stream", json=body,
+                        headers={"X-CSRF-Token": bob_csrf}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                event = json.loads(line[6:])
+                if "error" in event:
+                    error = event["error"]
+                    continue
+                pieces += [c["delta"].get("content", "") for c in event["choices"]]
+                if len(pieces) == 3:  # mid-answer, the licensor stops the model from the web page
+                    r = alice.post(f"/models/{REPO}/kill", data={"csrf": alice_csrf, "reason": "bad answers"})
+                    assert r.status_code == 200
+        assert pieces[:3] == ["tok0 ", "tok1 ", "tok2 "]
+        assert len(pieces) < 100  # stopped well before the 512 tokens it was asked for
+        assert error and error["code"] == "model_halted" and "bad answers" in error["message"]
+        # resumed from the web, the model answers again
+        assert alice.post(f"/models/{REPO}/resume", data={"csrf": alice_csrf}).status_code == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with bob.stream("POST", f"/models/{REPO}/chat/stream", json=body,
+                            headers={"X-CSRF-Token": bob_csrf}) as stream:
+                first = next(line for line in stream.iter_lines() if line.startswith("data: "))
+            if "error" not in first:
+                break
+            time.sleep(0.1)
+        assert "tok0" in first
+        bob.close()
+        alice.close()
