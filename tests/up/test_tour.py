@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Up
+from uptools import Up
 
 pytestmark = pytest.mark.slow
 hf = pytest.importorskip("huggingface_hub")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Up, start_up
+from uptools import Up, start_up
 
 hf = pytest.importorskip("huggingface_hub")
 openai = pytest.importorskip("openai")
@@ -135,6 +135,8 @@ def test_demo_licence_queue_above_700m_and_obligations_below(up: Up, smallco: st
 
 def test_restart_keeps_state_and_seeds_nothing_twice(up: Up, up_dir: Path, smallco: str, tmp_path: Path) -> None:
     before = repos(up)
+    kill = api(up, up.licensor, "POST", "/api/kill", json={"repo": DEMO, "reason": "kept across restarts"})
+    assert kill.status_code == 200, kill.text
     audit_rows = len(api(up, up.admin, "GET", "/api/audit").json())
     assert up.stop() == 0, "\n".join(up.lines)
     assert any("aperto stopped" in line for line in up.lines)
@@ -152,5 +154,9 @@ def test_restart_keeps_state_and_seeds_nothing_twice(up: Up, up_dir: Path, small
         queue = HfApi(endpoint=again.hub, token=again.licensor).list_pending_access_requests(DEMO)
         assert [r.username for r in queue] == ["hugeco"]
         assert api(again, again.admin, "GET", "/api/audit/verify").json()["ok"] is True
+        # the kill switch pulled before the restart still holds on the new gateway
+        client = openai.OpenAI(base_url=again.gateway, api_key=smallco, max_retries=0, timeout=60)
+        with pytest.raises(openai.APIStatusError, match="kept across restarts"):
+            client.chat.completions.create(model=DEMO, max_tokens=4, messages=[{"role": "user", "content": "hi"}])
     finally:
         assert again.stop() == 0, "\n".join(again.lines)

@@ -178,7 +178,10 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
-    _runs(request)[run_id] = {"id": run_id, "repo": repo_id, "limit": limit, "status": "running",
+    runs = _runs(request)
+    for old in [k for k, r in runs.items() if r["status"] != "running"][:-20]:
+        del runs[old]  # keep the last 20 finished runs' status; their scores live in the store
+    runs[run_id] = {"id": run_id, "repo": repo_id, "limit": limit, "status": "running",
                               "started": time.time(), "proc": proc, "log": log}
     return back(f"/models/{org}/{name}", f"HumanEval run {run_id} started on {limit} problems.")
 
