@@ -20,7 +20,10 @@ MARKERS = {
 
 
 def _help(command: click.Command, name: str) -> str:
-    ctx = click.Context(command, info_name=name, terminal_width=100, max_content_width=100)
+    # the same help options as a real invocation (the group's context_settings), since click caches
+    # a command's help option the first time it is built
+    ctx = click.Context(command, info_name=name, terminal_width=100, max_content_width=100,
+                        help_option_names=["-h", "--help"])
     return command.get_help(ctx)
 
 
