@@ -4,7 +4,8 @@ serving the same file directly. Same machine, same run; curl is the client.
 
     .venv/bin/python bench/hub_download.py [--size-mb 1024] [--runs 3]
 
-Prints GB/s for each and the ratios to nginx.
+Prints GB/s for each and the ratios to nginx, and the hub process's resident memory
+while it serves the file (sampled every 20 ms): it must stay flat, not grow with the file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,6 +70,33 @@ def wait_port(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listens on {port}")
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class PeakRss:
+    """Samples a process's resident memory in a thread; ``peak`` is the largest seen."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, rss_bytes(pid), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_bytes(self.pid))
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def curl_speed(url: str, token: str | None) -> float:
@@ -126,15 +155,22 @@ def main() -> None:
         }
         curl_speed(urls["nginx direct (no auth)"][0], None)  # warm the page cache
         results: dict[str, list[float]] = {k: [] for k in urls}
-        for _ in range(args.runs):  # interleaved, so drift hits all three alike
-            for name, (url, token) in urls.items():
-                results[name].append(curl_speed(url, token))
+        hub_pid = procs[0].pid
+        rss_before = rss_bytes(hub_pid)
+        with PeakRss(hub_pid) as hub_rss:
+            for _ in range(args.runs):  # interleaved, so drift hits all three alike
+                for name, (url, token) in urls.items():
+                    results[name].append(curl_speed(url, token))
         base = statistics.median(results["nginx direct (no auth)"])
         print(f"file: {args.size_mb} MiB, runs: {args.runs}, client: curl, loopback, {os.cpu_count()} cores")
         for name, speeds in results.items():
             med = statistics.median(speeds)
             print(f"{name:34s} median {med / 1e9:5.2f} GB/s  (runs: {', '.join(f'{s / 1e9:.2f}' for s in speeds)})"
                   f"  ratio to nginx {med / base:5.2f}")
+        growth = hub_rss.peak - rss_before
+        print(f"hub alone, resident memory: {rss_before / 2**20:.0f} MiB before, peak {hub_rss.peak / 2**20:.0f} MiB"
+              f" while serving {args.runs} x {args.size_mb} MiB (growth {growth / 2**20:.1f} MiB ="
+              f" {100 * growth / size:.2f}% of the file)")
     finally:
         for p in procs:
             p.terminate()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from hubtools import APACHE_CARD, People, publish
-from test_browser import browser, sign_in  # noqa: F401 - browser is a fixture
+from test_browser import sign_in
 from test_web_chat import WORDS, gateway  # noqa: F401 - gateway is a fixture
 from test_web_models import LLAMA2, LLAMA2_CARD
 
@@ -86,7 +86,7 @@ def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway
     alice.close()
 
 
-def test_run_humaneval_from_the_page_in_chromium(browser, people: People, hub, settings,  # noqa: F811, ANN001
+def test_run_humaneval_from_the_page_in_chromium(browser, people: People, hub, settings,  # noqa: ANN001
                                                  tmp_path: Path, artifacts_dir: Path) -> None:
     from test_web_chat import serve
     from test_web_models import FAKE_EVAL

@@ -3,7 +3,6 @@ A screenshot per step goes to <artifacts>/up/."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -17,24 +16,10 @@ hf = pytest.importorskip("huggingface_hub")
 from huggingface_hub import hf_hub_download  # noqa: E402
 from huggingface_hub.errors import GatedRepoError  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 LLAMA2 = "meta-llama/Llama-2-7b-hf"
 DEMO = "aperto-demo/SmolLM2-135M-Instruct-demo-licence"
 DESKTOP = {"width": 1280, "height": 900}
 LONG_PROMPT = "Write a long story about a lighthouse keeper and a storm, at least 400 words."
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

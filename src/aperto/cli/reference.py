@@ -24,6 +24,7 @@ def _help(command: click.Command, name: str) -> str:
     # a command's help option the first time it is built
     ctx = click.Context(command, info_name=name, terminal_width=100, max_content_width=100,
                         help_option_names=["-h", "--help"])
+    command._help_option = None  # drop a cached option built by a call without the group's settings
     return command.get_help(ctx)
 
 
