@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +19,31 @@ from aperto.hub.app import create_app
 from aperto.hub.service import Hub
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=None)
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Every hub test runs on SQLite and on the real PostgreSQL (a fresh schema each)."""
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path / "data", database_url=None)
+        return
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432 (start it to run the postgres variant)")
+    from sqlalchemy import create_engine, text
+
+    schema = "h_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield Settings(data_dir=tmp_path / "data", database_url=f"{PG}?options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture
