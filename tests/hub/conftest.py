@@ -18,7 +18,6 @@ from aperto.config import Settings
 from aperto.hub.app import create_app
 from aperto.hub.service import Hub
 
-
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
