@@ -81,3 +81,17 @@ def test_takedown_form_and_audit_view(client: TestClient, people: People) -> Non
     sign_in(client, people.admin)
     page = client.get("/audit").text
     assert "Chain verified" in page and "takedown" in page
+
+
+def test_metadata_only_page_offers_no_access_request(client: TestClient, people: People) -> None:
+    """A catalogue entry without weights says so and has nothing to request; with weights, the form is there."""
+    publish(people.hub, people.alice, "acme/card-only", {"README.md": LLAMA_CARD.encode()}, gating="manual")
+    publish(people.hub, people.alice, "acme/with-weights",
+            {"README.md": LLAMA_CARD.encode(), "model.safetensors": b"weights"}, gating="manual")
+    sign_in(client, people.bob)
+    card_only = client.get("/models/acme/card-only").text
+    assert "The weights are not hosted here" in card_only
+    assert 'action="/models/acme/card-only/request"' not in card_only
+    with_weights = client.get("/models/acme/with-weights").text
+    assert "The weights are not hosted here" not in with_weights
+    assert 'action="/models/acme/with-weights/request"' in with_weights
