@@ -32,3 +32,10 @@ def test_readme_gives_the_two_commands_and_they_exist():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "scripts/test" in ci
+
+
+def test_readme_python_blocks_run():
+    blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+    assert blocks, "the README shows the library in a ```python block"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
