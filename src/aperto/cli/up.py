@@ -195,11 +195,9 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
                        "warning: the gateway is not ready yet (see /readyz); the hub is up")
 
         def wake_long_polls() -> None:
-            # a waiting long-poll (/api/events) answers once the hub's newest event number passes
-            # its cursor; the gateway has already gone, so let those answers go out now instead of
-            # holding the shutdown for up to the poll's wait (the hub's events are read from the
-            # database, so nothing false is served in the second this lasts)
-            hub.last_seq = 2**62
+            # the gateway has already gone: let open long-polls (/api/events) answer now instead of
+            # holding the shutdown for up to the poll's wait
+            hub.stop_waiting()
 
         asyncio.run(serve_both(create_hub(settings, hub), create_gateway(settings), settings, on_ready,
                                wake_long_polls))

@@ -108,6 +108,10 @@ class HubBase:
         self.blobs = BlobStore(settings.data_dir, settings.max_upload_bytes)
         self.last_seq = self._read_last_seq()
         self._seq_read_at = time.monotonic()
+        self.stopping = False  # set on shutdown: open long-polls answer now instead of holding it up
+
+    def stop_waiting(self) -> None:
+        self.stopping = True
 
     def close(self) -> None:
         self.store.close()

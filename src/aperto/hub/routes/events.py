@@ -21,7 +21,7 @@ POLL_DB_S = 0.5  # other processes (a second hub on PostgreSQL, the CLI) write e
 
 async def _wait_for_event(hub: Hub, after: int, deadline: float) -> None:
     """Sleep until this process sees an event after ``after``, re-reading the table now and then."""
-    while hub.last_seq <= after and time.monotonic() < deadline:
+    while hub.last_seq <= after and time.monotonic() < deadline and not hub.stopping:
         await asyncio.sleep(0.02)
         if time.monotonic() - hub._seq_read_at >= POLL_DB_S:
             await run_in_threadpool(hub.refresh_seq, POLL_DB_S)
