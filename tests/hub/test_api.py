@@ -197,9 +197,12 @@ def test_attestation_must_accept_the_aup(client: TestClient, people: People) -> 
     assert r.status_code == 400
 
 
-def test_without_a_policy_engine_requests_wait_for_the_licensor(client: TestClient, people: People,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(licensing, "_module", lambda name: None)  # as if aperto.policy were absent
+def test_when_the_policy_engine_cannot_decide_requests_wait_for_the_licensor(
+        client: TestClient, people: People, monkeypatch: pytest.MonkeyPatch) -> None:
+    def cannot_decide(*args: object, **kwargs: object) -> None:
+        raise BadInput("a profile the engine cannot read")
+
+    monkeypatch.setattr(licensing, "policy_evaluate", cannot_decide)
     gated_repo(people)
     r = client.post("/api/models/acme/llama/access-request", json=ATTEST, headers=auth(people.bob))
     assert r.json()["status"] == "pending"
