@@ -351,7 +351,6 @@ def test_accel_redirect_hands_the_bytes_to_nginx(client: TestClient, people: Peo
 def test_real_policy_grants_small_users_and_queues_huge_ones(client: TestClient, people: People) -> None:
     """With the real licence core and policy engine: Llama 3.1 below 700M MAU is granted with
     obligations; above it, the licensor must decide."""
-    pytest.importorskip("aperto.policy")
     gated_repo(people)
     info = client.get("/api/models/acme/llama").json()
     assert info["cardData"]["license"] == "llama3.1" and info["gated"] == "auto"

@@ -39,14 +39,13 @@ def live(hub: Hub, settings: Settings) -> Iterator[str]:
 @pytest.mark.parametrize("backend", ["fake", pytest.param("smollm2", marks=pytest.mark.slow)])
 def test_kill_from_the_web_ends_a_real_gateway_stream(backend: str, people: People, live: str,
                                                       settings: Settings, tmp_path) -> None:  # noqa: ANN001
-    gateway_app = pytest.importorskip("aperto.gateway")
+    from aperto import gateway as gateway_app
     gw_settings = Settings(data_dir=tmp_path / "gw", hub_url=live, token=people.gw, staleness_limit_s=30,
                            n_threads=1, n_ctx=1024)
     if backend == "fake":
-        fake = pytest.importorskip("aperto.gateway.backends.fake")
+        from aperto.gateway.backends import fake
         repo, licensor, backends = REPO, people.alice, {REPO: fake.Fake({"delay": 0.05}, gw_settings)}
     else:  # the bundled SmolLM2 in llama.cpp, served under its hub repo id
-        pytest.importorskip("xllamacpp")
         repo, licensor, backends = gw_settings.gateway_model, people.admin, None
     publish(people.hub, licensor, repo, {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"}, gating="open")
     app = gateway_app.create_app(gw_settings, backends=backends)
