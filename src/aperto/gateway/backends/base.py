@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from typing import Any
 
 from aperto.config import Settings
@@ -27,13 +28,25 @@ class Channel:
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self._stop = threading.Event()
         self.error: Exception | None = None  # why it was stopped, if it was
+        # chunks from other threads wait here; the loop is woken once per batch, not per chunk
+        self._pending: deque[Any] = deque()
+        self._scheduled = False
 
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
 
     def put(self, chunk: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, chunk)
+        self._pending.append(chunk)
+        if not self._scheduled:  # a drain already scheduled will pick this chunk up too
+            self._scheduled = True
+            self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        self._scheduled = False  # before popping: a chunk appended after this schedules a new drain
+        pending, queue = self._pending, self.queue
+        while pending:
+            queue.put_nowait(pending.popleft())
 
     def put_here(self, item: Any) -> None:
         """Same as put, from the event loop's own thread."""
