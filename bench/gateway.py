@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "gateway"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "gateway")]
 from gwkit import ADMIN, ALICE, free_port, policy_doc, serve  # noqa: E402
 from standin_hub import GATEWAY_TOKEN, create_standin  # noqa: E402
 

@@ -48,9 +48,11 @@ def smollm2_path() -> Path:
     return smollm2_gguf()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (never `playwright install`)."""
+    """Debian's headless Chromium driven by Playwright (never `playwright install`).
+    Module-scoped: while Playwright's sync API is open it holds an event loop in the main
+    thread, and a later module's async tests could not run their own."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (scripts/setup installs it: apt-get install chromium)")

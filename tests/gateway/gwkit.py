@@ -4,14 +4,13 @@ and a stand-in hub feed (tests/gateway/standin_hub.py) that implements docs/cont
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from livekit import LiveServer, free_port  # noqa: F401 - re-exported for the gateway tests
 
 from aperto.config import Settings
 from aperto.gateway.policy import sha256
@@ -20,38 +19,6 @@ MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 ALICE = "aperto_alice-token"  # has a grant for MODEL
 BOB = "aperto_bob-token"  # valid token, no grant
 ADMIN = "aperto_admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    timeout_graceful_shutdown=0.5, ws="none"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @contextlib.contextmanager

@@ -4,8 +4,6 @@ client, and a live uvicorn for the real huggingface_hub client."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from hubtools import People, make_people
+from livekit import serve_url
 
 from aperto.config import Settings
 from aperto.hub.app import create_app
@@ -63,27 +62,8 @@ def client(hub: Hub, settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live(hub: Hub, settings: Settings) -> Iterator[str]:
     """The app on a real loopback port (uvicorn in a thread); yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, hub), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_url(create_app(settings, hub)) as url:
+        yield url

@@ -8,51 +8,21 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.testclient import TestClient
 from hubtools import APACHE_CARD, People, publish
+from livekit import free_port
+from livekit import serve_url as serve
 from test_web import sign_in
 
 from aperto.config import Settings
 
 REPO = "acme/tiny"
 WORDS = ["Hello", " from", " the", " stand", "-in", " gateway", "."]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(app, lifespan: str = "off") -> Iterator[str]:  # noqa: ANN001
-    """Any ASGI app on a real loopback port (uvicorn in a thread); yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan,
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def fake_gateway_app(control: dict) -> FastAPI:

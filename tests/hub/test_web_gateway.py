@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,8 +15,6 @@ from hubtools import APACHE_CARD, People, publish
 from test_web_chat import serve
 
 from aperto.config import Settings
-from aperto.hub.app import create_app
-from aperto.hub.service import Hub
 
 REPO = "acme/tiny"
 
@@ -27,13 +24,6 @@ def web_session(url: str, token: str) -> tuple[httpx.Client, str]:
     assert c.post("/login", data={"token": token, "next": "/"}).status_code == 200
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', c.get("/").text).group(1)
     return c, csrf
-
-
-@pytest.fixture
-def live(hub: Hub, settings: Settings) -> Iterator[str]:
-    """The hub on a loopback port that shuts down without waiting out the gateway's long-poll."""
-    with serve(create_app(settings, hub)) as url:
-        yield url
 
 
 @pytest.mark.parametrize("backend", ["fake", pytest.param("smollm2", marks=pytest.mark.slow)])

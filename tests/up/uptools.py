@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,14 +12,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livekit import free_port
+
 APERTO = Path(sys.executable).with_name("aperto")
 READY = "aperto is up"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -65,6 +65,14 @@ def _hub_call(path: str, body: dict[str, Any], hub_url: str | None, token: str |
     return response.json() if response.content else {}
 
 
+def _switch(action: str, body: dict[str, Any], hub_url: str | None, gateway_url: str | None,
+            token: str | None) -> dict[str, Any]:
+    """Kill or resume at the hub (every replica follows its feed), or at one standalone gateway."""
+    if gateway_url:
+        return _hub_call(f"/admin/{action}", body, gateway_url.rstrip("/").removesuffix("/v1"), token)
+    return _hub_call(f"/api/{action}", body, hub_url, token)
+
+
 _target = [
     click.option("--model", "repo", default=None, help="Only this model (hub repo id); default: everything."),
     click.option("--hub-url", default=None, help="The hub (default: settings.hub_url)."),
@@ -86,11 +94,7 @@ def _with_target(fn: Any) -> Any:
 def kill_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None,
              reason: str) -> None:
     """Engage the kill switch: every gateway stops generating (all models, or --model)."""
-    body = {"repo": repo, "reason": reason}
-    if gateway_url:
-        result = _hub_call("/admin/kill", body, gateway_url.rstrip("/").removesuffix("/v1"), token)
-    else:
-        result = _hub_call("/api/kill", body, hub_url, token)
+    result = _switch("kill", {"repo": repo, "reason": reason}, hub_url, gateway_url, token)
     click.echo(f"halted {repo or 'all models'}: {reason}")
     click.echo(json.dumps(result))
 
@@ -99,10 +103,6 @@ def kill_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, tok
 @_with_target
 def resume_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None) -> None:
     """Release the kill switch (all models, or --model). Resuming is always explicit."""
-    body = {"repo": repo}
-    if gateway_url:
-        result = _hub_call("/admin/resume", body, gateway_url.rstrip("/").removesuffix("/v1"), token)
-    else:
-        result = _hub_call("/api/resume", body, hub_url, token)
+    result = _switch("resume", {"repo": repo}, hub_url, gateway_url, token)
     click.echo(f"resumed {repo or 'all models'}")
     click.echo(json.dumps(result))

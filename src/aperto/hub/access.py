@@ -147,6 +147,16 @@ class AccessMixin(RepoMixin):
                      "requestId": str(r.id), "status": r.status, "timestamp": iso(r.updated_at),
                      "fields": r.fields, "reason": r.reason, "decision": r.decision} for r, u in rows]
 
+    def _licensor_view(self, s: Session, caller: Caller | None, name: str,
+                       user_name: str) -> tuple[Caller, Repo, User, AccessRequest | None]:
+        """What every licensor action on one user's access starts from, owner check included."""
+        repo = self._repo(s, name)
+        owner = self._need_owner(caller, repo)
+        user = self._user(s, user_name)
+        req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
+                                                   AccessRequest.user_id == user.id))
+        return owner, repo, user, req
+
     def handle_request(self, caller: Caller | None, name: str, user_name: str, status: str,
                        reason: str | None = None) -> dict:
         """The licensor accepts, rejects or sends back to pending (HF's /handle)."""
@@ -154,11 +164,7 @@ class AccessMixin(RepoMixin):
             raise BadInput(f"status must be one of {STATUSES}")
         check_name(user_name, "user name")
         with self._write() as s:
-            repo = self._repo(s, name)
-            caller = self._need_owner(caller, repo)
-            user = self._user(s, user_name)
-            req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
-                                                       AccessRequest.user_id == user.id))
+            caller, repo, user, req = self._licensor_view(s, caller, name, user_name)
             if req is None:
                 raise NotFound(f"{user_name} has not asked for access to {name}")
             before = {"status": req.status, "reason": req.reason}
@@ -177,11 +183,7 @@ class AccessMixin(RepoMixin):
         """HF's /grant: give access with no prior request (recorded as an accepted request)."""
         check_name(user_name, "user name")
         with self._write() as s:
-            repo = self._repo(s, name)
-            caller = self._need_owner(caller, repo)
-            user = self._user(s, user_name)
-            req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
-                                                       AccessRequest.user_id == user.id))
+            caller, repo, user, req = self._licensor_view(s, caller, name, user_name)
             now = utcnow()
             if req is None:
                 req = AccessRequest(repo_id=repo.id, user_id=user.id, fields={}, decision=None, created_at=now)
@@ -195,12 +197,8 @@ class AccessMixin(RepoMixin):
     def revoke_access(self, caller: Caller | None, name: str, user_name: str, reason: str = "") -> dict:
         check_name(user_name, "user name")
         with self._write() as s:
-            repo = self._repo(s, name)
-            caller = self._need_owner(caller, repo)
-            user = self._user(s, user_name)
+            caller, repo, user, req = self._licensor_view(s, caller, name, user_name)
             revoked = self._revoke(s, repo, user, caller.name, reason or "revoked by the licensor")
-            req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
-                                                       AccessRequest.user_id == user.id))
             if req is not None:
                 req.status, req.reason, req.updated_at = "rejected", reason or "revoked by the licensor", utcnow()
             if not revoked:
