@@ -91,3 +91,27 @@ def test_reference_times_set_per_task_limits(sandbox, problems, tmp_path):
     for p in chosen:  # the limit follows the measured reference (no assumption about this machine's speed)
         assert timeouts[p.task_id] == limits.for_reference(ref[p.digest])
         assert 1.0 <= timeouts[p.task_id] <= 10.0
+
+
+def test_workers_are_pinned_one_per_cpu(sandbox):
+    import os
+
+    cpus = sorted(os.sched_getaffinity(0))
+    pinned = [w.cpu for w in sandbox._all]
+    assert sorted(pinned) == sorted(cpus[i % len(cpus)] for i in range(len(pinned)))
+    # the sample's own child inherits the pin: its affinity is a single CPU, one of the pool's
+    probe = "    import os\n    return a + b if len(os.sched_getaffinity(0)) == 1 else None\n"
+    assert sandbox.run(add_job(probe)).verdict == "passed"
+
+
+def test_pinning_can_be_turned_off():
+    import os
+
+    from aperto.evals.sandbox import Sandbox
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs at least 2 CPUs to tell pinned from unpinned")
+    probe = "    import os\n    return a + b if len(os.sched_getaffinity(0)) > 1 else None\n"
+    with Sandbox(workers=1, memory_mb=512, pin=False) as box:
+        assert box._all[0].cpu is None
+        assert box.run(add_job(probe)).verdict == "passed"

@@ -288,6 +288,8 @@ def _vm_size() -> int:
 
 
 # ---------------------------------------------------------------- zygote
+_WARM_UP = "def f(xs: list[int]) -> int:\n    '''doc'''\n    return sum(x for x in xs if x % 2) + len({1: [2]})\n"
+
 def _wipe(folder: str) -> None:
     try:
         names = os.listdir(folder)
@@ -312,6 +314,9 @@ def _zygote(ctl: socket.socket, cfg: dict[str, Any], private_tmp: bool = False) 
         __import__(name)
     if cfg["seccomp"]:
         prepare_seccomp()
+    # CPython builds its ~100 AST node types on the first compile(): doing that here, once, saves
+    # every child about 2 ms of CPU (measured: a child's first compile cost 2.2 ms, later ones 0.25)
+    compile(_WARM_UP, "<warm-up>", "exec")
     gc.freeze()  # the children's collections skip (and never copy) the zygote's own objects
     if os.getpid() == 1:
         try:
@@ -594,6 +599,8 @@ class Judge:
 
 def main() -> None:
     cfg = json.loads(sys.argv[1])
+    if cfg.get("cpu") is not None:  # the zygote and every child inherit it
+        os.sched_setaffinity(0, {cfg["cpu"]})
     # the harness channel moves off 0/1 so prints in test code cannot corrupt it
     rfd, wfd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
