@@ -96,6 +96,15 @@ async def _wait_ready(gateway_url: str, token: str, timeout: float = 60.0) -> bo
     return False
 
 
+def fast_loop() -> Any:
+    """uvloop's loop factory where it is installed (uvicorn.run picks it up by itself; asyncio.run does not)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 async def serve_both(hub_app: Any, gateway_app: Any, settings: Settings, on_ready: Any,
                      wake: Any = None) -> None:
     import uvicorn
@@ -199,8 +208,9 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
             # holding the shutdown for up to the poll's wait
             hub.stop_waiting()
 
-        asyncio.run(serve_both(create_hub(settings, hub), create_gateway(settings), settings, on_ready,
-                               wake_long_polls))
+        with asyncio.Runner(loop_factory=fast_loop()) as runner:
+            runner.run(serve_both(create_hub(settings, hub), create_gateway(settings), settings, on_ready,
+                                  wake_long_polls))
         click.echo("aperto stopped")
     finally:
         hub.close()
