@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -51,6 +52,15 @@ def body(i: int, max_tokens: int) -> dict:
     return {"model": MODEL, "messages": [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
             "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True,
             "stream_options": {"include_usage": True}}
+
+
+def settle() -> None:
+    """Let the previous arm's llama.cpp threads stop spinning before the next arm starts.
+
+    After a request, ggml's worker threads busy-wait for new work for a few ms (poll=50). The
+    direct arm and llama.cpp's HTTP arm share one server and the gateway has its own, so without
+    a pause each arm would start while the previous arm's threads still hold both cores."""
+    time.sleep(0.1)
 
 
 # ---- clients --------------------------------------------------------------------------------
@@ -265,9 +275,12 @@ def main() -> None:
     parser.add_argument("--only-propagation", action="store_true", help="skip the llama.cpp parts")
     parser.add_argument("--threads", type=int, default=2,
                         help="llama.cpp threads (1 suffers less when other jobs share the cores)")
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="interleaved throughput rounds (a multiple of 3: each arm takes each place as often)")
+    parser.add_argument("--max-tokens", type=int, default=96, help="tokens per stream in the throughput rows")
     args = parser.parse_args()
     os.environ["APERTO_N_THREADS"] = str(args.threads)  # the gateway processes and the direct baseline alike
-    n_ttft, max_tokens, rounds = (10, 32, 2) if args.quick else (30, 48, 3)
+    n_ttft, max_tokens, rounds = (10, 32, 2) if args.quick else (30, args.max_tokens, args.rounds)
     tmp = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
     policy = tmp / "policy.json"
     policy.write_text(json.dumps(policy_doc()))
@@ -280,10 +293,14 @@ def main() -> None:
         relay_cost(tmp, policy, procs)
         propagation_parts(tmp, procs)
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
+        stop_all(procs)
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
 
 
 def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: int, rounds: int) -> None:
@@ -294,22 +311,25 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
     direct_stream(direct, body(0, 8))  # warm both
     asyncio.run(throughput_http(gw_url + "/v1", 1, 8, ALICE))
 
-    # The machine is shared, so load drifts: measure in interleaved rounds (direct, llama http,
-    # gateway, one after another) and take medians of the per-round ratios.
+    # Load drifts, so measure in interleaved rounds (direct, llama http, gateway, in rotating
+    # order so no arm always goes first or last) and take medians of the per-round ratios.
     print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens} per stream, "
           f"median of {rounds} interleaved rounds)")
     print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10} {'gw/http':>8}")
     for streams in (1, 16):
         d, h, g = [], [], []
-        n = max_tokens
-        for _ in range(rounds):
-            d.append(throughput_direct(direct, streams, n))
-            h.append(asyncio.run(throughput_http(llama_http, streams, n, None)))
-            g.append(asyncio.run(throughput_http(gw_url + "/v1", streams, n, ALICE)))
+        arms = [(d, lambda s=streams, n=max_tokens: throughput_direct(direct, s, n)),
+                (h, lambda s=streams, n=max_tokens: asyncio.run(throughput_http(llama_http, s, n, None))),
+                (g, lambda s=streams, n=max_tokens: asyncio.run(throughput_http(gw_url + "/v1", s, n, ALICE)))]
+        for r in range(rounds):
+            for results, arm in arms[r % 3:] + arms[:r % 3]:  # each arm takes each place in turn
+                settle()
+                results.append(arm())
         ratio_d = statistics.median(gi / di for gi, di in zip(g, d, strict=True))
         ratio_h = statistics.median(gi / hi for gi, hi in zip(g, h, strict=True))
         print(f"{streams:>8} {statistics.median(d):>10.1f} {statistics.median(h):>11.1f} "
-              f"{statistics.median(g):>8.1f} {ratio_d:>10.3f} {ratio_h:>8.3f}")
+              f"{statistics.median(g):>8.1f} {ratio_d:>10.3f} {ratio_h:>8.3f}   per round gw/direct: "
+              + " ".join(f"{gi / di:.3f}" for gi, di in zip(g, d, strict=True)))
     print("LiteLLM 1.106 (design.md): 0.91 of direct at 1 stream, 0.32 at 16")
 
     # the same prompt every time, so every server answers from its prompt cache: what remains is
@@ -317,8 +337,11 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
     print(f"\n## time to first token (ms, {n_ttft} requests each, interleaved, same cached prompt)")
     direct_ttft, http_ttft, gw_ttft = [], [], []
     for _ in range(n_ttft + 2):
+        settle()
         direct_ttft.append(direct_stream(direct, body(0, 2))[1] * 1000)
+        settle()
         http_ttft.extend(asyncio.run(ttft_http(llama_http, 1, None)))
+        settle()
         gw_ttft.extend(asyncio.run(ttft_http(gw_url + "/v1", 1, ALICE)))
     direct_ttft, http_ttft, gw_ttft = direct_ttft[2:], http_ttft[2:], gw_ttft[2:]  # the first two warm the caches
     for name, xs in (("xllamacpp in process", direct_ttft), ("llama.cpp http", http_ttft),
@@ -377,9 +400,15 @@ def relay_cost(tmp: Path, policy: Path, procs: list) -> None:
     proc.wait(10)
 
 
+def quiet_uvicorn() -> None:
+    # the hubs' long-polls from the stopped replicas are cut when the hub exits: expected, not news
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+
+
 def propagation_parts(tmp: Path, procs: list) -> None:
     print("\n## propagation: kill at the hub (stand-in feed) -> streams end on two replicas (ms)")
     with serve(create_standin(policy_doc(), ADMIN)) as hub:
+        quiet_uvicorn()
         env = {"APERTO_TOKEN": GATEWAY_TOKEN, "APERTO_HUB_URL": hub.url, "APERTO_GATEWAY_MODEL": "",
                "APERTO_GATEWAY_MODELS": json.dumps({"fake/model": {"backend": "fake", "delay": "0.02"}})}
         urls = []
@@ -388,6 +417,7 @@ def propagation_parts(tmp: Path, procs: list) -> None:
             procs.append(proc)
             urls.append(url)
         times = asyncio.run(propagation(urls, hub.url))
+        stop_all(procs)  # before the hub goes: their open long-polls would be cut mid-request
         for name, t in zip(("replica a", "replica b"), times, strict=True):
             print(f"{name}: {t:.1f}")
     found = real_hub(tmp)
@@ -395,6 +425,7 @@ def propagation_parts(tmp: Path, procs: list) -> None:
         print("\n## propagation: kill at the real aperto hub -> streams end on two replicas (ms)")
         app, tokens = found
         with serve(app) as hub:
+            quiet_uvicorn()
             env = {"APERTO_TOKEN": tokens["gw"], "APERTO_HUB_URL": hub.url, "APERTO_GATEWAY_MODEL": "",
                    "APERTO_GATEWAY_MODELS": json.dumps({"acme/fake": {"backend": "fake", "delay": "0.02"}})}
             urls = []
@@ -403,6 +434,7 @@ def propagation_parts(tmp: Path, procs: list) -> None:
                 procs.append(proc)
                 urls.append(url)
             times = asyncio.run(propagation(urls, hub.url, "acme/fake", tokens["admin"], tokens["user"]))
+            stop_all(procs)
             for name, t in zip(("replica a", "replica b"), times, strict=True):
                 print(f"{name}: {t:.1f}")
     print("LiteLLM 1.106: a second instance kept serving a blocked key for about 56 s (its key cache)")
