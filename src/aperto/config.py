@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         description='Model map: name -> {"backend": "llamacpp", "path": GGUF} or '
                     '{"backend": "upstream", "url": BASE_URL, "model": NAME, "api_key": KEY}.')
     gateway_parallel: int = Field(8, description="Requests llama.cpp decodes at once per model (slots).")
+    gateway_prompt_cache_mib: int = Field(
+        256, ge=0, description="RAM per model for llama.cpp's cache of earlier prompts, in MiB (0: off). "
+                               "llama.cpp's own default, 8192, grew `aperto up` past 5 GiB in one HumanEval run.")
 
     # token used by the CLI / gateway to talk to the hub
     token: str | None = Field(None, description="Hub token for CLI calls and gateway subscription.")

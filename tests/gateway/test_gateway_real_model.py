@@ -43,6 +43,11 @@ def test_models_lists_the_hub_repo_id(client):
     assert [m.id for m in client.models.list().data] == [MODEL]
 
 
+def test_prompt_cache_is_bounded(gw):
+    # llama.cpp's default (8192 MiB per model) let `aperto up` grow past 5 GiB in one HumanEval run
+    assert gw.backend.params.cache_ram_mib == gw.gateway.settings.gateway_prompt_cache_mib == 256
+
+
 def test_chat_non_streaming(client):
     r = client.chat.completions.create(model=MODEL, messages=HI, max_tokens=8)
     assert r.model == MODEL and r.object == "chat.completion"

@@ -42,7 +42,9 @@ class LlamaCpp(Backend):
         params.cpuparams.n_threads = settings.n_threads
         params.cpuparams_batch.n_threads = settings.n_threads
         params.use_jinja = True  # the GGUF's own chat template
+        params.cache_ram_mib = int(spec.get("prompt_cache_mib", settings.gateway_prompt_cache_mib))
         params.verbosity = -1
+        self.params = params
         self.server = xllamacpp.Server(params)
         # requests beyond the slots wait inside llama.cpp, so give them threads to wait in
         self.pool = ThreadPoolExecutor(max_workers=max(64, parallel * 4), thread_name_prefix="llamacpp")
