@@ -290,6 +290,7 @@ def _vm_size() -> int:
 # ---------------------------------------------------------------- zygote
 _WARM_UP = "def f(xs: list[int]) -> int:\n    '''doc'''\n    return sum(x for x in xs if x % 2) + len({1: [2]})\n"
 
+
 def _wipe(folder: str) -> None:
     try:
         names = os.listdir(folder)
