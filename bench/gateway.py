@@ -78,36 +78,6 @@ def direct_stream(backend: LlamaCpp, req: dict) -> tuple[int, float]:
     return usage[0], first[0] if first else float("nan")
 
 
-async def http_stream(client: httpx.AsyncClient, url: str, req: dict, token: str | None = None,
-                      out: dict | None = None) -> dict:
-    """One OpenAI SSE stream: tokens, first-content time, last-content time, end time, error code."""
-    out = out if out is not None else {}
-    out.update({"tokens": 0, "first": None, "last": None, "end": None, "error": None})
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    t0 = time.perf_counter()
-    async with client.stream("POST", url + "/chat/completions", json=req, headers=headers) as response:
-        if response.status_code != 200:  # refused before the stream began
-            out["error"] = json.loads(await response.aread())["error"]["code"]
-        async for line in response.aiter_lines():
-            if not line.startswith("data: "):
-                continue
-            if line == "data: [DONE]":
-                break
-            chunk = json.loads(line[6:])
-            now = time.perf_counter()
-            if "error" in chunk:
-                out["error"] = chunk["error"]["code"]
-                continue
-            if chunk.get("usage"):
-                out["tokens"] = chunk["usage"]["completion_tokens"]
-            if chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
-                out["first"] = out["first"] or now - t0
-                out["last"] = now
-    out["end"] = time.perf_counter()
-    out["t0"] = t0
-    return out
-
-
 def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float:
     results: list[int] = [0] * streams
 
@@ -123,17 +93,21 @@ def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float
     return sum(results) / (time.perf_counter() - t0)
 
 
-async def lean_stream(url: str, req: dict, token: str | None = None) -> dict:
-    """One SSE stream over a bare socket: (tokens, first-content time). The bench shares the 2
-    cores with llama.cpp, so the HTTP arms read with as little CPU as possible (chunked decoding,
-    JSON parsed only until the first content and for the usage chunk): what is measured is the
-    server's path, not httpx's per-line parsing. Both HTTP arms use it alike."""
+async def sse_stream(url: str, req: dict, token: str | None = None, out: dict | None = None,
+                     every: bool = False) -> dict:
+    """One OpenAI SSE stream over a bare socket, filling ``out`` as it goes: tokens (from the usage
+    chunk), first and last content times, end time, error code. The bench shares the 2 cores with
+    llama.cpp, so it reads with little CPU: chunked decoding, and JSON parsed only until the first
+    content, for usage and error chunks, and for every chunk only when ``every`` (the kill rows,
+    which need the time of the last token). Every HTTP arm uses it alike."""
+    out = out if out is not None else {}
+    out.update({"tokens": 0, "first": None, "last": None, "end": None, "error": None})
     where = urllib.parse.urlsplit(url)
     payload = json.dumps(req).encode()
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (f"POST {where.path}/chat/completions HTTP/1.1\r\nHost: {where.netloc}\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
-    t0 = time.perf_counter()
+    out["t0"] = t0 = time.perf_counter()
     reader, writer = await asyncio.open_connection(where.hostname, where.port)
     writer.write(head.encode() + payload)
     status = int((await reader.readline()).split()[1])
@@ -142,13 +116,11 @@ async def lean_stream(url: str, req: dict, token: str | None = None) -> dict:
         chunked |= line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower()
     if status != 200:
         raise RuntimeError(f"{url}: HTTP {status}: {(await reader.read())[:200]!r}")
-    out = {"tokens": 0, "first": None, "error": None}
     pending = b""
     while True:
         if chunked:
             size = int((await reader.readline()).split(b";")[0], 16)
-            data = await reader.readexactly(size + 2)
-            data = data[:-2]
+            data = (await reader.readexactly(size + 2))[:-2]
         else:
             data = await reader.read(65536)
         if not data:
@@ -158,26 +130,29 @@ async def lean_stream(url: str, req: dict, token: str | None = None) -> dict:
         for event in events:
             if not event.startswith(b"data: ") or event == b"data: [DONE]":
                 continue
-            if out["first"] is None or b'"usage":{' in event or b'"error":' in event:
+            if every or out["first"] is None or b'"usage":{' in event or b'"error":' in event:
                 chunk = json.loads(event[6:])
                 if "error" in chunk:
                     out["error"] = chunk["error"].get("code")
                 if chunk.get("usage"):
                     out["tokens"] = chunk["usage"]["completion_tokens"]
-                if out["first"] is None and chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
-                    out["first"] = time.perf_counter() - t0
+                if chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
+                    now = time.perf_counter()
+                    out["first"] = out["first"] or now - t0
+                    out["last"] = now
     writer.close()
+    out["end"] = time.perf_counter()
     return out
 
 
 async def throughput_http(url: str, streams: int, max_tokens: int, token: str | None) -> float:
     t0 = time.perf_counter()
-    outs = await asyncio.gather(*(lean_stream(url, body(i, max_tokens), token) for i in range(streams)))
+    outs = await asyncio.gather(*(sse_stream(url, body(i, max_tokens), token) for i in range(streams)))
     return sum(o["tokens"] for o in outs) / (time.perf_counter() - t0)
 
 
 async def ttft_http(url: str, n: int, token: str | None) -> list[float]:
-    return [(await lean_stream(url, body(0, 2), token))["first"] * 1000 for _ in range(n)]
+    return [(await sse_stream(url, body(0, 2), token))["first"] * 1000 for _ in range(n)]
 
 
 # ---- processes ------------------------------------------------------------------------------
@@ -202,9 +177,9 @@ def start_gateway(tmp: Path, name: str, extra: list[str], env: dict[str, str]) -
 
 
 async def kill_latency(url: str, streams: int) -> dict:
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=streams + 8)) as client:
+    async with httpx.AsyncClient(timeout=120) as client:
         live: list[dict] = [{} for _ in range(streams)]
-        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(i, 1500), ALICE, live[i]))
+        tasks = [asyncio.create_task(sse_stream(url + "/v1", body(i, 1500), ALICE, live[i], every=True))
                  for i in range(streams)]
         # every stream must be producing tokens before the switch is pulled
         deadline = time.monotonic() + 120
@@ -231,8 +206,8 @@ async def propagation(urls: list[str], hub_url: str, model: str = "fake/model", 
                     break
                 await asyncio.sleep(0.05)
         live: list[dict] = [{} for _ in urls]
-        tasks = [asyncio.create_task(http_stream(client, url + "/v1", body(0, 100_000) | {"model": model},
-                                                 user, live[i])) for i, url in enumerate(urls)]
+        tasks = [asyncio.create_task(sse_stream(url + "/v1", body(0, 100_000) | {"model": model},
+                                                user, live[i])) for i, url in enumerate(urls)]
         while not all(o.get("first") for o in live):
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
@@ -387,8 +362,7 @@ def relay_cost(tmp: Path, policy: Path, procs: list) -> None:
         t0 = time.perf_counter()
 
         async def run(req=req, streams=streams) -> list[dict]:
-            async with httpx.AsyncClient(timeout=300) as client:
-                return await asyncio.gather(*(http_stream(client, url + "/v1", req, ALICE) for _ in range(streams)))
+            return await asyncio.gather(*(sse_stream(url + "/v1", req, ALICE) for _ in range(streams)))
 
         outs = asyncio.run(run())
         wall = time.perf_counter() - t0

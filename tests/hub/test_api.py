@@ -403,3 +403,44 @@ def test_long_poll_sees_events_written_by_another_process(client: TestClient, pe
     timer.join()
     other.close()
     assert [(e["type"], e["data"]["reason"]) for e in r["events"]] == [("kill", "from elsewhere")]
+
+
+def test_a_long_poll_ends_when_its_client_goes_away(hub, settings, people: People) -> None:
+    # a stopped gateway must not leave a handler waiting out its 30 s long-poll
+    import asyncio
+
+    from aperto.hub.app import create_app
+
+    app = create_app(settings, hub)
+    sent: list[dict] = []
+    polled = {"n": 0}
+
+    async def receive() -> dict:
+        polled["n"] += 1
+        if polled["n"] == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.disconnect"}  # the client has gone
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": "/api/events", "raw_path": b"/api/events", "root_path": "",
+             "query_string": b"after=1000000&wait=30", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 5000), "headers": [(b"authorization", f"Bearer {people.gw}".encode())]}
+
+    async def call() -> None:
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)  # not 30 s
+
+    asyncio.run(call())
+    assert polled["n"] >= 2  # it asked, and learnt the client was gone
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/events/stream", "/api/audit"])
+def test_a_cursor_beyond_the_sequence_column_is_refused_not_a_crash(client: TestClient, people: People,
+                                                                    path: str) -> None:
+    # sequence columns are INTEGER: on PostgreSQL 2**40 used to reach the database and come back a 500
+    r = client.get(path, params={"after": 2**40}, headers=auth(people.admin))
+    assert r.status_code == 422, r.text
+    assert "after" in r.text

@@ -111,6 +111,10 @@ class Grant(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+# sequence numbers are INTEGER columns: PostgreSQL's stop at 2**31 - 1 (larger cursors are refused)
+MAX_SEQ = 2**31 - 1
+
+
 class Event(Base):
     __tablename__ = "events"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -10,9 +10,9 @@ from aperto.errors import BadInput
 from aperto.hub.base import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, repo_name
 from aperto.hub.service import Hub
+from aperto.store.models import MAX_SEQ
 
 router = APIRouter(tags=["admin"])
-MAX_INT = 2**53  # database integers; larger values are refused with 422, not a crash
 
 
 @router.post("/api/models/{org}/{name}/takedown")
@@ -58,7 +58,7 @@ def revoke_token(sha256: str, hub: Hub = Depends(get_hub), caller: Caller | None
 
 
 @router.get("/api/audit")
-def audit(after: int = Query(0, ge=0, le=MAX_INT), limit: int = Query(1000, ge=1, le=5000), hub: Hub = Depends(get_hub),
+def audit(after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000), hub: Hub = Depends(get_hub),
           caller: Caller | None = Depends(get_caller)) -> list[dict]:
     return hub.audit_rows(caller, after, min(max(limit, 1), 5000))
 

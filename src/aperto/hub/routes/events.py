@@ -8,39 +8,49 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from aperto.hub.base import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, raw_token
 from aperto.hub.service import Hub
+from aperto.store.models import MAX_SEQ
 
 router = APIRouter(tags=["events"])
 POLL_DB_S = 0.5  # other processes (a second hub on PostgreSQL, the CLI) write events too
+GONE_CHECK_S = 0.2  # how often a waiting long-poll asks whether its client is still there
 
 
-async def _wait_for_event(hub: Hub, after: int, deadline: float) -> None:
-    """Sleep until this process sees an event after ``after``, re-reading the table now and then."""
+async def _wait_for_event(hub: Hub, request: Request, after: int, deadline: float) -> bool:
+    """Sleep until this process sees an event after ``after``, re-reading the table now and then.
+    False if the client went away first (a stopped gateway must not hold a handler for 30 s)."""
+    asked = time.monotonic()
     while hub.last_seq <= after and time.monotonic() < deadline and not hub.stopping:
         await asyncio.sleep(0.02)
+        if time.monotonic() - asked >= GONE_CHECK_S:
+            asked = time.monotonic()
+            if await request.is_disconnected():
+                return False
         if time.monotonic() - hub._seq_read_at >= POLL_DB_S:
             await run_in_threadpool(hub.refresh_seq, POLL_DB_S)
+    return True
 
 
 @router.get("/api/events")
-async def events(request: Request, after: int = Query(0, ge=0, le=2**53), wait: float = Query(0, allow_inf_nan=False), hub: Hub = Depends(get_hub)) -> dict:
+async def events(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), wait: float = Query(0, allow_inf_nan=False), hub: Hub = Depends(get_hub)) -> Any:
     """Long-poll: answers at once when there are events after ``after``, else after ``wait`` s (<= 30)."""
     caller = await run_in_threadpool(hub.authenticate, raw_token(request))
     answer = await run_in_threadpool(hub.events, caller, after)
     wait = min(max(wait, 0.0), 30.0)
     if answer["events"] or wait <= 0:
         return answer
-    await _wait_for_event(hub, after, time.monotonic() + wait)
+    if not await _wait_for_event(hub, request, after, time.monotonic() + wait):
+        return Response(status_code=499)  # nobody is listening
     return await run_in_threadpool(hub.events, caller, after)
 
 
 @router.get("/api/events/stream")
-async def stream(request: Request, after: int = Query(0, ge=0, le=2**53), hub: Hub = Depends(get_hub)) -> StreamingResponse:
+async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub: Hub = Depends(get_hub)) -> StreamingResponse:
     """The same feed as Server-Sent Events, with a comment heartbeat every 5 s."""
     caller = await run_in_threadpool(hub.authenticate, raw_token(request))
     first = await run_in_threadpool(hub.events, caller, after)  # authorises before streaming starts
@@ -51,10 +61,9 @@ async def stream(request: Request, after: int = Query(0, ge=0, le=2**53), hub: H
             for event in answer["events"]:
                 cursor = event["seq"]
                 yield f"id: {event['seq']}\ndata: {json.dumps(event)}\n\n"
-            if await request.is_disconnected():
-                return
             before = hub.last_seq
-            await _wait_for_event(hub, cursor, time.monotonic() + 5)
+            if not await _wait_for_event(hub, request, cursor, time.monotonic() + 5):
+                return
             if hub.last_seq == before and hub.last_seq <= cursor:
                 yield ": heartbeat\n\n"
             try:  # a token revoked mid-stream ends the stream
