@@ -116,16 +116,18 @@ async def sse_stream(url: str, req: dict, token: str | None = None, out: dict | 
         chunked |= line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower()
     if status != 200:
         raise RuntimeError(f"{url}: HTTP {status}: {(await reader.read())[:200]!r}")
-    pending = b""
-    while True:
-        if chunked:
-            size = int((await reader.readline()).split(b";")[0], 16)
-            data = (await reader.readexactly(size + 2))[:-2]
+    raw, pending = b"", b""
+    while data := await reader.read(65536):  # whatever has arrived: one await, not one per chunk
+        if chunked:  # take every complete chunk out of the raw bytes
+            raw += data
+            while (eol := raw.find(b"\r\n")) >= 0:
+                size = int(raw[:eol].split(b";")[0], 16)
+                if len(raw) < eol + size + 4:
+                    break
+                pending += raw[eol + 2:eol + 2 + size]
+                raw = raw[eol + size + 4:]
         else:
-            data = await reader.read(65536)
-        if not data:
-            break
-        pending += data
+            pending += data
         *events, pending = pending.split(b"\n\n")
         for event in events:
             if not event.startswith(b"data: ") or event == b"data: [DONE]":
