@@ -4,10 +4,11 @@
 
 1. Throughput: tokens/s through the gateway (a separate `aperto gateway` process, OpenAI
    SSE over loopback) vs xllamacpp called in process on the same prompts, and vs
-   llama.cpp's own HTTP server (Server.listening_address); 1 and 16 streams.
+   llama.cpp's own HTTP server (Server.listening_address); 1 and 16 streams, in interleaved
+   rounds, with a bootstrap interval for the median ratio.
 2. Added time to first token (p50, p99): gateway vs the same two baselines.
 3. Kill latency: 32 concurrent streams, POST /admin/kill, time until each stream ends with
-   model_halted, and until its last token (p50, p99).
+   model_halted, and until its last token (p50, p99); three kills, resumed between.
 4. Propagation: a stand-in hub feed and two gateway replicas, each with a stream open;
    kill at the hub, time until each replica's stream ends.
 Printed beside LiteLLM 1.106's figures measured on this machine (docs/design.md)."""
@@ -19,6 +20,8 @@ import asyncio
 import json
 import logging
 import os
+import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -64,28 +67,58 @@ def settle() -> None:
 
 
 # ---- clients --------------------------------------------------------------------------------
+# The throughput and first-token rows read the way the in-process arm does: as little work per
+# token as possible, because the reader shares the 2 cores with llama.cpp (a reader on another
+# machine would cost the server nothing). The in-process arm passes JSON bytes, the same call the
+# gateway makes; each HTTP arm reads its socket in a thread and parses once, at the end.
+def has_content(chunk: bytes) -> bool:
+    return b'"content":"' in chunk and b'"content":""' not in chunk
+
+
 def direct_stream(backend: LlamaCpp, req: dict) -> tuple[int, float]:
     """xllamacpp in process: (completion tokens, seconds to first content)."""
-    t0, first, usage = time.perf_counter(), [], [0]
+    t0, first, last = time.perf_counter(), [], [b""]
 
-    def cb(chunk):
-        if not first and chunk.get("choices") and chunk["choices"][0].get("delta", {}).get("content"):
+    def cb(chunk: bytes) -> None:
+        if not first and has_content(chunk):
             first.append(time.perf_counter() - t0)
-        if chunk.get("usage"):
-            usage[0] = chunk["usage"]["completion_tokens"]
+        last[0] = chunk
 
-    backend.server.handle_chat_completions(req, cb)
-    return usage[0], first[0] if first else float("nan")
+    backend.server.handle_chat_completions(json.dumps(req).encode(), cb)
+    return json.loads(last[0])["usage"]["completion_tokens"], first[0] if first else float("nan")
 
 
-def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float:
+def http_stream(url: str, req: dict, token: str | None) -> tuple[int, float]:
+    """One OpenAI SSE stream over a blocking socket: (completion tokens, seconds to first content)."""
+    where = urllib.parse.urlsplit(url)
+    payload = json.dumps(req).encode()
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (f"POST {where.path}/chat/completions HTTP/1.1\r\nHost: {where.netloc}\r\n{auth}"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
+    t0, first, parts = time.perf_counter(), None, []
+    with socket.create_connection((where.hostname, where.port)) as sock:
+        sock.sendall(head.encode() + payload)
+        while data := sock.recv(65536):
+            parts.append(data)
+            if first is None and has_content(data):
+                first = time.perf_counter() - t0
+    raw = b"".join(parts)
+    if not raw.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"{url}: {raw[:300]!r}")
+    usage = raw.rfind(b'"completion_tokens":')
+    tokens = int(raw[usage + 20:usage + 40].split(b",")[0].split(b"}")[0])
+    return tokens, first if first is not None else float("nan")
+
+
+def in_threads(streams: int, run) -> float:
+    """``run(i)`` -> completion tokens, on ``streams`` threads at once; tokens/s over the wall time."""
     results: list[int] = [0] * streams
 
-    def run(i: int) -> None:
-        results[i] = direct_stream(backend, body(i, max_tokens))[0]
+    def one(i: int) -> None:
+        results[i] = run(i)
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
     for t in threads:
         t.start()
     for t in threads:
@@ -93,13 +126,21 @@ def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float
     return sum(results) / (time.perf_counter() - t0)
 
 
+def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float:
+    return in_threads(streams, lambda i: direct_stream(backend, body(i, max_tokens))[0])
+
+
+def throughput_http(url: str, streams: int, max_tokens: int, token: str | None) -> float:
+    return in_threads(streams, lambda i: http_stream(url, body(i, max_tokens), token)[0])
+
+
 async def sse_stream(url: str, req: dict, token: str | None = None, out: dict | None = None,
                      every: bool = False) -> dict:
-    """One OpenAI SSE stream over a bare socket, filling ``out`` as it goes: tokens (from the usage
-    chunk), first and last content times, end time, error code. The bench shares the 2 cores with
-    llama.cpp, so it reads with little CPU: chunked decoding, and JSON parsed only until the first
-    content, for usage and error chunks, and for every chunk only when ``every`` (the kill rows,
-    which need the time of the last token). Every HTTP arm uses it alike."""
+    """One OpenAI SSE stream read as it arrives (the kill, relay and propagation rows, which need
+    many streams on one loop and the times of events), filling ``out`` as it goes: tokens (from the
+    usage chunk), first and last content times, end time, error code. JSON is parsed only until the
+    first content, for usage and error chunks, and for every chunk only when ``every`` (the kill
+    rows, which need the time of the last token)."""
     out = out if out is not None else {}
     out.update({"tokens": 0, "first": None, "last": None, "end": None, "error": None})
     where = urllib.parse.urlsplit(url)
@@ -145,16 +186,6 @@ async def sse_stream(url: str, req: dict, token: str | None = None, out: dict | 
     writer.close()
     out["end"] = time.perf_counter()
     return out
-
-
-async def throughput_http(url: str, streams: int, max_tokens: int, token: str | None) -> float:
-    t0 = time.perf_counter()
-    outs = await asyncio.gather(*(sse_stream(url, body(i, max_tokens), token) for i in range(streams)))
-    return sum(o["tokens"] for o in outs) / (time.perf_counter() - t0)
-
-
-async def ttft_http(url: str, n: int, token: str | None) -> list[float]:
-    return [(await sse_stream(url, body(0, 2), token))["first"] * 1000 for _ in range(n)]
 
 
 # ---- processes ------------------------------------------------------------------------------
@@ -252,12 +283,15 @@ def main() -> None:
     parser.add_argument("--only-propagation", action="store_true", help="skip the llama.cpp parts")
     parser.add_argument("--threads", type=int, default=2,
                         help="llama.cpp threads (1 suffers less when other jobs share the cores)")
-    parser.add_argument("--rounds", type=int, default=6,
-                        help="interleaved throughput rounds (a multiple of 3: each arm takes each place as often)")
+    parser.add_argument("--rounds", type=int, default=60,
+                        help="interleaved throughput rounds at 1 stream (a multiple of 3: each arm takes each "
+                             "place as often); single rounds scatter by +-15% on this machine, so many are needed")
+    parser.add_argument("--rounds-16", type=int, default=6, help="interleaved throughput rounds at 16 streams")
     parser.add_argument("--max-tokens", type=int, default=96, help="tokens per stream in the throughput rows")
     args = parser.parse_args()
     os.environ["APERTO_N_THREADS"] = str(args.threads)  # the gateway processes and the direct baseline alike
-    n_ttft, max_tokens, rounds = (10, 32, 2) if args.quick else (30, args.max_tokens, args.rounds)
+    n_ttft, max_tokens, rounds = (10, 32, (3, 3)) if args.quick else (30, args.max_tokens,
+                                                                       (args.rounds, args.rounds_16))
     tmp = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
     policy = tmp / "policy.json"
     policy.write_text(json.dumps(policy_doc()))
@@ -280,33 +314,47 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
             proc.wait(10)
 
 
-def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: int, rounds: int) -> None:
+def median_ci(values: list[float], n: int = 4000) -> tuple[float, float]:
+    """95% bootstrap interval of the median (seeded, so a rerun on the same figures prints the same)."""
+    rng = random.Random(0)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(n))
+    return meds[int(0.025 * n)], meds[int(0.975 * n) - 1]
+
+
+def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: int,
+                rounds: tuple[int, int], kills: int = 3) -> None:
     direct = LlamaCpp({"parallel": "32"}, Settings(data_dir=tmp, gateway_parallel=32))  # reads APERTO_N_THREADS
     llama_http = direct.server.listening_address + "/v1"
     gw, gw_url = start_gateway(tmp, "gw", ["--policy-file", str(policy)], {})
     procs.append(gw)
     direct_stream(direct, body(0, 8))  # warm both
-    asyncio.run(throughput_http(gw_url + "/v1", 1, 8, ALICE))
+    http_stream(gw_url + "/v1", body(0, 8), ALICE)
 
     # Load drifts, so measure in interleaved rounds (direct, llama http, gateway, in rotating
-    # order so no arm always goes first or last) and take medians of the per-round ratios.
+    # order so no arm always goes first or last) and take medians of the per-round ratios, with a
+    # bootstrap interval: one round's ratio scatters by +-15% here, so one median alone says little.
     print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens} per stream, "
-          f"median of {rounds} interleaved rounds)")
-    print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct':>10} {'gw/http':>8}")
-    for streams in (1, 16):
+          f"interleaved rounds: {rounds[0]} at 1 stream, {rounds[1]} at 16)")
+    print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct [95% CI]':>22} "
+          f"{'gw/http':>8} {'mean gw/direct':>15}")
+    per_round = []
+    for streams, n_rounds in zip((1, 16), rounds, strict=True):
         d, h, g = [], [], []
         arms = [(d, lambda s=streams, n=max_tokens: throughput_direct(direct, s, n)),
-                (h, lambda s=streams, n=max_tokens: asyncio.run(throughput_http(llama_http, s, n, None))),
-                (g, lambda s=streams, n=max_tokens: asyncio.run(throughput_http(gw_url + "/v1", s, n, ALICE)))]
-        for r in range(rounds):
+                (h, lambda s=streams, n=max_tokens: throughput_http(llama_http, s, n, None)),
+                (g, lambda s=streams, n=max_tokens: throughput_http(gw_url + "/v1", s, n, ALICE))]
+        for r in range(n_rounds):
             for results, arm in arms[r % 3:] + arms[:r % 3]:  # each arm takes each place in turn
                 settle()
                 results.append(arm())
-        ratio_d = statistics.median(gi / di for gi, di in zip(g, d, strict=True))
+        ratios = [gi / di for gi, di in zip(g, d, strict=True)]
+        low, high = median_ci(ratios)
         ratio_h = statistics.median(gi / hi for gi, hi in zip(g, h, strict=True))
         print(f"{streams:>8} {statistics.median(d):>10.1f} {statistics.median(h):>11.1f} "
-              f"{statistics.median(g):>8.1f} {ratio_d:>10.3f} {ratio_h:>8.3f}   per round gw/direct: "
-              + " ".join(f"{gi / di:.3f}" for gi, di in zip(g, d, strict=True)))
+              f"{statistics.median(g):>8.1f} {statistics.median(ratios):>7.3f} [{low:.3f}, {high:.3f}] "
+              f"{ratio_h:>8.3f} {statistics.fmean(ratios):>15.3f}")
+        per_round.append(f"{streams} stream(s), gw/direct per round: " + " ".join(f"{x:.3f}" for x in ratios))
+    print("\n".join(per_round))
     print("LiteLLM 1.106 (design.md): 0.91 of direct at 1 stream, 0.32 at 16")
 
     # the same prompt every time, so every server answers from its prompt cache: what remains is
@@ -317,9 +365,9 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
         settle()
         direct_ttft.append(direct_stream(direct, body(0, 2))[1] * 1000)
         settle()
-        http_ttft.extend(asyncio.run(ttft_http(llama_http, 1, None)))
+        http_ttft.append(http_stream(llama_http, body(0, 2), None)[1] * 1000)
         settle()
-        gw_ttft.extend(asyncio.run(ttft_http(gw_url + "/v1", 1, ALICE)))
+        gw_ttft.append(http_stream(gw_url + "/v1", body(0, 2), ALICE)[1] * 1000)
     direct_ttft, http_ttft, gw_ttft = direct_ttft[2:], http_ttft[2:], gw_ttft[2:]  # the first two warm the caches
     for name, xs in (("xllamacpp in process", direct_ttft), ("llama.cpp http", http_ttft),
                      ("gateway", gw_ttft)):
@@ -332,14 +380,20 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
     print("LiteLLM 1.106: +19..22 ms p50, +31..40 ms p99")
     direct.close()
 
-    print("\n## kill latency, 32 concurrent streams (ms from POST /admin/kill)")
-    k = asyncio.run(kill_latency(gw_url, 32))
-    print(f"streams ended with model_halted: {k['halted']}/{k['streams']}; "
-          f"the kill call itself returned after {k['ack']:.1f} ms")
-    print(f"stream end (error event + [DONE] received): p50 {pct(k['ends'], 50):.1f}  p99 {pct(k['ends'], 99):.1f}"
-          f"  max {max(k['ends']):.1f}")
-    print(f"last token after the kill call:             p50 {pct(k['lasts'], 50):.1f}  "
-          f"p99 {pct(k['lasts'], 99):.1f}")
+    print(f"\n## kill latency, 32 concurrent streams, {kills} kills with a resume between (ms from POST /admin/kill)")
+    ends, lasts = [], []
+    for n in range(kills):
+        k = asyncio.run(kill_latency(gw_url, 32))
+        ends += k["ends"]
+        lasts += k["lasts"]
+        print(f"kill {n + 1}: {k['halted']}/{k['streams']} streams ended with model_halted; the call returned "
+              f"after {k['ack']:.1f} ms; streams ended p50 {pct(k['ends'], 50):.1f}, max {max(k['ends']):.1f}")
+        httpx.post(gw_url + "/admin/resume", json={}, headers={"Authorization": f"Bearer {ADMIN}"}).raise_for_status()
+        settle()
+    print(f"all kills, stream end (error event + [DONE] received): p50 {pct(ends, 50):.1f}  p99 {pct(ends, 99):.1f}"
+          f"  max {max(ends):.1f}")
+    print(f"all kills, last token after the kill call:             p50 {pct(lasts, 50):.1f}  "
+          f"p99 {pct(lasts, 99):.1f}")
     print("LiteLLM 1.106: blocking a key or model never cuts an in-flight stream")
     gw.terminate()
     gw.wait(10)

@@ -19,7 +19,13 @@ async def test_channel_keeps_order_across_batched_wakeups() -> None:
     thread.start()
     await asyncio.to_thread(thread.join)
     channel.loop.call_soon_threadsafe(channel.put_here, END)
-    got = []
-    while (item := await channel.queue.get()) is not END:
-        got.append(item["i"])
+    got, takes = [], 0
+    while True:
+        items = await channel.take()
+        takes += 1
+        if items[-1] is END:
+            got.extend(item["i"] for item in items[:-1])
+            break
+        got.extend(item["i"] for item in items)
     assert got == list(range(2000))
+    assert takes < 2000  # woken in batches, not once per chunk

@@ -7,17 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Unauthorized
-from aperto.gateway.backends import Backend
+from aperto.gateway.backends import Backend, Chunk
 from aperto.gateway.core import Gateway
 from aperto.gateway.policy import sha256
 
@@ -49,13 +49,66 @@ async def read_json(request: Request) -> Any:
         raise BadInput(f"the request body is not valid JSON: {exc}") from exc
 
 
-def sse(chunk: dict[str, Any]) -> bytes:
+def sse(chunk: Chunk) -> bytes:
+    if type(chunk) is bytes:  # already JSON (llama.cpp's own)
+        return b"data: " + chunk + b"\n\n"
     return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
 
 
-async def until_disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
+async def until_disconnect(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
         pass
+
+
+class EventStream(Response):
+    """The SSE answer: each batch of chunks in one write, a kill or other stop as a final error
+    event, then [DONE]. Leaner than StreamingResponse (no generator and task group between a
+    chunk and the socket), and the client going away closes the stream, which stops the backend."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, first: list[Chunk] | None, chunks: AsyncGenerator[list[Chunk], None]) -> None:
+        self.first, self.chunks = first, chunks
+        self.status_code, self.background = 200, None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        gone = False
+
+        def on_disconnect(watch: asyncio.Future[None]) -> None:
+            nonlocal gone
+            if not watch.cancelled():  # http.disconnect: stop waiting for the next chunk at once
+                gone = True
+                task.cancel()
+
+        watch = asyncio.ensure_future(until_disconnect(receive))
+        watch.add_done_callback(on_disconnect)
+        chunks = self.chunks
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            try:
+                if self.first is not None:
+                    await send({"type": "http.response.body", "body": b"".join(map(sse, self.first)),
+                                "more_body": True})
+                    async for batch in chunks:
+                        await send({"type": "http.response.body", "body": b"".join(map(sse, batch)),
+                                    "more_body": True})
+                tail = b"data: [DONE]\n\n"
+            except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
+                tail = sse(openai_error(exc)) + b"data: [DONE]\n\n"
+            watch.remove_done_callback(on_disconnect)
+            watch.cancel()
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            task.uncancel()  # our own cancel, for the client that left: this request is over, not the server
+        finally:
+            watch.remove_done_callback(on_disconnect)
+            watch.cancel()
+            await chunks.aclose()  # on disconnect too: the backend stops working for this client
 
 
 def create_app(settings: Settings | None = None, backends: dict[str, Backend] | None = None) -> FastAPI:
@@ -123,10 +176,9 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
                 first = await anext(chunks)
             except StopAsyncIteration:
                 first = None
-            return StreamingResponse(relay(first, chunks), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            return EventStream(first, chunks)
         work = asyncio.ensure_future(gateway.complete(route, body, token))
-        gone = asyncio.ensure_future(until_disconnect(request))
+        gone = asyncio.ensure_future(until_disconnect(request.receive))
         try:
             await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -135,19 +187,6 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
             work.cancel()
             return Response(status_code=499)
         return JSONResponse(work.result())
-
-    async def relay(first: list[dict[str, Any]] | None,
-                    chunks: AsyncIterator[list[dict[str, Any]]]) -> AsyncIterator[bytes]:
-        try:  # chunks that were waiting together leave in one write
-            if first is not None:
-                yield b"".join(map(sse, first))
-                async for batch in chunks:
-                    yield b"".join(map(sse, batch))
-        except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
-            yield sse(openai_error(exc))
-        finally:
-            await chunks.aclose()  # on disconnect too: the backend stops working for this client
-        yield b"data: [DONE]\n\n"
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
-from aperto.gateway.backends import END, Backend, Channel, create
+from aperto.gateway.backends import END, Backend, Channel, Chunk, create
 from aperto.gateway.feed import HubFeed
 from aperto.gateway.policy import (
     STATE_FILE,
@@ -23,6 +24,7 @@ from aperto.gateway.policy import (
     save_state,
     sha256,
 )
+from aperto.gateway.slices import request_short_slice
 
 
 class UnknownModel(NotFound):
@@ -65,6 +67,13 @@ def prompt_chars(route: str, body: dict[str, Any]) -> int:
     return total
 
 
+def with_model(raw: bytes, model: str) -> bytes:
+    """A backend's JSON chunk with the served model's name (bytes arrive here as compact JSON)."""
+    chunk = json.loads(raw)
+    chunk["model"] = model
+    return json.dumps(chunk, separators=(",", ":")).encode()
+
+
 class Gateway:
     def __init__(self, settings: Settings, backends: dict[str, Backend] | None = None) -> None:
         self.settings = settings
@@ -75,6 +84,7 @@ class Gateway:
         self.live: set[Live] = set()
         self.feed: HubFeed | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.short_slice = False  # whether the event loop's thread got gateway_relay_slice_us
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def model_specs(self) -> dict[str, dict[str, str]]:
@@ -91,7 +101,10 @@ class Gateway:
         self.policy.kills.update(saved)
         if not self.backends:
             for name, spec in self.model_specs().items():
-                self.backends[name] = await asyncio.to_thread(create, spec, self.settings)
+                self.backends[name] = await asyncio.to_thread(create, {"name": name, **spec}, self.settings)
+        # after the models are loaded: their compute threads must keep the default slice, and a
+        # thread's slice passes to the threads it creates from now on
+        self.short_slice = request_short_slice(self.settings.gateway_relay_slice_us)
         if not self.standalone:
             self.feed = HubFeed(self.settings.hub_url, self.settings.token, self.policy, self.changed)
             self._tasks.append(asyncio.create_task(self.feed.run()))
@@ -194,17 +207,17 @@ class Gateway:
         return sha, model
 
     async def stream(self, route: str, body: dict[str, Any], token: str | None) -> AsyncIterator[dict[str, Any]]:
-        """OpenAI chunks for one request. Raises the reason if the request is stopped."""
+        """OpenAI chunks for one request, as dicts. Raises the reason if the request is stopped."""
         batches = self.stream_batches(route, body, token)
         try:
             async for batch in batches:
                 for item in batch:
-                    yield item
+                    yield json.loads(item) if isinstance(item, bytes) else item
         finally:
             await batches.aclose()
 
     async def stream_batches(self, route: str, body: dict[str, Any],
-                             token: str | None) -> AsyncIterator[list[dict[str, Any]]]:
+                             token: str | None) -> AsyncGenerator[list[Chunk], None]:
         """Like ``stream``, but every chunk already waiting comes at once (one write to the client)."""
         sha, model = self.check(route, body, token)
         want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -213,13 +226,12 @@ class Gateway:
         live = Live(sha, model, channel)
         live.task = asyncio.create_task(self._drive(self.backends[model], route, request, channel))
         self.live.add(live)
-        queue = channel.queue
+        model_field = b'"model":' + json.dumps(model).encode()
         try:
             while True:
-                item = await queue.get()
-                batch: list[dict[str, Any]] = []
-                while True:
-                    if channel.error is not None:  # stopped: a kill wins over chunks already queued
+                batch: list[Chunk] = []
+                for item in await channel.take():
+                    if channel.error is not None:  # stopped: a kill wins over chunks already waiting
                         raise channel.error
                     if item is END:
                         if batch:
@@ -229,12 +241,16 @@ class Gateway:
                         if batch:
                             yield batch
                         raise item
-                    item["model"] = model
-                    if want_usage or item.get("choices") or "usage" not in item:
-                        batch.append(item)
-                    if queue.empty():
-                        break
-                    item = queue.get_nowait()
+                    if type(item) is bytes:  # compact JSON: a quote inside a string is escaped, so
+                        # these substrings can only match keys, never text the model wrote
+                        if model_field not in item:
+                            item = with_model(item, model)
+                        if want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
+                            batch.append(item)
+                    else:
+                        item["model"] = model
+                        if want_usage or item.get("choices") or "usage" not in item:
+                            batch.append(item)
                 if batch:
                     yield batch
         finally:

@@ -8,9 +8,9 @@ import importlib
 
 from aperto.config import Settings
 from aperto.errors import BadInput
-from aperto.gateway.backends.base import END, Backend, Channel
+from aperto.gateway.backends.base import END, Backend, Channel, Chunk
 
-__all__ = ["END", "Backend", "Channel", "register", "create"]
+__all__ = ["END", "Backend", "Channel", "Chunk", "register", "create"]
 
 REGISTRY: dict[str, type[Backend]] = {}
 BUILTIN = {"llamacpp": "aperto.gateway.backends.llamacpp", "upstream": "aperto.gateway.backends.upstream",

@@ -15,42 +15,57 @@ from typing import Any
 from aperto.config import Settings
 
 END = object()  # put on a channel when the backend is done
+# one OpenAI chunk: a dict, or the compact JSON bytes a backend's server wrote (sent on as they are)
+Chunk = dict[str, Any] | bytes
 
 
 class Channel:
     """Chunks from a backend to the request that waits for them.
 
     ``put`` is safe from any thread (llama.cpp calls back from a worker thread);
-    ``stopped`` is a plain flag the backend checks before each token."""
+    ``stopped`` is a plain flag the backend checks before each token. The reader
+    takes everything waiting at once, and the loop is woken once per batch."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self._stop = threading.Event()
         self.error: Exception | None = None  # why it was stopped, if it was
-        # chunks from other threads wait here; the loop is woken once per batch, not per chunk
-        self._pending: deque[Any] = deque()
+        self._items: deque[Any] = deque()  # appends from any thread, pops on the loop
+        self._waiter: asyncio.Future[None] | None = None
         self._scheduled = False
 
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
 
-    def put(self, chunk: dict[str, Any]) -> None:
-        self._pending.append(chunk)
-        if not self._scheduled:  # a drain already scheduled will pick this chunk up too
+    def put(self, chunk: Chunk) -> None:
+        self._items.append(chunk)
+        if not self._scheduled:  # a wake-up already scheduled will find this chunk too
             self._scheduled = True
-            self.loop.call_soon_threadsafe(self._drain)
+            self.loop.call_soon_threadsafe(self._wake)
 
-    def _drain(self) -> None:
-        self._scheduled = False  # before popping: a chunk appended after this schedules a new drain
-        pending, queue = self._pending, self.queue
-        while pending:
-            queue.put_nowait(pending.popleft())
+    def _wake(self) -> None:
+        self._scheduled = False  # before the reader pops: a chunk appended after this schedules a new wake
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def put_here(self, item: Any) -> None:
         """Same as put, from the event loop's own thread."""
-        self.queue.put_nowait(item)
+        self._items.append(item)
+        self._wake()
+
+    async def take(self) -> list[Any]:
+        """Everything waiting, at least one item (event loop thread only)."""
+        items = self._items
+        while not items:
+            self._waiter = self.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        pop = items.popleft
+        return [pop() for _ in range(len(items))]
 
     def stop(self, error: Exception | None = None) -> None:
         """Ask the backend to abort and wake the reader at once (event loop thread only)."""
@@ -58,7 +73,7 @@ class Channel:
             return
         self.error = error
         self._stop.set()
-        self.queue.put_nowait(END)
+        self.put_here(END)
 
 
 class Backend(ABC):
@@ -74,7 +89,8 @@ class Backend(ABC):
     async def generate(self, route: str, body: dict[str, Any], out: Channel) -> None:
         """Run one request (``route`` is "chat" or "completions"; ``body`` has stream=True).
 
-        Put each OpenAI-shaped chunk on ``out``; stop producing as soon as ``out.stopped``.
+        Put each OpenAI chunk on ``out``, as a dict or as compact JSON bytes (``Chunk``; the gateway
+        names the served model in either); stop producing as soon as ``out.stopped``.
         Raise an ApertoError for a request the model cannot serve."""
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ stopped (client gone, kill, revocation): llama.cpp stops working for it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +18,7 @@ from aperto.bundled import smollm2_gguf
 from aperto.errors import BadInput, TooLarge
 from aperto.gateway.backends import register
 from aperto.gateway.backends.base import Backend, Channel
+from aperto.gateway.slices import request_short_slice
 
 
 def _error(err: Any) -> Exception:
@@ -45,10 +47,14 @@ class LlamaCpp(Backend):
         params.use_jinja = True  # the GGUF's own chat template
         params.cache_ram_mib = int(spec.get("prompt_cache_mib", settings.gateway_prompt_cache_mib))
         params.verbosity = -1
+        if spec.get("name"):
+            params.model_alias = {spec["name"]}  # so llama.cpp's chunks carry the served name already
         self.params = params
         self.server = xllamacpp.Server(params)
         # requests beyond the slots wait inside llama.cpp, so give them threads to wait in
-        self.pool = ThreadPoolExecutor(max_workers=max(64, parallel * 4), thread_name_prefix="llamacpp")
+        self.pool = ThreadPoolExecutor(max_workers=max(64, parallel * 4), thread_name_prefix="llamacpp",
+                                       initializer=request_short_slice,
+                                       initargs=(settings.gateway_relay_slice_us,))
         self._lock = threading.Lock()
         self.callbacks = 0  # chunks llama.cpp produced (tests and the bench count these)
         self.late = 0  # callbacks that arrived after a stop (each one is answered with abort)
@@ -56,16 +62,19 @@ class LlamaCpp(Backend):
     async def generate(self, route: str, body: dict[str, Any], out: Channel) -> None:
         handler = self.server.handle_chat_completions if route == "chat" else self.server.handle_completions
         failure: list[Any] = []
+        # JSON in, JSON out: xllamacpp then hands over each chunk as the bytes llama.cpp wrote,
+        # which the gateway sends on as they are (no dict built and serialized again per token)
+        raw = json.dumps(body).encode()
 
-        def callback(chunk: dict[str, Any]) -> bool | None:
+        def callback(chunk: bytes) -> bool | None:
             with self._lock:
                 self.callbacks += 1
                 if out.stopped:
                     self.late += 1
             if out.stopped:
                 return True  # abort the generation in llama.cpp
-            if "error" in chunk:
-                failure.append(chunk["error"])
+            if chunk.startswith(b'{"error"'):
+                failure.append(json.loads(chunk)["error"])
                 return True
             try:
                 out.put(chunk)
@@ -75,7 +84,7 @@ class LlamaCpp(Backend):
 
         def run() -> Any:
             try:
-                return handler(body, callback)
+                return handler(raw, callback)
             except ValueError as exc:  # xllamacpp's own request validation
                 failure.append(str(exc))
                 return None
