@@ -83,6 +83,10 @@ class EventStream(Response):
                 gone = True
                 task.cancel()
 
+        def unwatch() -> None:  # before the last write too: completing the response ends receive()
+            watch.remove_done_callback(on_disconnect)
+            watch.cancel()
+
         watch = asyncio.ensure_future(until_disconnect(receive))
         watch.add_done_callback(on_disconnect)
         chunks = self.chunks
@@ -98,16 +102,14 @@ class EventStream(Response):
                 tail = b"data: [DONE]\n\n"
             except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
                 tail = sse(openai_error(exc)) + b"data: [DONE]\n\n"
-            watch.remove_done_callback(on_disconnect)
-            watch.cancel()
+            unwatch()
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except asyncio.CancelledError:
             if not gone:
                 raise
             task.uncancel()  # our own cancel, for the client that left: this request is over, not the server
         finally:
-            watch.remove_done_callback(on_disconnect)
-            watch.cancel()
+            unwatch()
             await chunks.aclose()  # on disconnect too: the backend stops working for this client
 
 

@@ -18,7 +18,6 @@ from aperto.bundled import smollm2_gguf
 from aperto.errors import BadInput, TooLarge
 from aperto.gateway.backends import register
 from aperto.gateway.backends.base import Backend, Channel
-from aperto.gateway.slices import request_short_slice
 
 
 def _error(err: Any) -> Exception:
@@ -51,10 +50,9 @@ class LlamaCpp(Backend):
             params.model_alias = {spec["name"]}  # so llama.cpp's chunks carry the served name already
         self.params = params
         self.server = xllamacpp.Server(params)
-        # requests beyond the slots wait inside llama.cpp, so give them threads to wait in
-        self.pool = ThreadPoolExecutor(max_workers=max(64, parallel * 4), thread_name_prefix="llamacpp",
-                                       initializer=request_short_slice,
-                                       initargs=(settings.gateway_relay_slice_us,))
+        # requests beyond the slots wait inside llama.cpp, so give them threads to wait in; the event
+        # loop starts them, so they inherit its short scheduler slice (gateway/slices.py)
+        self.pool = ThreadPoolExecutor(max_workers=max(64, parallel * 4), thread_name_prefix="llamacpp")
         self._lock = threading.Lock()
         self.callbacks = 0  # chunks llama.cpp produced (tests and the bench count these)
         self.late = 0  # callbacks that arrived after a stop (each one is answered with abort)
