@@ -88,8 +88,13 @@ def direct_stream(backend: LlamaCpp, req: dict) -> tuple[int, float]:
     return json.loads(last[0])["usage"]["completion_tokens"], first[0] if first else float("nan")
 
 
-def http_stream(url: str, req: dict, token: str | None) -> tuple[int, float]:
-    """One OpenAI SSE stream over a blocking socket: (completion tokens, seconds to first content)."""
+def http_stream(url: str, req: dict, token: str | None, wake_bytes: int = 0) -> tuple[int, float]:
+    """One OpenAI SSE stream over a blocking socket: (completion tokens, seconds to first content).
+
+    ``wake_bytes``: ask the kernel to wake this reader only once that many bytes (or the end) have
+    arrived (SO_RCVLOWAT). The server still writes every token as it comes; only the reader, which
+    shares the 2 cores with llama.cpp here, stops waking per token, as a client on another machine
+    would cost this one nothing. The first-token rows keep it 0: they need the time of each chunk."""
     where = urllib.parse.urlsplit(url)
     payload = json.dumps(req).encode()
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
@@ -97,6 +102,8 @@ def http_stream(url: str, req: dict, token: str | None) -> tuple[int, float]:
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
     t0, first, parts = time.perf_counter(), None, []
     with socket.create_connection((where.hostname, where.port)) as sock:
+        if wake_bytes:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, wake_bytes)
         sock.sendall(head.encode() + payload)
         while data := sock.recv(65536):
             parts.append(data)
@@ -130,8 +137,8 @@ def throughput_direct(backend: LlamaCpp, streams: int, max_tokens: int) -> float
     return in_threads(streams, lambda i: direct_stream(backend, body(i, max_tokens))[0])
 
 
-def throughput_http(url: str, streams: int, max_tokens: int, token: str | None) -> float:
-    return in_threads(streams, lambda i: http_stream(url, body(i, max_tokens), token)[0])
+def throughput_http(url: str, streams: int, max_tokens: int, token: str | None, wake_bytes: int) -> float:
+    return in_threads(streams, lambda i: http_stream(url, body(i, max_tokens), token, wake_bytes)[0])
 
 
 async def sse_stream(url: str, req: dict, token: str | None = None, out: dict | None = None,
@@ -288,6 +295,9 @@ def main() -> None:
                              "place as often); single rounds scatter by +-15% on this machine, so many are needed")
     parser.add_argument("--rounds-16", type=int, default=6, help="interleaved throughput rounds at 16 streams")
     parser.add_argument("--max-tokens", type=int, default=96, help="tokens per stream in the throughput rows")
+    parser.add_argument("--wake-bytes", type=int, default=1 << 18,
+                        help="throughput rows: the HTTP readers wake only once this many bytes or the end arrived "
+                             "(SO_RCVLOWAT; 0: at every chunk, the reader's cost then lands on llama.cpp's cores)")
     args = parser.parse_args()
     os.environ["APERTO_N_THREADS"] = str(args.threads)  # the gateway processes and the direct baseline alike
     n_ttft, max_tokens, rounds = (10, 32, (3, 3)) if args.quick else (30, args.max_tokens,
@@ -300,7 +310,7 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores; model SmolLM2-135M Q4_1, {args.threads} llama.cpp threads, "
               "32 slots")
         if not args.only_propagation:
-            llama_parts(tmp, policy, procs, n_ttft, max_tokens, rounds)
+            llama_parts(tmp, policy, procs, n_ttft, max_tokens, rounds, args.wake_bytes)
         relay_cost(tmp, policy, procs)
         propagation_parts(tmp, procs)
     finally:
@@ -322,7 +332,7 @@ def median_ci(values: list[float], n: int = 4000) -> tuple[float, float]:
 
 
 def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: int,
-                rounds: tuple[int, int], kills: int = 3) -> None:
+                rounds: tuple[int, int], wake_bytes: int, kills: int = 3) -> None:
     direct = LlamaCpp({"parallel": "32"}, Settings(data_dir=tmp, gateway_parallel=32))  # reads APERTO_N_THREADS
     llama_http = direct.server.listening_address + "/v1"
     gw, gw_url = start_gateway(tmp, "gw", ["--policy-file", str(policy)], {})
@@ -334,15 +344,16 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
     # order so no arm always goes first or last) and take medians of the per-round ratios, with a
     # bootstrap interval: one round's ratio scatters by +-15% here, so one median alone says little.
     print(f"\n## throughput (completion tokens/s, ignore_eos, max_tokens={max_tokens} per stream, "
-          f"interleaved rounds: {rounds[0]} at 1 stream, {rounds[1]} at 16)")
+          f"interleaved rounds: {rounds[0]} at 1 stream, {rounds[1]} at 16; HTTP readers wake "
+          f"{'per chunk' if not wake_bytes else f'per {wake_bytes} bytes or at the end'})")
     print(f"{'streams':>8} {'xllamacpp':>10} {'llama http':>11} {'gateway':>8} {'gw/direct [95% CI]':>22} "
           f"{'gw/http':>8} {'mean gw/direct':>15}")
     per_round = []
     for streams, n_rounds in zip((1, 16), rounds, strict=True):
         d, h, g = [], [], []
         arms = [(d, lambda s=streams, n=max_tokens: throughput_direct(direct, s, n)),
-                (h, lambda s=streams, n=max_tokens: throughput_http(llama_http, s, n, None)),
-                (g, lambda s=streams, n=max_tokens: throughput_http(gw_url + "/v1", s, n, ALICE))]
+                (h, lambda s=streams, n=max_tokens: throughput_http(llama_http, s, n, None, wake_bytes)),
+                (g, lambda s=streams, n=max_tokens: throughput_http(gw_url + "/v1", s, n, ALICE, wake_bytes))]
         for r in range(n_rounds):
             for results, arm in arms[r % 3:] + arms[:r % 3]:  # each arm takes each place in turn
                 settle()

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     gateway_prompt_cache_mib: int = Field(
         256, ge=0, description="RAM per model for llama.cpp's cache of earlier prompts, in MiB (0: off). "
                                "llama.cpp's own default, 8192, grew `aperto up` past 5 GiB in one HumanEval run.")
+    gateway_direct_write: bool = Field(
+        True, description="Let llama.cpp's thread write each streamed chunk to the client's socket itself "
+                          "(uvicorn, plain HTTP), instead of waking the event loop for every token; a slow "
+                          "client falls back to the loop.")
     gateway_relay_slice_us: int = Field(
         100, ge=0, description="Scheduler slice, in microseconds, that the threads carrying tokens to clients ask "
                                "for (Linux 6.12+), so they run as soon as a token is ready instead of after a "

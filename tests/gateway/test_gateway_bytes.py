@@ -14,7 +14,7 @@ from gwkit import ALICE, settings_for
 
 from aperto.gateway import create_app
 from aperto.gateway.backends import Backend, Channel
-from aperto.gateway.core import with_model
+from aperto.gateway.stream import with_model
 
 SERVED = "fake/model"  # the repo the policy grants; the backend itself calls it by a file path
 

@@ -57,13 +57,16 @@ def test_chat_non_streaming(client):
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
 
 
-def test_chat_streaming_with_usage(client):
-    chunks = list(client.chat.completions.create(model=MODEL, messages=HI, max_tokens=8, stream=True,
-                                                 stream_options={"include_usage": True}))
+def test_chat_streaming_with_usage(gw, client):
+    before = gw.gateway.direct_chunks
+    chunks = list(client.chat.completions.create(model=MODEL, messages=HI, max_tokens=24, stream=True,
+                                                 stream_options={"include_usage": True}, extra_body=NO_EOS))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.strip()
-    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= 1
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 24
     assert all(c.model == MODEL for c in chunks)
+    # after the first token, llama.cpp's own thread wrote the chunks to the socket (gateway/wire.py)
+    assert gw.gateway.direct_chunks - before >= 20
 
 
 def test_streaming_without_usage_sends_no_usage_chunk(client):
@@ -128,7 +131,7 @@ def test_kill_stops_every_stream_and_llamacpp_itself(gw, client):
         r.start()
     for r in readers:
         r.wait_for_chunks(3)
-    late_before = backend.late
+    late_before, direct_before = backend.late, gw.gateway.direct_chunks
     try:
         admin(gw, "kill", reason="test kill on SmolLM2")
         for r in readers:
@@ -140,6 +143,7 @@ def test_kill_stops_every_stream_and_llamacpp_itself(gw, client):
         time.sleep(0.3)
         assert backend.callbacks == settled
         assert backend.late - late_before == len(readers)  # exactly one refused token each: aborted at once
+        assert gw.gateway.direct_chunks > direct_before  # streams written by llama.cpp's thread stop too
         with pytest.raises(openai.APIStatusError) as info:
             client.chat.completions.create(model=MODEL, messages=HI, max_tokens=4)
         assert info.value.status_code == 503 and info.value.body["code"] == "model_halted"

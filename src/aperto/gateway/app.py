@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +20,8 @@ from aperto.errors import ApertoError, BadInput, Unauthorized
 from aperto.gateway.backends import Backend, Chunk
 from aperto.gateway.core import Gateway
 from aperto.gateway.policy import sha256
+from aperto.gateway.stream import Stream
+from aperto.gateway.wire import SEND_KEY, SocketWriter
 
 TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
          503: "service_unavailable", 500: "server_error"}
@@ -63,12 +65,13 @@ async def until_disconnect(receive: Any) -> None:
 class EventStream(Response):
     """The SSE answer: each batch of chunks in one write, a kill or other stop as a final error
     event, then [DONE]. Leaner than StreamingResponse (no generator and task group between a
-    chunk and the socket), and the client going away closes the stream, which stops the backend."""
+    chunk and the socket), and the client going away closes the stream, which stops the backend.
+    Where it can, it lets the backend's thread write the chunks itself (gateway/wire.py)."""
 
     media_type = "text/event-stream"
 
-    def __init__(self, first: list[Chunk] | None, chunks: AsyncGenerator[list[Chunk], None]) -> None:
-        self.first, self.chunks = first, chunks
+    def __init__(self, first: list[Chunk] | None, chunks: Stream, gateway: Gateway) -> None:
+        self.first, self.chunks, self.gateway = first, chunks, gateway
         self.status_code, self.background = 200, None
         self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -90,19 +93,26 @@ class EventStream(Response):
         watch = asyncio.ensure_future(until_disconnect(receive))
         watch.add_done_callback(on_disconnect)
         chunks = self.chunks
+        writer = SocketWriter.attach(scope) if self.gateway.settings.gateway_direct_write else None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             try:
                 if self.first is not None:
                     await send({"type": "http.response.body", "body": b"".join(map(sse, self.first)),
                                 "more_body": True})
+                    if writer is not None:
+                        writer.divert(chunks)
                     async for batch in chunks:
                         await send({"type": "http.response.body", "body": b"".join(map(sse, batch)),
                                     "more_body": True})
+                        if writer is not None:
+                            writer.divert(chunks)  # still not diverted, or the client caught up
                 tail = b"data: [DONE]\n\n"
             except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
                 tail = sse(openai_error(exc)) + b"data: [DONE]\n\n"
             unwatch()
+            if writer is not None:
+                writer.close(chunks)  # the backend's thread has written its last: the tail goes after
             await send({"type": "http.response.body", "body": tail, "more_body": False})
         except asyncio.CancelledError:
             if not gone:
@@ -110,7 +120,20 @@ class EventStream(Response):
             task.uncancel()  # our own cancel, for the client that left: this request is over, not the server
         finally:
             unwatch()
+            if writer is not None:
+                writer.close(chunks)
+                self.gateway.direct_chunks += writer.sent
             await chunks.aclose()  # on disconnect too: the backend stops working for this client
+
+
+class GatewayApp(FastAPI):
+    """FastAPI that notes the server's own ``send`` in the scope before any middleware wraps it,
+    so a stream can find its socket (gateway/wire.py)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope[SEND_KEY] = send
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, backends: dict[str, Backend] | None = None) -> FastAPI:
@@ -125,7 +148,7 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
         finally:
             await gateway.close()
 
-    app = FastAPI(title="aperto gateway", lifespan=lifespan)
+    app = GatewayApp(title="aperto gateway", lifespan=lifespan)
     app.state.gateway = gateway
 
     @app.exception_handler(ApertoError)
@@ -173,12 +196,12 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
         if not isinstance(body, dict):
             raise BadInput("the request body must be a JSON object")
         if body.get("stream"):
-            chunks = gateway.stream_batches(route, body, token)
+            chunks = gateway.open_stream(route, body, token)
             try:  # the first chunk decides the status code: errors before it are plain JSON errors
                 first = await anext(chunks)
             except StopAsyncIteration:
                 first = None
-            return EventStream(first, chunks)
+            return EventStream(first, chunks, gateway)
         work = asyncio.ensure_future(gateway.complete(route, body, token))
         gone = asyncio.ensure_future(until_disconnect(request.receive))
         try:

@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
-from aperto.gateway.backends import END, Backend, Channel, Chunk, create
+from aperto.gateway.backends import END, Backend, Channel, create
 from aperto.gateway.feed import HubFeed
 from aperto.gateway.policy import (
     STATE_FILE,
@@ -25,25 +24,11 @@ from aperto.gateway.policy import (
     sha256,
 )
 from aperto.gateway.slices import request_short_slice
+from aperto.gateway.stream import Live, Stream
 
 
 class UnknownModel(NotFound):
     code = "model_not_found"
-
-
-@dataclass(eq=False)
-class Live:
-    """One request in flight: whose it is, and how to stop it."""
-
-    sha: str
-    repo: str
-    channel: Channel
-    task: asyncio.Task[None] | None = field(default=None)
-
-    def stop(self, error: ApertoError | None) -> None:
-        self.channel.stop(error)
-        if self.task is not None:
-            self.task.cancel()  # upstream streams close now; llama.cpp aborts at its next callback
 
 
 def prompt_chars(route: str, body: dict[str, Any]) -> int:
@@ -67,13 +52,6 @@ def prompt_chars(route: str, body: dict[str, Any]) -> int:
     return total
 
 
-def with_model(raw: bytes, model: str) -> bytes:
-    """A backend's JSON chunk with the served model's name (bytes arrive here as compact JSON)."""
-    chunk = json.loads(raw)
-    chunk["model"] = model
-    return json.dumps(chunk, separators=(",", ":")).encode()
-
-
 class Gateway:
     def __init__(self, settings: Settings, backends: dict[str, Backend] | None = None) -> None:
         self.settings = settings
@@ -82,6 +60,7 @@ class Gateway:
         self.policy = Policy(settings.staleness_limit_s, standalone=self.standalone)
         self.state_path = settings.data_dir / STATE_FILE
         self.live: set[Live] = set()
+        self.direct_chunks = 0  # streamed chunks the backend's thread wrote to the socket itself (wire.py)
         self.feed: HubFeed | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.short_slice = False  # whether the event loop's thread got gateway_relay_slice_us
@@ -178,6 +157,7 @@ class Gateway:
             "heard_s_ago": None if heard is None else round(time.monotonic() - heard, 3),
             "feed_error": self.feed.error if self.feed else None,
             "in_flight": len(self.live),
+            "direct_chunks": self.direct_chunks,
         }
 
     def check(self, route: str, body: Any, token: str | None) -> tuple[str, str]:
@@ -208,17 +188,17 @@ class Gateway:
 
     async def stream(self, route: str, body: dict[str, Any], token: str | None) -> AsyncIterator[dict[str, Any]]:
         """OpenAI chunks for one request, as dicts. Raises the reason if the request is stopped."""
-        batches = self.stream_batches(route, body, token)
+        stream = self.open_stream(route, body, token)
         try:
-            async for batch in batches:
+            async for batch in stream:
                 for item in batch:
                     yield json.loads(item) if isinstance(item, bytes) else item
         finally:
-            await batches.aclose()
+            await stream.aclose()
 
-    async def stream_batches(self, route: str, body: dict[str, Any],
-                             token: str | None) -> AsyncGenerator[list[Chunk], None]:
-        """Like ``stream``, but every chunk already waiting comes at once (one write to the client)."""
+    def open_stream(self, route: str, body: dict[str, Any], token: str | None) -> Stream:
+        """Check the request and start it; the caller must ``aclose`` what it gets (an event loop
+        must be running)."""
         sha, model = self.check(route, body, token)
         want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         request = {**body, "stream": True, "stream_options": {"include_usage": True}}
@@ -226,36 +206,7 @@ class Gateway:
         live = Live(sha, model, channel)
         live.task = asyncio.create_task(self._drive(self.backends[model], route, request, channel))
         self.live.add(live)
-        model_field = b'"model":' + json.dumps(model).encode()
-        try:
-            while True:
-                batch: list[Chunk] = []
-                for item in await channel.take():
-                    if channel.error is not None:  # stopped: a kill wins over chunks already waiting
-                        raise channel.error
-                    if item is END:
-                        if batch:
-                            yield batch
-                        return
-                    if isinstance(item, Exception):
-                        if batch:
-                            yield batch
-                        raise item
-                    if type(item) is bytes:  # compact JSON: a quote inside a string is escaped, so
-                        # these substrings can only match keys, never text the model wrote
-                        if model_field not in item:
-                            item = with_model(item, model)
-                        if want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
-                            batch.append(item)
-                    else:
-                        item["model"] = model
-                        if want_usage or item.get("choices") or "usage" not in item:
-                            batch.append(item)
-                if batch:
-                    yield batch
-        finally:
-            self.live.discard(live)
-            live.stop(None)  # client gone or done: make sure the backend stops working for it
+        return Stream(live, model, want_usage, self.live.discard)
 
     @staticmethod
     async def _drive(backend: Backend, route: str, request: dict[str, Any], channel: Channel) -> None:

@@ -1,0 +1,130 @@
+"""One request in flight, and the chunks it streams.
+
+``Stream`` is what the gateway hands the HTTP layer for a streaming request: an async
+iterator of batches (every chunk already waiting comes at once: one write to the
+client), or, once ``divert`` has succeeded, a sink that the backend's own thread
+calls with each chunk as it goes to the client (gateway/wire.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aperto.errors import ApertoError
+from aperto.gateway.backends import END, Channel, Chunk
+
+
+@dataclass(eq=False)
+class Live:
+    """One request in flight: whose it is, and how to stop it."""
+
+    sha: str
+    repo: str
+    channel: Channel
+    task: asyncio.Task[None] | None = field(default=None)
+
+    def stop(self, error: ApertoError | None) -> None:
+        self.channel.stop(error)
+        if self.task is not None:
+            self.task.cancel()  # upstream streams close now; llama.cpp aborts at its next callback
+
+
+def with_model(raw: bytes, model: str) -> bytes:
+    """A backend's JSON chunk with the served model's name (bytes arrive here as compact JSON)."""
+    chunk = json.loads(raw)
+    chunk["model"] = model
+    return json.dumps(chunk, separators=(",", ":")).encode()
+
+
+class Stream:
+    """The chunks of one streaming request, as the client should see them.
+
+    Iterate for batches; a stop (kill, revocation, staleness) or a backend error is
+    raised in their place. ``aclose`` ends the request: the backend stops working for it."""
+
+    def __init__(self, live: Live, model: str, want_usage: bool, done: Callable[[Live], None]) -> None:
+        self.live, self.channel, self.model, self.want_usage = live, live.channel, model, want_usage
+        self.model_field = b'"model":' + json.dumps(model).encode()
+        self._done = done  # the gateway forgets the request
+        self._closed = False
+        self._raise: BaseException | None = None  # to raise after the batch that came before it
+
+    def accept(self, item: bytes) -> bytes | None:
+        """A backend's JSON bytes as they go to the client; None for a chunk nobody asked for.
+
+        Compact JSON escapes a quote inside a string, so these substrings can only match keys,
+        never text the model wrote. Safe from any thread."""
+        if self.model_field not in item:
+            item = with_model(item, self.model)
+        if self.want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
+            return item
+        return None
+
+    def divert(self, write: Callable[[bytes], bool]) -> bool:
+        """Hand each later chunk to ``write`` in the thread that produced it (see Channel.divert)."""
+        accept = self.accept
+
+        def sink(item: bytes) -> bool:
+            chunk = accept(item)
+            return True if chunk is None else write(chunk)
+
+        return self.channel.divert(sink)
+
+    def undivert(self) -> None:
+        self.channel.undivert()
+
+    def __aiter__(self) -> Stream:
+        return self
+
+    async def __anext__(self) -> list[Chunk]:
+        if self._raise is not None:
+            error, self._raise = self._raise, None
+            raise error
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            return await self._next_batch()
+        except BaseException:
+            self.close()
+            raise
+
+    async def _next_batch(self) -> list[Chunk]:
+        channel = self.channel
+        while True:
+            batch: list[Chunk] = []
+            for item in await channel.take():
+                if channel.error is not None:  # stopped: a kill wins over chunks already waiting
+                    raise channel.error
+                if item is END:
+                    self.close()
+                    if batch:  # what came first goes out first; the end after it
+                        return batch
+                    raise StopAsyncIteration
+                if isinstance(item, Exception):
+                    self.close()
+                    if batch:  # the batch first, then the error
+                        self._raise = item
+                        return batch
+                    raise item
+                if type(item) is bytes:
+                    accepted = self.accept(item)
+                    if accepted is not None:
+                        batch.append(accepted)
+                else:
+                    item["model"] = self.model
+                    if self.want_usage or item.get("choices") or "usage" not in item:
+                        batch.append(item)
+            if batch:
+                return batch
+
+    def close(self) -> None:
+        """Client gone or done: make sure the backend stops working for this request."""
+        if not self._closed:
+            self._closed = True
+            self._done(self.live)
+            self.live.stop(None)
+
+    async def aclose(self) -> None:
+        self.close()
