@@ -5,7 +5,8 @@
 1. Throughput: tokens/s through the gateway (a separate `aperto gateway` process, OpenAI
    SSE over loopback) vs xllamacpp called in process on the same prompts, and vs
    llama.cpp's own HTTP server (Server.listening_address); 1 and 16 streams, in interleaved
-   rounds, with a bootstrap interval for the median ratio.
+   rounds, with a bootstrap interval for the median ratio. --compare-loop adds a gateway
+   that relays every chunk through its event loop (the thread-write A/B).
 2. Added time to first token (p50, p99): gateway vs the same two baselines.
 3. Kill latency: 32 concurrent streams, POST /admin/kill, time until each stream ends with
    model_halted, and until its last token (p50, p99); three kills, resumed between.
@@ -298,6 +299,9 @@ def main() -> None:
     parser.add_argument("--wake-bytes", type=int, default=1 << 18,
                         help="throughput rows: the HTTP readers wake only once this many bytes or the end arrived "
                              "(SO_RCVLOWAT; 0: at every chunk, the reader's cost then lands on llama.cpp's cores)")
+    parser.add_argument("--compare-loop", action="store_true",
+                        help="throughput rows: add a gateway with APERTO_GATEWAY_DIRECT_WRITE=0 (every chunk through "
+                             "the event loop) as a fourth arm, for an A/B in the same run")
     args = parser.parse_args()
     os.environ["APERTO_N_THREADS"] = str(args.threads)  # the gateway processes and the direct baseline alike
     n_ttft, max_tokens, rounds = (10, 32, (3, 3)) if args.quick else (30, args.max_tokens,
@@ -310,7 +314,7 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores; model SmolLM2-135M Q4_1, {args.threads} llama.cpp threads, "
               "32 slots")
         if not args.only_propagation:
-            llama_parts(tmp, policy, procs, n_ttft, max_tokens, rounds, args.wake_bytes)
+            llama_parts(tmp, policy, procs, n_ttft, max_tokens, rounds, args.wake_bytes, args.compare_loop)
         relay_cost(tmp, policy, procs)
         propagation_parts(tmp, procs)
     finally:
@@ -332,13 +336,19 @@ def median_ci(values: list[float], n: int = 4000) -> tuple[float, float]:
 
 
 def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: int,
-                rounds: tuple[int, int], wake_bytes: int, kills: int = 3) -> None:
+                rounds: tuple[int, int], wake_bytes: int, compare_loop: bool, kills: int = 3) -> None:
     direct = LlamaCpp({"parallel": "32"}, Settings(data_dir=tmp, gateway_parallel=32))  # reads APERTO_N_THREADS
     llama_http = direct.server.listening_address + "/v1"
     gw, gw_url = start_gateway(tmp, "gw", ["--policy-file", str(policy)], {})
     procs.append(gw)
     direct_stream(direct, body(0, 8))  # warm both
     http_stream(gw_url + "/v1", body(0, 8), ALICE)
+    loop_url, loop_gw = None, None
+    if compare_loop:  # a second gateway that relays every chunk through its event loop
+        loop_gw, loop_url = start_gateway(tmp, "gw-loop", ["--policy-file", str(policy)],
+                                          {"APERTO_GATEWAY_DIRECT_WRITE": "0"})
+        procs.append(loop_gw)
+        http_stream(loop_url + "/v1", body(0, 8), ALICE)
 
     # Load drifts, so measure in interleaved rounds (direct, llama http, gateway, in rotating
     # order so no arm always goes first or last) and take medians of the per-round ratios, with a
@@ -350,12 +360,16 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
           f"{'gw/http':>8} {'mean gw/direct':>15}")
     per_round = []
     for streams, n_rounds in zip((1, 16), rounds, strict=True):
-        d, h, g = [], [], []
+        d, h, g, lo = [], [], [], []
         arms = [(d, lambda s=streams, n=max_tokens: throughput_direct(direct, s, n)),
                 (h, lambda s=streams, n=max_tokens: throughput_http(llama_http, s, n, None, wake_bytes)),
                 (g, lambda s=streams, n=max_tokens: throughput_http(gw_url + "/v1", s, n, ALICE, wake_bytes))]
+        if loop_url:
+            arms.append((lo, lambda s=streams, n=max_tokens: throughput_http(loop_url + "/v1", s, n, ALICE,
+                                                                             wake_bytes)))
         for r in range(n_rounds):
-            for results, arm in arms[r % 3:] + arms[:r % 3]:  # each arm takes each place in turn
+            k = r % len(arms)
+            for results, arm in arms[k:] + arms[:k]:  # each arm takes each place in turn
                 settle()
                 results.append(arm())
         ratios = [gi / di for gi, di in zip(g, d, strict=True)]
@@ -365,7 +379,16 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
               f"{statistics.median(g):>8.1f} {statistics.median(ratios):>7.3f} [{low:.3f}, {high:.3f}] "
               f"{ratio_h:>8.3f} {statistics.fmean(ratios):>15.3f}")
         per_round.append(f"{streams} stream(s), gw/direct per round: " + " ".join(f"{x:.3f}" for x in ratios))
+        if loop_url:
+            loop_ratios = [li / di for li, di in zip(lo, d, strict=True)]
+            paired = [gi / li for gi, li in zip(g, lo, strict=True)]
+            print(f"{'':>8} the gateway relaying through its loop: {statistics.median(lo):.1f} tok/s, gw-loop/direct "
+                  f"{statistics.median(loop_ratios):.3f} [{median_ci(loop_ratios)[0]:.3f}, "
+                  f"{median_ci(loop_ratios)[1]:.3f}]; thread write / loop, paired: {statistics.median(paired):.3f} "
+                  f"[{median_ci(paired)[0]:.3f}, {median_ci(paired)[1]:.3f}]")
     print("\n".join(per_round))
+    if loop_gw is not None:
+        loop_gw.terminate()
     ready = httpx.get(gw_url + "/readyz").json()
     print(f"chunks the gateway's llama.cpp threads wrote to the sockets themselves: {ready['direct_chunks']} "
           f"(the throughput rows streamed {(rounds[0] + rounds[1] * 16) * max_tokens} tokens through it, each stream "
