@@ -21,7 +21,7 @@ from aperto.gateway.backends import Backend, Chunk
 from aperto.gateway.core import Gateway
 from aperto.gateway.policy import sha256
 from aperto.gateway.stream import Stream
-from aperto.gateway.wire import SEND_KEY, SocketWriter
+from aperto.gateway.wire import SEND_KEY, SocketWriter, sse
 
 TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
          503: "service_unavailable", 500: "server_error"}
@@ -49,12 +49,6 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise BadInput(f"the request body is not valid JSON: {exc}") from exc
-
-
-def sse(chunk: Chunk) -> bytes:
-    if type(chunk) is bytes:  # already JSON (llama.cpp's own)
-        return b"data: " + chunk + b"\n\n"
-    return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
 
 
 async def until_disconnect(receive: Any) -> None:

@@ -16,12 +16,21 @@ meanwhile can never make it write to another client's socket that reused the num
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
+from aperto.gateway.backends import Chunk
 from aperto.gateway.stream import Stream
 
 SEND_KEY = "aperto.send"  # the server's own send, put in the scope before any middleware wraps it
+
+
+def sse(chunk: Chunk) -> bytes:
+    """One server-sent event, as OpenAI streams a chunk."""
+    if type(chunk) is bytes:  # already JSON (llama.cpp's own)
+        return b"data: " + chunk + b"\n\n"
+    return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
 
 
 class SocketWriter:
@@ -61,7 +70,7 @@ class SocketWriter:
         """One chunk as an SSE event in one HTTP chunk (called with the channel's lock held)."""
         if self.failed:
             return False
-        event = b"data: " + chunk + b"\n\n"
+        event = sse(chunk)
         data = b"%x\r\n%s\r\n" % (len(event), event)
         try:
             n = os.write(self.fd, data)  # the socket is non-blocking: this never waits on the client
