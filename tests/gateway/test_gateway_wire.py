@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,14 +164,20 @@ def test_a_client_that_stops_reading_still_gets_every_chunk_in_order(tmp_path, p
         assert 0 < gateway.direct_chunks < n  # the thread wrote until the socket filled, then the loop took over
 
 
+@contextlib.contextmanager
+def long_stream(live: Any, lines_first: int = 40) -> Iterator[tuple[Iterator[str], list[str]]]:
+    """A 5000-token stream, open, with its first lines read (by then the backend's thread writes it)."""
+    with httpx.stream("POST", live.url + "/v1/chat/completions", json=request(5000, delay=0.005),
+                      headers=AUTH, timeout=30) as response:
+        lines = response.iter_lines()
+        yield lines, [next(lines) for _ in range(lines_first)]
+
+
 def test_kill_while_the_thread_writes_ends_the_stream_with_model_halted(tmp_path, policy_file):
     server, backend = start(tmp_path, policy_file)
     with server as live:
         gateway = live.app.state.gateway
-        with httpx.stream("POST", live.url + "/v1/chat/completions", json=request(5000, delay=0.005),
-                          headers=AUTH, timeout=30) as response:
-            lines = response.iter_lines()
-            seen = [next(lines) for _ in range(40)]
+        with long_stream(live) as (lines, seen):
             r = httpx.post(live.url + "/admin/kill", json={"reason": "stop the thread"},
                            headers={"Authorization": f"Bearer {ADMIN}"})
             assert r.status_code == 200
@@ -189,11 +196,8 @@ def test_a_client_that_leaves_stops_the_backend(tmp_path, policy_file):
     server, backend = start(tmp_path, policy_file)
     with server as live:
         gateway = live.app.state.gateway
-        with httpx.stream("POST", live.url + "/v1/chat/completions", json=request(5000, delay=0.005),
-                          headers=AUTH, timeout=30) as response:
-            lines = response.iter_lines()
-            for _ in range(40):
-                next(lines)
+        with long_stream(live):
+            pass  # the client reads 40 lines, then leaves
         wait_until(lambda: backend.late == 1, what="the backend to stop")
         wait_until(lambda: not gateway.live, what="the request to end")
         produced = backend.produced
