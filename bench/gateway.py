@@ -89,6 +89,16 @@ def direct_stream(backend: LlamaCpp, req: dict) -> tuple[int, float]:
     return json.loads(last[0])["usage"]["completion_tokens"], first[0] if first else float("nan")
 
 
+def chat_request(url: str, req: dict, token: str | None) -> tuple[urllib.parse.SplitResult, bytes]:
+    """The raw HTTP/1.1 request for one chat completion (the server closes the connection after it)."""
+    where = urllib.parse.urlsplit(url)
+    payload = json.dumps(req).encode()
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (f"POST {where.path}/chat/completions HTTP/1.1\r\nHost: {where.netloc}\r\n{auth}"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
+    return where, head.encode() + payload
+
+
 def http_stream(url: str, req: dict, token: str | None, wake_bytes: int = 0) -> tuple[int, float]:
     """One OpenAI SSE stream over a blocking socket: (completion tokens, seconds to first content).
 
@@ -96,16 +106,12 @@ def http_stream(url: str, req: dict, token: str | None, wake_bytes: int = 0) -> 
     arrived (SO_RCVLOWAT). The server still writes every token as it comes; only the reader, which
     shares the 2 cores with llama.cpp here, stops waking per token, as a client on another machine
     would cost this one nothing. The first-token rows keep it 0: they need the time of each chunk."""
-    where = urllib.parse.urlsplit(url)
-    payload = json.dumps(req).encode()
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    head = (f"POST {where.path}/chat/completions HTTP/1.1\r\nHost: {where.netloc}\r\n{auth}"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
+    where, request = chat_request(url, req, token)
     t0, first, parts = time.perf_counter(), None, []
     with socket.create_connection((where.hostname, where.port)) as sock:
         if wake_bytes:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, wake_bytes)
-        sock.sendall(head.encode() + payload)
+        sock.sendall(request)
         while data := sock.recv(65536):
             parts.append(data)
             if first is None and has_content(data):
@@ -151,14 +157,10 @@ async def sse_stream(url: str, req: dict, token: str | None = None, out: dict | 
     rows, which need the time of the last token)."""
     out = out if out is not None else {}
     out.update({"tokens": 0, "first": None, "last": None, "end": None, "error": None})
-    where = urllib.parse.urlsplit(url)
-    payload = json.dumps(req).encode()
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    head = (f"POST {where.path}/chat/completions HTTP/1.1\r\nHost: {where.netloc}\r\n{auth}"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
+    where, request = chat_request(url, req, token)
     out["t0"] = t0 = time.perf_counter()
     reader, writer = await asyncio.open_connection(where.hostname, where.port)
-    writer.write(head.encode() + payload)
+    writer.write(request)
     status = int((await reader.readline()).split()[1])
     chunked = False
     while (line := await reader.readline()) not in (b"\r\n", b""):

@@ -91,16 +91,12 @@ class EventStream(Response):
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             try:
-                if self.first is not None:
-                    await send({"type": "http.response.body", "body": b"".join(map(sse, self.first)),
-                                "more_body": True})
-                    if writer is not None:
+                batch = self.first
+                while batch is not None:
+                    await send({"type": "http.response.body", "body": b"".join(map(sse, batch)), "more_body": True})
+                    if writer is not None:  # until it succeeds; a writer that gave up stays off (wire.py)
                         writer.divert(chunks)
-                    async for batch in chunks:
-                        await send({"type": "http.response.body", "body": b"".join(map(sse, batch)),
-                                    "more_body": True})
-                        if writer is not None:
-                            writer.divert(chunks)  # still not diverted, or the client caught up
+                    batch = await anext(chunks, None)
                 tail = b"data: [DONE]\n\n"
             except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
                 tail = sse(openai_error(exc)) + b"data: [DONE]\n\n"

@@ -51,11 +51,17 @@ class Stream:
         self._closed = False
         self._raise: BaseException | None = None  # to raise after the batch that came before it
 
-    def accept(self, item: bytes) -> bytes | None:
-        """A backend's JSON bytes as they go to the client; None for a chunk nobody asked for.
+    def accept(self, item: Chunk) -> Chunk | None:
+        """A backend's chunk as it goes to the client, named for the served model; None for the
+        usage-only chunk when the client did not ask for usage. The one rule for both kinds of chunk."""
+        if isinstance(item, bytes):
+            return self._accept_bytes(item)
+        item["model"] = self.model
+        return item if self.want_usage or item.get("choices") or "usage" not in item else None
 
-        Compact JSON escapes a quote inside a string, so these substrings can only match keys,
-        never text the model wrote. Safe from any thread."""
+    def _accept_bytes(self, item: bytes) -> bytes | None:
+        """``accept`` for compact JSON bytes; safe from any thread. Compact JSON escapes a quote inside
+        a string, so these substrings can only match keys, never text the model wrote."""
         if self.model_field not in item:
             item = with_model(item, self.model)
         if self.want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
@@ -64,7 +70,7 @@ class Stream:
 
     def divert(self, write: Callable[[bytes], bool]) -> bool:
         """Hand each later chunk to ``write`` in the thread that produced it (see Channel.divert)."""
-        accept = self.accept
+        accept = self._accept_bytes
 
         def sink(item: bytes) -> bool:
             chunk = accept(item)
@@ -108,14 +114,9 @@ class Stream:
                         self._raise = item
                         return batch
                     raise item
-                if type(item) is bytes:
-                    accepted = self.accept(item)
-                    if accepted is not None:
-                        batch.append(accepted)
-                else:
-                    item["model"] = self.model
-                    if self.want_usage or item.get("choices") or "usage" not in item:
-                        batch.append(item)
+                accepted = self.accept(item)
+                if accepted is not None:
+                    batch.append(accepted)
             if batch:
                 return batch
 

@@ -65,11 +65,11 @@ class LlamaCpp(Backend):
         raw = json.dumps(body).encode()
 
         def callback(chunk: bytes) -> bool | None:
+            stopped = out.stopped  # read once: the count and the answer agree
             with self._lock:
                 self.callbacks += 1
-                if out.stopped:
-                    self.late += 1
-            if out.stopped:
+                self.late += stopped
+            if stopped:
                 return True  # abort the generation in llama.cpp
             if chunk.startswith(b'{"error"'):
                 failure.append(json.loads(chunk)["error"])
