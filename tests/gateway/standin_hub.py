@@ -1,6 +1,8 @@
 """A stand-in for the hub's gateway-facing API (docs/contracts.md), small enough to trust:
 GET /api/gateway/state, long-poll GET /api/events, POST /api/kill and /api/resume.
-Test-only controls: POST /test/emit appends an event, POST /test/down makes it
+Events are built with aperto.events' classes, as the hub builds them.
+Test-only controls: POST /test/emit appends an event (a row: type, repo, user, data),
+POST /test/emit-raw appends any JSON as it is (unknown or malformed events), GET /test/counts, POST /test/down makes it
 answer 503 (an unreachable hub), POST /test/up brings it back."""
 
 from __future__ import annotations
@@ -14,6 +16,21 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from aperto.events import (
+    Event,
+    GatingChanged,
+    Grant,
+    Kill,
+    KillData,
+    Restore,
+    Resume,
+    Revoke,
+    Takedown,
+    TokenCreated,
+    TokenRevoked,
+    parse_row,
+)
+
 GATEWAY_TOKEN = "aperto_gateway-token"
 
 
@@ -21,30 +38,34 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def follow(snap: dict[str, Any], event: dict[str, Any]) -> None:
+def follow(snap: dict[str, Any], event: Event, at: str) -> None:
     """Keep the snapshot in step with the events, as the real hub does."""
-    kind, repo, user, data = event["type"], event["repo"], event["user"], event["data"]
-    if kind in ("kill", "resume"):
+    repo = event.repo
+    if isinstance(event, Kill | Resume):
         snap["kills"] = [k for k in snap["kills"] if k["repo"] != repo]
-        if kind == "kill":
-            snap["kills"].append({"repo": repo, "reason": data.get("reason", ""), "at": event["at"]})
-    elif kind == "grant":
-        snap["grants"].append({"user": user, "repo": repo})
-    elif kind == "revoke":
-        snap["grants"] = [g for g in snap["grants"] if (g["user"], g["repo"]) != (user, repo)]
-    elif kind == "takedown":
+        if isinstance(event, Kill):
+            snap["kills"].append({"repo": repo, "reason": event.data.reason, "at": at})
+    elif isinstance(event, Grant):
+        snap["grants"].append({"user": event.user, "repo": repo})
+    elif isinstance(event, Revoke):
+        snap["grants"] = [g for g in snap["grants"] if (g["user"], g["repo"]) != (event.user, repo)]
+    elif isinstance(event, Takedown):
         snap["takedowns"].append(repo)
-    elif kind == "restore":
+    elif isinstance(event, Restore):
         snap["takedowns"] = [r for r in snap["takedowns"] if r != repo]
-    elif kind == "token-created":
-        snap["tokens"].append({"sha256": data["sha256"], "user": data.get("user"), "scopes": data.get("scopes", [])})
-    elif kind == "token-revoked":
-        snap["tokens"] = [t for t in snap["tokens"] if t["sha256"] != data["sha256"]]
+    elif isinstance(event, TokenCreated):
+        snap["tokens"].append(event.data.model_dump())
+    elif isinstance(event, TokenRevoked):
+        snap["tokens"] = [t for t in snap["tokens"] if t["sha256"] != event.data.sha256]
+    elif isinstance(event, GatingChanged):
+        snap["open_repos"] = [r for r in snap["open_repos"] if r != repo] + ([repo] if event.data.gating == "open"
+                                                                             else [])
 
 
 def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
     app = FastAPI()
-    state: dict[str, Any] = {"snap": copy.deepcopy(snapshot), "events": [], "down": False, "polls": 0}
+    state: dict[str, Any] = {"snap": copy.deepcopy(snapshot), "events": [], "down": False, "polls": 0,
+                             "snapshots": 0}
     bell = {"ring": asyncio.Event()}  # replaced on every change; waiters hold the old one
 
     def ring() -> None:
@@ -61,16 +82,28 @@ def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
             return JSONResponse({"error": "unauthorised"}, status_code=401)
         return None
 
-    async def append(event: dict[str, Any]) -> dict[str, Any]:
-        event = {"repo": None, "user": None, "data": {}, **event, "seq": len(state["events"]) + 1, "at": now()}
-        state["events"].append(event)
-        follow(state["snap"], event)
+    async def append(event: Event | dict[str, Any]) -> dict[str, Any]:
+        """A typed event as the hub sends it, or (test/emit-raw) any dict, to see how gateways cope."""
+        seq, at = len(state["events"]) + 1, now()
+        if isinstance(event, Event):
+            follow(state["snap"], event, at)
+            wire = event.wire(seq, at)
+        else:
+            wire = {**event, "seq": seq, "at": at}
+        state["events"].append(wire)
         ring()
-        return event
+        return wire
 
     @app.get("/api/gateway/state")
     async def gateway_state(request: Request) -> Any:
-        return refuse(request) or {**state["snap"], "seq": len(state["events"])}
+        if (no := refuse(request)) is not None:
+            return no
+        state["snapshots"] += 1
+        return {**state["snap"], "seq": len(state["events"])}
+
+    @app.get("/test/counts")
+    async def counts() -> Any:
+        return {"polls": state["polls"], "snapshots": state["snapshots"]}
 
     @app.get("/api/events")
     async def events(request: Request, after: int = 0, wait: float = 25) -> Any:
@@ -92,17 +125,21 @@ def create_standin(snapshot: dict[str, Any], admin_token: str) -> FastAPI:
         if not authorised(request, admin_token):
             return JSONResponse({"error": {"code": "forbidden", "message": "admin only"}}, status_code=403)
         body = await request.json()
-        return await append({"type": "kill", "repo": body.get("repo"), "data": {"reason": body["reason"]}})
+        return await append(Kill(repo=body.get("repo"), data=KillData(reason=body["reason"], by="admin")))
 
     @app.post("/api/resume")
     async def resume(request: Request) -> Any:
         if not authorised(request, admin_token):
             return JSONResponse({"error": {"code": "forbidden", "message": "admin only"}}, status_code=403)
         body = await request.json()
-        return await append({"type": "resume", "repo": body.get("repo")})
+        return await append(Resume(repo=body.get("repo")))
 
     @app.post("/test/emit")
     async def emit(request: Request) -> Any:
+        return await append(parse_row(await request.json()))
+
+    @app.post("/test/emit-raw")
+    async def emit_raw(request: Request) -> Any:
         return await append(await request.json())
 
     @app.post("/test/down")

@@ -90,12 +90,12 @@ def test_messages_must_be_a_list(client):
 
 
 def test_invalid_token(client):
-    err = error_of(post(client, chat(), token="aperto_not-a-real-token"), 401, "unauthorized")
+    err = error_of(post(client, chat(), token="aperto_not-a-real-token"), 401, "invalid_api_key")
     assert err["type"] == "authentication_error"
 
 
 def test_missing_token(client):
-    error_of(post(client, chat(), token=None), 401, "unauthorized")
+    error_of(post(client, chat(), token=None), 401, "invalid_api_key")
 
 
 def test_valid_token_without_grant(client):
@@ -104,7 +104,7 @@ def test_valid_token_without_grant(client):
 
 
 def test_invalid_token_streaming_is_a_plain_error_not_a_stream(client):
-    error_of(post(client, chat(stream=True), token="aperto_nope"), 401, "unauthorized")
+    error_of(post(client, chat(stream=True), token="aperto_nope"), 401, "invalid_api_key")
 
 
 def test_unknown_route_is_openai_shaped(client):
@@ -112,7 +112,7 @@ def test_unknown_route_is_openai_shaped(client):
 
 
 def test_models_needs_a_token(client):
-    error_of(client.get("/v1/models"), 401, "unauthorized")
+    error_of(client.get("/v1/models"), 401, "invalid_api_key")
     r = client.get("/v1/models", headers={"Authorization": f"Bearer {ALICE}"})
     assert [m["id"] for m in r.json()["data"]] == [FAKE]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from gwkit import ADMIN, ALICE, StreamReader, error_code, policy_doc, serve, settings_for, wait_until
+from gwkit import ADMIN, ALICE, BOB, StreamReader, error_code, policy_doc, serve, settings_for, wait_until
 from standin_hub import GATEWAY_TOKEN, create_standin
 
 from aperto.cli.gateway import kill_cmd, resume_cmd
@@ -95,7 +95,7 @@ def test_revocation_ends_that_holders_stream_only(tmp_path, hub):
         assert chat(gw.url).status_code == 403
         emit(hub, type="token-revoked", data={"sha256": __import__("hashlib").sha256(b"aperto_carol").hexdigest()})
         carol.join(10)
-        assert error_code(carol.error) == "unauthorized"
+        assert error_code(carol.error) == "invalid_api_key"
         assert chat(gw.url, "aperto_carol").status_code == 401
 
 
@@ -144,3 +144,29 @@ def test_restart_learns_the_kill_from_the_snapshot(tmp_path, hub):
     httpx.post(hub.url + "/test/down")
     with serve(replica(tmp_path, hub.url, "fresh")) as gw:
         assert chat(gw.url).json()["error"]["code"] == "model_halted"
+
+
+def test_gating_change_reaches_a_running_gateway(tmp_path, hub):
+    with serve(replica(tmp_path, hub.url, "r")) as gw:
+        wait_until(lambda: ready(gw.url), what="snapshot")
+        assert chat(gw.url, BOB).status_code == 403
+        emit(hub, type="gating", repo=FAKE, data={"gating": "open"})
+        wait_until(lambda: chat(gw.url, BOB).status_code == 200, what="open gating to arrive")
+        emit(hub, type="gating", repo=FAKE, data={"gating": "manual"})
+        wait_until(lambda: chat(gw.url, BOB).status_code == 403, what="manual gating to arrive")
+        assert chat(gw.url, ALICE).status_code == 200  # her grant still counts
+
+
+@pytest.mark.parametrize("raw", [{"type": "licence-changed", "repo": FAKE, "data": {}},  # unknown type
+                                 {"type": "kill", "repo": FAKE, "data": {}}])  # known, but no reason
+def test_an_event_it_cannot_apply_makes_it_take_a_fresh_snapshot(tmp_path, hub, raw):
+    with serve(replica(tmp_path, hub.url, "r")) as gw:
+        wait_until(lambda: ready(gw.url), what="snapshot")
+        before = httpx.get(hub.url + "/test/counts").json()["snapshots"]
+        assert httpx.post(hub.url + "/test/emit-raw", json=raw).status_code == 200
+        wait_until(lambda: httpx.get(hub.url + "/test/counts").json()["snapshots"] == before + 1,
+                   what="a fresh snapshot")
+        wait_until(lambda: httpx.get(gw.url + "/readyz").json()["seq"] == 1, what="the event's seq")
+        # the snapshot is the truth again: the repo is served, and nothing is distrusted
+        assert chat(gw.url).status_code == 200
+        assert httpx.get(gw.url + "/readyz").json()["distrusted"] == {}

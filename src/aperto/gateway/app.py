@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from aperto.config import Settings
-from aperto.errors import ApertoError, BadInput, Unauthorized
+from aperto.errors import ApertoError, BadInput
 from aperto.gateway.backends import Backend, Chunk
 from aperto.gateway.core import Gateway
-from aperto.gateway.policy import sha256
+from aperto.gateway.policy import InvalidApiKey, sha256
 from aperto.gateway.stream import Stream
 from aperto.gateway.wire import SEND_KEY, SocketWriter, sse
 
@@ -172,7 +172,7 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
         if gateway.policy.user(gateway_sha(request)) is None:
-            raise Unauthorized("invalid or missing token")
+            raise InvalidApiKey("invalid or missing API key", hint="present a hub token: Authorization: Bearer aperto_...")
         return {"object": "list", "data": [
             {"id": name, "object": "model", "created": 0, "owned_by": name.split("/")[0],
              "backend": backend.name} for name, backend in gateway.backends.items()]}

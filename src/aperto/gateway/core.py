@@ -153,6 +153,7 @@ class Gateway:
             "halted": {name: kill["reason"] for name, kill in halted.items() if kill},
             "kills": [{"repo": repo, **info} for repo, info in self.policy.kills.items()],
             "stale": stale,
+            "distrusted": {repo or "*": why for repo, why in self.policy.distrusted.items()},
             "seq": self.policy.seq,
             "heard_s_ago": None if heard is None else round(time.monotonic() - heard, 3),
             "feed_error": self.feed.error if self.feed else None,

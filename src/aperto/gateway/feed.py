@@ -2,7 +2,8 @@
 
 Start from GET /api/gateway/state, then long-poll GET /api/events?after=SEQ.
 Every answer, events or the empty heartbeat, counts as word from the hub; the
-staleness limit is measured from the last one. Errors are retried with a short
+staleness limit is measured from the last one. An event it cannot read or apply makes
+it stop serving the repo concerned and fetch a fresh snapshot at once (fail closed). Errors are retried with a short
 backoff and never crash the gateway; they only let the policy go stale."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from aperto.errors import BadInput
+from aperto.events import EVENT_TYPES, parse_event, parse_snapshot
 from aperto.gateway.policy import Policy
 
 log = logging.getLogger("aperto.gateway.feed")
@@ -50,8 +53,9 @@ class HubFeed:
                     backoff = min(backoff * 2, 2.0)
 
     async def step(self, client: httpx.AsyncClient) -> None:
-        if self.need_snapshot:
-            snap = await self._get(client, "/api/gateway/state")
+        if self.need_snapshot or self.policy.want_snapshot:
+            self.policy.want_snapshot = False
+            snap = parse_snapshot(await self._get(client, "/api/gateway/state"))
             self.policy.load(snap)
             self.policy.heard = time.monotonic()
             self.need_snapshot = False
@@ -62,11 +66,27 @@ class HubFeed:
         if isinstance(last, int) and last < self.policy.seq:
             self.need_snapshot = True  # the hub's sequence went backwards (new database): start over
             return
-        for event in events:
-            self.policy.apply(event)
+        for raw in events:
+            self.apply(raw)
         self.policy.heard = time.monotonic()
         if events:
             self.changed()
+
+    def apply(self, raw: Any) -> None:
+        """One event; one that cannot be read fails closed for its repo (everything if it names none)."""
+        try:
+            event = parse_event(raw)
+        except BadInput as exc:
+            log.warning("hub feed: %s", exc.message)
+            self.policy.distrust(exc.details.get("repo"), exc.message)
+            seq = raw.get("seq") if isinstance(raw, dict) else None
+            if isinstance(seq, int) and not isinstance(seq, bool):
+                self.policy.seq = max(self.policy.seq, seq)
+            return
+        if event.type not in EVENT_TYPES:
+            log.warning("hub feed: unknown event type %r (seq %s); distrusting %s until a fresh snapshot",
+                        event.type, event.seq, event.repo or "everything")
+        self.policy.apply(event)
 
     async def _get(self, client: httpx.AsyncClient, path: str, params: dict[str, Any] | None = None) -> Any:
         response = await client.get(path, params=params)

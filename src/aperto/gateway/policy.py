@@ -12,13 +12,34 @@ import json
 import os
 import time
 import tomllib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aperto.errors import ApertoError, BadInput, GatedAccess, Halted, Stale, TakenDown, Unauthorized
+from aperto.events import (
+    Event,
+    GatingChanged,
+    Grant,
+    Kill,
+    Restore,
+    Resume,
+    RevisionRestore,
+    RevisionTakedown,
+    Revoke,
+    Snapshot,
+    Takedown,
+    TokenCreated,
+    TokenRevoked,
+    parse_snapshot,
+)
 
 STATE_FILE = "gateway-state.json"
+
+
+class InvalidApiKey(Unauthorized):
+    code = "invalid_api_key"  # OpenAI's name
 
 
 def sha256(token: str) -> str:
@@ -41,43 +62,38 @@ class Policy:
         self.seq = 0
         self.heard: float | None = None  # time.monotonic() of the last answer from the hub
         self.loaded = False  # a snapshot (or policy file) has been read
+        self.distrusted: dict[str | None, str] = {}  # repo (None: everything) -> why, until the next snapshot
+        self.want_snapshot = False  # the feed should fetch a fresh snapshot now
 
     # ---- learning --------------------------------------------------------------------------
-    def load(self, snap: dict[str, Any]) -> None:
+    def load(self, snap: Snapshot) -> None:
         """Replace everything with a hub snapshot (or a policy file of the same shape)."""
-        try:
-            self.tokens = {t["sha256"]: (t.get("user") or "", frozenset(t.get("scopes") or ()))
-                           for t in snap.get("tokens", [])}
-            self.grants = {(g["user"], g["repo"]) for g in snap.get("grants", [])}
-            self.open_repos = set(snap.get("open_repos", []))
-            self.takedowns = set(snap.get("takedowns", []))
-            self.kills = {k.get("repo"): {"reason": k.get("reason") or "halted", "at": k.get("at") or now_iso()}
-                          for k in snap.get("kills", [])}
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise BadInput(f"malformed policy snapshot: {exc!r}") from exc
-        self.seq = int(snap.get("seq", 0) or 0)
+        self.tokens = {t.sha256: (t.user, frozenset(t.scopes)) for t in snap.tokens}
+        self.grants = {(g.user, g.repo) for g in snap.grants}
+        self.open_repos = set(snap.open_repos)
+        self.takedowns = set(snap.takedowns)
+        self.kills = {k.repo: {"reason": k.reason or "halted", "at": k.at or now_iso()} for k in snap.kills}
+        self.distrusted = {}
+        self.seq = snap.seq
         self.loaded = True
 
-    def apply(self, event: dict[str, Any]) -> None:
-        """One feed event. Unknown types are skipped (newer hubs may add some)."""
-        kind, repo, user, data = event.get("type"), event.get("repo"), event.get("user"), event.get("data") or {}
-        if kind == "grant":
-            self.grants.add((user, repo))
-        elif kind == "revoke":
-            self.grants.discard((user, repo))
-        elif kind == "takedown":
-            self.takedowns.add(repo)
-        elif kind == "restore":
-            self.takedowns.discard(repo)
-        elif kind == "kill":
-            self.kills[repo] = {"reason": data.get("reason") or "halted", "at": event.get("at") or now_iso()}
-        elif kind == "resume":
-            self.kills.pop(repo, None)
-        elif kind == "token-created":
-            self.tokens[data["sha256"]] = (data.get("user") or user or "", frozenset(data.get("scopes") or ()))
-        elif kind == "token-revoked":
-            self.tokens.pop(data.get("sha256"), None)
-        self.seq = max(self.seq, int(event.get("seq", self.seq)))
+    def apply(self, event: Event) -> None:
+        """One feed event, through the handler for its type. An event it cannot apply (a type it does
+        not know, or a handler that fails) makes it distrust the repo concerned until the next snapshot."""
+        handler = HANDLERS.get(event.type)
+        try:
+            if handler is None:
+                raise BadInput(f"unknown event type {event.type!r}")
+            handler(self, event)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, this repo's state is now unknown
+            self.distrust(event.repo, f"event {event.seq} ({event.type}) could not be applied: {exc}")
+        if event.seq is not None:
+            self.seq = max(self.seq, event.seq)
+
+    def distrust(self, repo: Any, why: str) -> None:
+        """Stop serving ``repo`` (anything but a repo name: everything) until a fresh snapshot."""
+        self.distrusted[repo if isinstance(repo, str) and repo else None] = why
+        self.want_snapshot = True
 
     # ---- deciding --------------------------------------------------------------------------
     def kill_for(self, repo: str) -> dict[str, Any] | None:
@@ -102,9 +118,13 @@ class Policy:
         stale = self.stale()
         if stale:
             return Stale(stale, hint="check the gateway's link to the hub (GET /readyz)")
+        doubt = self.distrusted.get(None) or self.distrusted.get(repo)
+        if doubt:
+            return Stale(f"the policy for {repo} is uncertain: {doubt}; refusing to serve it until a fresh "
+                         "snapshot from the hub", hint="it asks for one at once; GET /readyz shows 'distrusted'")
         holder = self.tokens.get(sha)
         if holder is None:
-            return Unauthorized("invalid or revoked token", hint="present a hub token: Authorization: Bearer aperto_...")
+            return InvalidApiKey("invalid or revoked token", hint="present a hub token: Authorization: Bearer aperto_...")
         if repo in self.takedowns:
             return TakenDown(f"{repo} has been taken down")
         if repo not in self.open_repos and (holder[0], repo) not in self.grants:
@@ -120,14 +140,70 @@ class Policy:
         return bool(holder and "admin" in holder[1])
 
 
+# ---- one handler per event type (tests check every type in EVENT_TYPES has one) --------------
+def _grant(policy: Policy, event: Grant) -> None:
+    policy.grants.add((event.user, event.repo))
+
+
+def _revoke(policy: Policy, event: Revoke) -> None:
+    policy.grants.discard((event.user, event.repo))
+
+
+def _takedown(policy: Policy, event: Takedown) -> None:
+    policy.takedowns.add(event.repo)
+
+
+def _restore(policy: Policy, event: Restore) -> None:
+    policy.takedowns.discard(event.repo)
+
+
+def _kill(policy: Policy, event: Kill) -> None:
+    policy.kills[event.repo] = {"reason": event.data.reason, "at": event.at or now_iso()}
+
+
+def _resume(policy: Policy, event: Resume) -> None:
+    policy.kills.pop(event.repo, None)
+
+
+def _token_created(policy: Policy, event: TokenCreated) -> None:
+    policy.tokens[event.data.sha256] = (event.data.user, frozenset(event.data.scopes))
+
+
+def _token_revoked(policy: Policy, event: TokenRevoked) -> None:
+    policy.tokens.pop(event.data.sha256, None)
+
+
+def _gating(policy: Policy, event: GatingChanged) -> None:
+    # auto and manual need a grant from now on; open lets any valid token in
+    if event.data.gating == "open":
+        policy.open_repos.add(event.repo)
+    else:
+        policy.open_repos.discard(event.repo)
+
+
+def _revision(policy: Policy, event: RevisionTakedown | RevisionRestore) -> None:
+    """The gateway serves whole models, not revisions: nothing to change (the repo stays available)."""
+
+
+HANDLERS: dict[str, Callable[[Policy, Any], None]] = {
+    "grant": _grant, "revoke": _revoke, "takedown": _takedown, "restore": _restore, "kill": _kill,
+    "resume": _resume, "token-created": _token_created, "token-revoked": _token_revoked, "gating": _gating,
+    "revision-takedown": _revision, "revision-restore": _revision,
+}
+
+
 # ---- files ---------------------------------------------------------------------------------
-def read_policy_file(path: Path) -> dict[str, Any]:
+def read_policy_file(path: Path) -> Snapshot:
     """A standalone policy: the snapshot's shape, as JSON or TOML."""
     try:
         raw = path.read_bytes()
-        return tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+        doc = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
     except (OSError, ValueError) as exc:
         raise BadInput(f"cannot read policy file {path}: {exc}") from exc
+    try:
+        return parse_snapshot(doc)
+    except BadInput as exc:
+        raise BadInput(f"policy file {path}: {exc.message}", hint=exc.hint) from exc
 
 
 def kills_to_list(kills: dict[str | None, dict[str, Any]]) -> list[dict[str, Any]]:
