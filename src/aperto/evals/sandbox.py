@@ -1,8 +1,10 @@
 """The harness side of the sandbox: a pool of warm workers (see worker.py for the design).
 
-``Sandbox.run(job)`` is thread-safe; each worker serves one sample at a time and
-is restarted if it ever dies. Workers get a scrubbed environment, so nothing the
-harness knows (tokens, keys) is ever in reach of the code under test.
+``Sandbox.run(job)`` is thread-safe; each worker serves one sample at a time. A
+worker that dies (or whose zygote dies) is replaced and its sample retried once on
+a fresh one; a harness fault marks only its own sample. Workers get a scrubbed
+environment, so nothing the harness knows (tokens, keys) is ever in reach of the
+code under test.
 """
 
 from __future__ import annotations
@@ -70,11 +72,17 @@ class _Worker:
             raise Unavailable("the sandbox worker did not start", hint="run with APERTO_DEBUG or check python -m aperto.evals.worker") from exc
         self.isolation: dict[str, Any] = hello["isolation"]
 
-    def run(self, job: Job) -> Outcome:
+    def run(self, job: Job) -> tuple[Outcome, bool]:
+        """The outcome, and whether this worker must be replaced after it."""
         wire.send(self.wfd, job.to_dict())
         # the judge enforces job.timeout; this outer limit only catches a wedged worker
         reply = wire.recv(self.rfd, time.monotonic() + job.timeout + 10)
-        return Outcome(reply["verdict"], reply.get("error"), reply.get("detail", ""), reply["duration"])
+        outcome = Outcome(reply["verdict"], reply.get("error"), reply.get("detail", ""), reply["duration"])
+        return outcome, bool(reply.get("replace"))
+
+    def usage(self) -> dict[str, float]:
+        wire.send(self.wfd, {"op": "usage"})
+        return dict(wire.recv(self.rfd, time.monotonic() + 30))
 
     def close(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -121,7 +129,8 @@ class Sandbox:
             message = f"sandbox isolation is {self.isolation['level']}: {self.isolation['summary']}"
             if self.strict:
                 self.close()
-                raise Unavailable(message, hint="run as root or enable unprivileged user namespaces")
+                raise Unavailable(message, hint="run as root or enable unprivileged user namespaces "
+                                  "(sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)")
             warnings.warn(message, RuntimeWarning, stacklevel=2)
 
     def _add(self) -> None:
@@ -134,19 +143,42 @@ class Sandbox:
         self._idle.put(worker)
 
     def run(self, job: Job) -> Outcome:
-        worker = self._idle.get()
+        lost = ""
+        for _ in range(2):  # a sample whose worker died is retried once, on a fresh worker
+            worker = self._idle.get()
+            try:
+                outcome, replace = worker.run(job)
+            except (EOFError, OSError, wire.WireTimeout, KeyError, ValueError, TypeError) as exc:
+                self._replace(worker)
+                lost = type(exc).__name__
+                continue
+            if replace:
+                self._replace(worker)
+            else:
+                self._idle.put(worker)
+            return outcome
+        return Outcome("error", "WorkerLost", lost, 0.0)
+
+    def _replace(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.remove(worker)
+        worker.proc.kill()
+        worker.close()
+        self._add()
+
+    def usage(self) -> dict[str, float]:
+        """CPU seconds of the current workers by role (judge, zygote, child); call between runs.
+        A replaced worker's share is lost, so compare it with a run that replaced none."""
+        total = {"judge": 0.0, "zygote": 0.0, "child": 0.0}
+        workers = [self._idle.get() for _ in range(self.size)]
         try:
-            outcome = worker.run(job)
-        except (EOFError, OSError, wire.WireTimeout, KeyError, ValueError) as exc:
-            # the worker itself failed: replace it, and count the sample as an error
-            with self._lock:
-                self._all.remove(worker)
-            worker.proc.kill()
-            worker.close()
-            self._add()
-            return Outcome("error", "WorkerLost", type(exc).__name__, 0.0)
-        self._idle.put(worker)
-        return outcome
+            for worker in workers:
+                for role, seconds in worker.usage().items():
+                    total[role] += seconds
+        finally:
+            for worker in workers:
+                self._idle.put(worker)
+        return total
 
     def close(self) -> None:
         with self._lock:
@@ -155,24 +187,27 @@ class Sandbox:
             worker.close()
 
 
+# what "strong" promises, each with the fact in the raw report that shows it
+GUARANTEES = (
+    ("namespaces(mount,net,pid,ipc,uts)", lambda raw: {"mount", "net", "pid", "ipc", "uts"} <= set(raw["namespaces"])),
+    ("minimal read-only root", lambda raw: raw.get("minimal_root")),
+    ("fresh tmpfs per sample", lambda raw: raw.get("fresh_tmp")),
+    ("seccomp allowlist (no IPC, exec, fork, signals, sockets)", lambda raw: raw.get("seccomp") == "allowlist"),
+    # root: the child is uid 65534; otherwise uid 0 of a user namespace (the host's unprivileged
+    # uid, so RLIMIT_NPROC bites) with no capabilities
+    ("unprivileged child without capabilities",
+     lambda raw: raw.get("caps") == 0 and (raw.get("uid") not in (None, 0) or "user" in raw["namespaces"])),
+)
+
+
 def describe(raw: dict[str, Any]) -> dict[str, Any]:
-    """Name the isolation actually achieved, so a summary never overstates it."""
-    parts = []
-    ns = raw.get("namespaces", [])
-    if ns:
-        parts.append("namespaces(" + ",".join(ns) + ")")
-    if raw.get("readonly_fs"):
-        parts.append("read-only fs")
-    if raw.get("private_tmp"):
-        parts.append("private tmpfs")
-    uid = raw.get("uid")
-    if uid not in (None, 0):
-        parts.append(f"uid {uid}")
-    if raw.get("seccomp"):
-        parts.append("seccomp")
-    parts.append("rlimits(cpu,as,nproc=0,fsize,nofile)")
-    strong = {"net", "pid", "mount"} <= set(ns) and raw.get("seccomp") and raw.get("readonly_fs")
-    # an unprivileged uid or a user namespace is what makes RLIMIT_NPROC bite
-    strong = strong and (uid not in (None, 0) or "user" in ns)
-    level = "strong" if strong else ("partial" if ns or raw.get("seccomp") else "weak")
-    return {"level": level, "summary": ", ".join(parts), "notes": raw.get("notes", []), "raw": raw}
+    """Name the isolation actually achieved, so a summary never overstates it. The summary is the
+    same running as root or through a user namespace; ``raw["mode"]`` says which."""
+    raw.setdefault("namespaces", [])
+    met = [name for name, holds in GUARANTEES if holds(raw)]
+    missing = [name for name, holds in GUARANTEES if not holds(raw)]
+    level = "strong" if not missing else ("partial" if raw["namespaces"] or raw.get("seccomp") else "weak")
+    summary = ", ".join([*met, "rlimits(cpu,as,nproc=0,fsize,nofile)"])
+    if missing:
+        summary += "; missing: " + ", ".join(missing)
+    return {"level": level, "summary": summary, "missing": missing, "notes": raw.get("notes", []), "raw": raw}
