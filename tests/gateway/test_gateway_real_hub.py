@@ -27,18 +27,18 @@ CARD = b"---\nlicense: apache-2.0\n---\n# Tiny\nA tiny test model.\n"
 def real_hub(tmp_path):
     settings = Settings(data_dir=tmp_path / "hub", database_url=None)
     hub = hub_service.Hub(settings)
-    admin = hub.bootstrap_admin()
-    root = hub.authenticate(admin)
-    hub.create_user(root, "alice", org="acme")
-    hub.create_user(root, "bob")
-    hub.create_user(root, "gw")
-    people = {"admin": admin, "alice": hub.create_token(root, "alice", ["read", "publish"]),
-              "bob": hub.create_token(root, "bob", ["read"]), "gw": hub.create_token(root, "gw", ["gateway"])}
-    alice = hub.authenticate(people["alice"])
+    admin = hub.tokens.bootstrap_admin()
+    root = hub.tokens.authenticate(admin)
+    hub.tokens.create_user(root, "alice", org="acme")
+    hub.tokens.create_user(root, "bob")
+    hub.tokens.create_user(root, "gw")
+    people = {"admin": admin, "alice": hub.tokens.create_token(root, "alice", ["read", "publish"]),
+              "bob": hub.tokens.create_token(root, "bob", ["read"]), "gw": hub.tokens.create_token(root, "gw", ["gateway"])}
+    alice = hub.tokens.authenticate(people["alice"])
     sha = hashlib.sha256(CARD).hexdigest()
-    hub.upload(alice, REPO, sha, len(CARD), 0, [CARD])
-    hub.commit(alice, REPO, [{"path": "README.md", "sha256": sha, "size": len(CARD)}], "first", gating="manual")
-    hub.grant_access(alice, REPO, "bob")
+    hub.repos.upload(alice, REPO, sha, len(CARD), 0, [CARD])
+    hub.repos.commit(alice, REPO, [{"path": "README.md", "sha256": sha, "size": len(CARD)}], "first", gating="manual")
+    hub.access.grant_access(alice, REPO, "bob")
     with serve(hub_app.create_app(settings, hub)) as server:
         server.hub, server.people = hub, people
         yield server
@@ -88,11 +88,11 @@ def test_two_replicas_follow_the_real_hub(tmp_path, real_hub):
         for gw in gws:
             wait_until(lambda gw=gw: chat(gw.url, bob).status_code == 200, what="the resume")
 
-        real_hub.hub.revoke_access(real_hub.hub.authenticate(people["alice"]), REPO, "bob")
+        real_hub.hub.access.revoke_access(real_hub.hub.tokens.authenticate(people["alice"]), REPO, "bob")
         for gw in gws:
             wait_until(lambda gw=gw: chat(gw.url, bob).status_code == 403, what="the revocation")
         assert chat(gws[0].url, people["alice"]).status_code == 200  # the licensor still may
 
-        real_hub.hub.revoke_token(real_hub.hub.authenticate(people["admin"]), people["alice"])
+        real_hub.hub.tokens.revoke_token(real_hub.hub.tokens.authenticate(people["admin"]), people["alice"])
         for gw in gws:
             wait_until(lambda gw=gw: chat(gw.url, people["alice"]).status_code == 401, what="token revocation")

@@ -28,8 +28,8 @@ SERVED = "fake/model"
 
 
 class ThreadJson(Backend):
-    """Says "t0 t1 ..." as compact JSON bytes put from a worker thread; the request's ``pad``
-    makes each chunk bigger and ``delay`` paces it."""
+    """Says "t0 t1 ..." as compact JSON bytes put from a worker thread; ``pad`` in the message
+    (JSON) makes each chunk bigger and ``delay`` paces it (the gateway passes only OpenAI's fields)."""
 
     name = "threadjson"
 
@@ -39,7 +39,8 @@ class ThreadJson(Backend):
         self.late = 0  # times the thread found its request stopped
 
     async def generate(self, route: str, body: dict[str, Any], out: Channel) -> None:
-        n, pad, delay = body["max_tokens"], body.get("pad", 0), body.get("delay", 0.0)
+        knobs = json.loads(body["messages"][0]["content"])
+        n, pad, delay = body["max_tokens"], knobs.get("pad", 0), knobs.get("delay", 0.0)
         base = {"id": "thr-1", "created": 1, "model": SERVED, "object": "chat.completion.chunk"}
 
         def run() -> None:
@@ -65,9 +66,9 @@ def start(tmp_path: Path, policy_file: Path, **settings: Any):
     return serve(create_app(config, backends={SERVED: backend})), backend
 
 
-def request(n: int, **extra: Any) -> dict[str, Any]:
-    return {"model": SERVED, "messages": [{"role": "user", "content": "go"}], "max_tokens": n, "stream": True,
-            "stream_options": {"include_usage": True}, **extra}
+def request(n: int, **knobs: Any) -> dict[str, Any]:
+    return {"model": SERVED, "messages": [{"role": "user", "content": json.dumps(knobs)}], "max_tokens": n,
+            "stream": True, "stream_options": {"include_usage": True}}
 
 
 AUTH = {"Authorization": f"Bearer {ALICE}"}

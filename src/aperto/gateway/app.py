@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import logging
+import re
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,15 +18,18 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from aperto.config import Settings
-from aperto.errors import ApertoError, BadInput
+from aperto.errors import ApertoError, BadInput, Stale
 from aperto.gateway.backends import Backend, Chunk
-from aperto.gateway.core import Gateway
+from aperto.gateway.core import Gateway, UnknownModel
 from aperto.gateway.policy import InvalidApiKey, sha256
 from aperto.gateway.stream import Stream
 from aperto.gateway.wire import SEND_KEY, SocketWriter, sse
+from aperto.limits import BodyLimit, BodyTooLarge, loads
 
 TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
-         503: "service_unavailable", 500: "server_error"}
+         429: "rate_limit_error", 503: "service_unavailable", 500: "server_error"}
+STALE_RETRY_S = 5  # a stale policy usually comes back with the hub's next answer
+log = logging.getLogger("aperto.gateway")
 
 
 def openai_error(exc: ApertoError) -> dict[str, Any]:
@@ -33,8 +38,29 @@ def openai_error(exc: ApertoError) -> dict[str, Any]:
                       "code": exc.code, "param": exc.details.get("param")}}
 
 
+def retry_headers(exc: ApertoError) -> dict[str, str]:
+    """Tell clients (the openai library reads both) whether to retry: only where waiting can help."""
+    after = exc.details.get("retry_after")
+    if after is None and isinstance(exc, Stale):
+        after = STALE_RETRY_S
+    if after is None:
+        return {"x-should-retry": "false"}
+    return {"x-should-retry": "true", "retry-after": str(after)}
+
+
 def error_response(exc: ApertoError) -> JSONResponse:
-    return JSONResponse(openai_error(exc), status_code=exc.http_status)
+    return JSONResponse(openai_error(exc), status_code=exc.http_status, headers=retry_headers(exc))
+
+
+def too_large_body(status: int, message: str) -> dict[str, Any]:
+    """BodyLimit's answer in OpenAI's shape."""
+    err = BodyTooLarge(message) if status == 413 else BadInput(message)
+    return openai_error(err)
+
+
+def body_limit(settings: Settings) -> int:
+    """Room for the longest prompt accepted even if every character is JSON-escaped, plus the rest."""
+    return (1 << 20) + 8 * settings.max_prompt_chars
 
 
 def bearer(request: Request) -> str | None:
@@ -44,11 +70,7 @@ def bearer(request: Request) -> str | None:
 
 
 async def read_json(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadInput(f"the request body is not valid JSON: {exc}") from exc
+    return loads(await request.body())
 
 
 async def until_disconnect(receive: Any) -> None:
@@ -87,7 +109,7 @@ class EventStream(Response):
         watch = asyncio.ensure_future(until_disconnect(receive))
         watch.add_done_callback(on_disconnect)
         chunks = self.chunks
-        writer = SocketWriter.attach(scope) if self.gateway.settings.gateway_direct_write else None
+        writer = SocketWriter.attach(scope) if self.gateway.direct_write else None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             try:
@@ -116,6 +138,35 @@ class EventStream(Response):
             await chunks.aclose()  # on disconnect too: the backend stops working for this client
 
 
+class RequestId:
+    """An ``x-request-id`` on every response: the client's own if it is sane, else a new one; and one
+    log line per request with it."""
+
+    SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if self.SANE.fullmatch(given) else "req_" + uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        header = (b"x-request-id", rid.encode())
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+                status = message["status"]
+                log.log(logging.WARNING if status >= 500 else logging.INFO, "%s %s %s -> %d", rid,
+                        scope["method"], scope["path"], status)
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
 class GatewayApp(FastAPI):
     """FastAPI that notes the server's own ``send`` in the scope before any middleware wraps it,
     so a stream can find its socket (gateway/wire.py)."""
@@ -140,6 +191,9 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
 
     app = GatewayApp(title="aperto gateway", lifespan=lifespan)
     app.state.gateway = gateway
+    # outermost last: the id is on every answer, the size limit's 413 too
+    app.add_middleware(BodyLimit, limit=body_limit(gateway.settings), error=too_large_body)
+    app.add_middleware(RequestId)
 
     @app.exception_handler(ApertoError)
     async def on_aperto_error(request: Request, exc: ApertoError) -> JSONResponse:
@@ -157,7 +211,8 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
-        err = ApertoError(f"internal error: {type(exc).__name__}")
+        log.exception("%s: internal error", request.state.request_id)
+        err = ApertoError(f"internal error: {type(exc).__name__} (request {request.state.request_id})")
         return error_response(err)
 
     @app.get("/healthz")
@@ -169,16 +224,30 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
         status = gateway.status()
         return JSONResponse(status, status_code=200 if status["ready"] else 503)
 
+    def usable_models(request: Request) -> list[str]:
+        """The served models this caller may use (a halted one too: it is theirs when it resumes)."""
+        stale = gateway.policy.stale()
+        if stale:
+            raise Stale(stale, hint="check the gateway's link to the hub (GET /readyz)")
+        sha = sha256(bearer(request) or "")
+        if gateway.policy.user(sha) is None:
+            raise InvalidApiKey("invalid or missing API key", hint="present a hub token: Authorization: Bearer aperto_...")
+        return [name for name in gateway.backends if gateway.policy.may_use(sha, name)]
+
+    def model_card(name: str) -> dict[str, Any]:
+        return {"id": name, "object": "model", "created": 0, "owned_by": name.split("/")[0],
+                "backend": gateway.backends[name].name}
+
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
-        if gateway.policy.user(gateway_sha(request)) is None:
-            raise InvalidApiKey("invalid or missing API key", hint="present a hub token: Authorization: Bearer aperto_...")
-        return {"object": "list", "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": name.split("/")[0],
-             "backend": backend.name} for name, backend in gateway.backends.items()]}
+        return {"object": "list", "data": [model_card(name) for name in usable_models(request)]}
 
-    def gateway_sha(request: Request) -> str:
-        return sha256(bearer(request) or "")
+    @app.get("/v1/models/{model:path}")
+    async def model(model: str, request: Request) -> dict[str, Any]:
+        if model not in usable_models(request):
+            raise UnknownModel(f"the model {model!r} does not exist or you have no access to it",
+                               hint="GET /v1/models lists the ones you may use", param="model")
+        return model_card(model)
 
     async def serve(route: str, request: Request) -> Response:
         body = await read_json(request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,33 +24,16 @@ from aperto.gateway.policy import (
     save_state,
     sha256,
 )
+from aperto.gateway.request import clean, prompt_chars
 from aperto.gateway.slices import request_short_slice
 from aperto.gateway.stream import Live, Stream
+from aperto.gateway.wire import direct_write_problem
+
+log = logging.getLogger("aperto.gateway")
 
 
 class UnknownModel(NotFound):
     code = "model_not_found"
-
-
-def prompt_chars(route: str, body: dict[str, Any]) -> int:
-    if route == "completions":
-        prompt = body.get("prompt")
-        if isinstance(prompt, str):
-            return len(prompt)
-        if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
-            return sum(map(len, prompt))
-        raise BadInput("'prompt' must be a string or a list of strings", param="prompt")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        raise BadInput("'messages' must be a non-empty list of message objects", param="messages")
-    total = 0
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            total += len(content)
-        elif isinstance(content, list):
-            total += sum(len(str(part.get("text", ""))) for part in content if isinstance(part, dict))
-    return total
 
 
 class Gateway:
@@ -64,6 +48,8 @@ class Gateway:
         self.feed: HubFeed | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.short_slice = False  # whether the event loop's thread got gateway_relay_slice_us
+        self.direct_write = False  # whether streams may be written by the backend's thread (wire.py)
+        self.direct_write_off: str | None = "not started"  # why not
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def model_specs(self) -> dict[str, dict[str, str]]:
@@ -84,6 +70,10 @@ class Gateway:
         # after the models are loaded: their compute threads must keep the default slice, and a
         # thread's slice passes to the threads it creates from now on
         self.short_slice = request_short_slice(self.settings.gateway_relay_slice_us)
+        self.direct_write_off = direct_write_problem() if self.settings.gateway_direct_write else "turned off"
+        self.direct_write = self.direct_write_off is None
+        if self.settings.gateway_direct_write and self.direct_write_off:
+            log.warning("streams go through the event loop: %s", self.direct_write_off)
         if not self.standalone:
             self.feed = HubFeed(self.settings.hub_url, self.settings.token, self.policy, self.changed)
             self._tasks.append(asyncio.create_task(self.feed.run()))
@@ -159,37 +149,32 @@ class Gateway:
             "feed_error": self.feed.error if self.feed else None,
             "in_flight": len(self.live),
             "direct_chunks": self.direct_chunks,
+            "direct_write": "on" if self.direct_write else f"off: {self.direct_write_off}",
         }
 
-    def check(self, route: str, body: Any, token: str | None) -> tuple[str, str]:
-        """Validate a request and decide it; returns (token sha256, model name)."""
+    def check(self, route: str, body: Any, token: str | None) -> tuple[str, str, dict[str, Any]]:
+        """Validate a request and decide it; returns (token sha256, model name, the request for the backend)."""
         if not isinstance(body, dict):
             raise BadInput("the request body must be a JSON object")
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise BadInput("'model' is required", param="model")
-        for key in ("max_tokens", "max_completion_tokens"):
-            value = body.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise BadInput(f"'{key}' must be a positive integer, got {value!r}", param=key)
-        if body.get("n", 1) != 1:
-            raise BadInput("only n=1 is supported", param="n")
-        chars = prompt_chars(route, body)
+        request = clean(route, body)
+        model = request["model"]
+        chars = prompt_chars(request)
         if chars > self.settings.max_prompt_chars:
             raise TooLarge(f"the prompt has {chars} characters; this gateway accepts at most "
                            f"{self.settings.max_prompt_chars}", param="messages" if route == "chat" else "prompt")
         if model not in self.backends:
             raise UnknownModel(f"the model {model!r} does not exist on this gateway",
-                               hint="GET /v1/models lists them", param="model")
+                               hint="GET /v1/models lists the ones you may use", param="model")
         sha = sha256(token or "")
         denial = self.policy.denial(sha, model)
         if denial is not None:
             raise denial
-        return sha, model
+        return sha, model, request
 
-    async def stream(self, route: str, body: dict[str, Any], token: str | None) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, route: str, body: dict[str, Any], token: str | None,
+                     usage: bool = False) -> AsyncIterator[dict[str, Any]]:
         """OpenAI chunks for one request, as dicts. Raises the reason if the request is stopped."""
-        stream = self.open_stream(route, body, token)
+        stream = self.open_stream(route, body, token, usage)
         try:
             async for batch in stream:
                 for item in batch:
@@ -197,12 +182,12 @@ class Gateway:
         finally:
             await stream.aclose()
 
-    def open_stream(self, route: str, body: dict[str, Any], token: str | None) -> Stream:
+    def open_stream(self, route: str, body: dict[str, Any], token: str | None, usage: bool = False) -> Stream:
         """Check the request and start it; the caller must ``aclose`` what it gets (an event loop
-        must be running)."""
-        sha, model = self.check(route, body, token)
-        want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        request = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        must be running). ``usage``: send the usage chunk whatever the request says."""
+        sha, model, request = self.check(route, body, token)
+        want_usage = usage or bool((request.get("stream_options") or {}).get("include_usage"))
+        request = {**request, "stream": True, "stream_options": {"include_usage": True}}
         channel = Channel()
         live = Live(sha, model, channel)
         live.task = asyncio.create_task(self._drive(self.backends[model], route, request, channel))
@@ -227,7 +212,7 @@ class Gateway:
         finish: dict[int, Any] = {}
         usage: dict[str, Any] | None = None
         first: dict[str, Any] = {}
-        async for chunk in self.stream(route, {**body, "stream_options": {"include_usage": True}}, token):
+        async for chunk in self.stream(route, body, token, usage=True):
             first = first or chunk
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or []:

@@ -131,6 +131,12 @@ class Policy:
             return GatedAccess(f"no grant for {repo}", hint="request access on the hub")
         return None
 
+    def may_use(self, sha: str, repo: str) -> bool:
+        """Whether this token holds access to the repo at all (kills and staleness aside)."""
+        holder = self.tokens.get(sha)
+        return (holder is not None and repo not in self.takedowns and repo not in self.distrusted
+                and None not in self.distrusted and (repo in self.open_repos or (holder[0], repo) in self.grants))
+
     def user(self, sha: str) -> str | None:
         holder = self.tokens.get(sha)
         return holder[0] if holder else None

@@ -24,6 +24,24 @@ from aperto.gateway.backends import Chunk
 from aperto.gateway.stream import Stream
 
 SEND_KEY = "aperto.send"  # the server's own send, put in the scope before any middleware wraps it
+# what this module reads of uvicorn's connection object (private: checked once at start-up)
+CYCLE_ATTRIBUTES = ("transport", "response_started", "chunked_encoding", "response_complete")
+
+
+def direct_write_problem() -> str | None:
+    """Why the installed uvicorn cannot be written to this way, or None. A uvicorn that renamed what
+    this module reads must fall back to the event loop, never fail mid-stream."""
+    try:
+        from uvicorn.protocols.http import httptools_impl
+    except ImportError as exc:  # no httptools: uvicorn uses h11, whose framing this module does not know
+        return f"uvicorn's httptools protocol cannot be loaded ({exc})"
+    cycle = getattr(httptools_impl, "RequestResponseCycle", None)
+    init = getattr(getattr(cycle, "__init__", None), "__code__", None)
+    names = set(init.co_names) if init is not None else set()
+    missing = [name for name in CYCLE_ATTRIBUTES if name not in names]
+    if missing:
+        return f"uvicorn's RequestResponseCycle no longer sets {', '.join(missing)}"
+    return None
 
 
 def sse(chunk: Chunk) -> bytes:
