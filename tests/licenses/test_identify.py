@@ -130,8 +130,16 @@ def test_a_clause_removed_in_the_middle_is_altered(shared_dir: Path, lid: str) -
 
 def test_a_clause_removed_from_mit_is_altered(shared_dir: Path) -> None:
     text = _read(shared_dir, "standard/scancode_mit.txt")
-    found = identify_text(_remove(text, r"The above copyright notice.*?Software\.\s"))
+    found = identify_text(_remove(text, r"including\s+without\s+limitation.*?Software,\s+and\s"))
     assert (found.id, found.status) == ("mit", "altered")
+
+
+def test_mit_without_its_notice_condition_is_altered_not_mit(shared_dir: Path) -> None:
+    # MIT minus its notice condition is MIT No Attribution plus "subject to the following conditions:"
+    text = _read(shared_dir, "standard/scancode_mit.txt")
+    found = identify_text(_remove(text, r"The above copyright notice.*?Software\.\s"))
+    assert found.status == "altered"
+    assert found.id in ("mit", "mit-0")
 
 
 @pytest.mark.parametrize("lid", ["llama2", "llama3.2"])

@@ -10,8 +10,9 @@ text at all except a few short phrases:
 - ``numbers``: key numbers with three words either side ("700 million" users),
   so a changed threshold is reported as such.
 
-Rebuild it from the shared corpus with
-``python -m aperto.licenses.fingerprints /work/shared/licenses``.
+Rebuild it from the shared corpus plus the extra references (see
+docs/identification.md, "Rebuilding the fingerprints") with
+``python -m aperto.licenses.fingerprints /work/shared/licenses /tmp/refs/extra``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Signature:
 class Index:
     signatures: tuple[Signature, ...]
     by_hash: dict[int, tuple[int, ...]]   # shingle hash -> indices of signatures that sample it
+    distinct: tuple[int, ...]             # number of distinct sampled shingles, per signature
 
 
 @functools.cache
@@ -69,7 +71,14 @@ def load() -> Index:
     for i, s in enumerate(sigs):
         for h in set(s.hashes):
             by_hash[h].append(i)
-    return Index(tuple(sigs), {h: tuple(v) for h, v in by_hash.items()})
+    return Index(tuple(sigs), {h: tuple(v) for h, v in by_hash.items()},
+                 tuple(len(set(s.hashes)) for s in sigs))
+
+
+def version_of(family: str) -> str:
+    """The version string of a family's latest reference text ("" when unversioned or unknown)."""
+    versions = [s.version for s in load().signatures if s.family == family and s.document == "license"]
+    return max(versions, default="")
 
 
 # ---- building (a maintainer's step, run against the corpus) ----
@@ -113,12 +122,35 @@ def _numbers(words: list[str]) -> list[list[str]]:
     return out[:40]
 
 
-def build(corpus: Path) -> dict[str, object]:
-    rows = list(csv.DictReader((corpus / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
+_COPYRIGHT_LINE = re.compile(r"^[ \t]*(?:copyright\b|\(c\)|©).*$", re.I | re.M)
+
+
+def _copyright_tokens(text: str, starts: list[int]) -> set[int]:
+    """Token indices on copyright lines: who holds the copyright is never a term, so it is not sampled."""
+    out: set[int] = set()
+    for m in _COPYRIGHT_LINE.finditer(text):
+        out.update(k for k, st in enumerate(starts) if m.start() <= st < m.end())
+    return out
+
+
+def _rows(corpora: list[Path]) -> list[tuple[Path, dict[str, str]]]:
+    """Every manifest row of every corpus; rows of corpora after the first get the corpus name in their ref."""
+    out = []
+    for n, corpus in enumerate(corpora):
+        for row in csv.DictReader((corpus / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"):
+            ref = row["relative_path"] if n == 0 else f"{corpus.name}:{row['relative_path']}"
+            out.append((corpus / row["relative_path"], {**row, "ref": ref}))
+    return out
+
+
+def build(corpora: list[Path]) -> dict[str, object]:
+    rows = []
     refs = []
     optional_of: list[set[int]] = []
-    for row in rows:
-        text = (corpus / row["relative_path"]).read_text(encoding="utf-8", errors="replace")
+    holders: list[set[int]] = []
+    for path, row in _rows(corpora):
+        rows.append(row)
+        text = path.read_text(encoding="utf-8", errors="replace")
         words = tokenize(text).words
         toks = tokenize(text)
         optional: set[int] = set()
@@ -129,6 +161,7 @@ def build(corpus: Path) -> dict[str, object]:
                 optional.update(range(max(inside[0] - SHINGLE + 1, 0), inside[-1] + 1))
         refs.append((row, words, shingles(words)))
         optional_of.append(optional)
+        holders.append(_copyright_tokens(text, toks.starts))
 
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     docs = [_document_kind(r.get("note", ""), r["relative_path"]) for r, _, _ in refs]
@@ -147,7 +180,8 @@ def build(corpus: Path) -> dict[str, object]:
         common = set.intersection(*(set(refs[i][2]) for i in members))
         row, words, sh = refs[members[0]]
         picked: list[tuple[int, str]] = []
-        candidates = [(pos, h) for pos, h in enumerate(sh) if h in common and owners[h] == {fv}]
+        candidates = [(pos, h) for pos, h in enumerate(sh) if h in common and owners[h] == {fv}
+                      and not holders[members[0]] & set(range(pos, pos + SHINGLE))]
         # versions and dates first, then phrases spread over the text
         digits = [c for c in candidates if any(ch.isdigit() for w in words[c[0]:c[0] + SHINGLE] for ch in w)]
         spread = candidates[:: max(len(candidates) // 6, 1)]
@@ -165,7 +199,7 @@ def build(corpus: Path) -> dict[str, object]:
         ps: list[int] = []
         opt: list[int] = []
         for pos in range(0, len(sh), step):
-            if "copyright" in words[pos:pos + SHINGLE]:
+            if "copyright" in words[pos:pos + SHINGLE] or holders[i] & set(range(pos, pos + SHINGLE)):
                 continue
             if pos in optional_of[i]:
                 opt.append(len(hs))
@@ -173,7 +207,7 @@ def build(corpus: Path) -> dict[str, object]:
             ps.append(pos)
         key = (row["license_family_id"], _version_key(row["version"]), docs[i])
         signatures.append({
-            "ref": row["relative_path"], "family": row["license_family_id"], "version": row["version"],
+            "ref": row["ref"], "family": row["license_family_id"], "version": row["version"],
             "document": docs[i], "n_words": len(words), "h": hs, "t": ps, "opt": opt,
             "anchors": anchors_of[key], "numbers": _numbers(words),
         })
@@ -181,8 +215,8 @@ def build(corpus: Path) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    corpus = Path(argv[0]) if argv else Path("/work/shared/licenses")
-    data = build(corpus)
+    corpora = [Path(a) for a in argv] or [Path("/work/shared/licenses")]
+    data = build(corpora)
     DATA_FILE.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
     sigs = data["signatures"]
     assert isinstance(sigs, list)

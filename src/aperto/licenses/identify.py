@@ -15,23 +15,37 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aperto.errors import BadInput, TooLarge
-from aperto.licenses import fingerprints
+from aperto.licenses import fingerprints, revisions
+from aperto.licenses import reading as reading_mod
 from aperto.licenses.normalize import SHINGLE, Tokens, shingle_hash, shingles, tokenize
 
 MAX_TEXT_BYTES = 10 * 1024 * 1024      # a licence or card larger than this is not one
 IDENTIFIED, ALTERED, UNKNOWN, CONFLICT = "identified", "altered", "unknown", "conflict"
-EXIT_CODES = {IDENTIFIED: 0, UNKNOWN: 20, ALTERED: 21, CONFLICT: 22}
+PARAPHRASED, TRANSLATION = "paraphrased", "translation"
+EXIT_CODES = {IDENTIFIED: 0, UNKNOWN: 20, ALTERED: 21, CONFLICT: 22, PARAPHRASED: 23, TRANSLATION: 24}
 
 MIN_COVERAGE = 0.25      # below this (and without anchors) a text is unknown
+MOST_OF = 0.45           # "altered X" needs at least this much of X's text (or most of its terms)
 FULL_COVERAGE = 0.97     # at or above this nothing is missing worth reporting
 MAX_REPEATS = 256         # occurrences of one shingle considered (bounds the cost on repetitive input)
 MIN_INSERT = 8           # words added inside the licence that make it a different text
+MAX_HEAD = 0.15          # a missing opening up to this share of the reference is a title or preamble
+REWRITE_TAIL = 0.2       # unmatched words after the last match, as a share of the reference: a rewrite, not a cut
+MIN_DENSITY = 0.5        # below this, most of the text around the matches is foreign to the reference
+DENSITY_WEIGHT = 1.0     # how much unexplained text inside the matched region lowers a candidate's score
+# words that make an added passage operative (a term), not navigation or commentary
+OPERATIVE = frozenset({"may", "must", "shall", "not", "only", "prohibited", "license", "licence", "licensee",
+                       "permitted", "rights", "grant", "granted", "terminate", "commercial", "never", "required",
+                       "provided", "notice", "condition", "conditions", "subject", "agree", "except"})
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n")   # a model card's YAML block opens with a line of exactly ---
+OFFICIAL_GOVERNS = "the official text governs: this copy is not the licence itself"
 TAIL_NOTE = 0.05         # a missing tail longer than this is reported as truncation
 
 
@@ -58,6 +72,9 @@ class Identification:
     source: str = "text"
     kind: str = "license-text"       # license-text | model-card | gguf | folder | declaration
     notes: list[str] = field(default_factory=list)
+    language: str = ""               # for a translation: ISO 639-1 code
+    revision: str = ""               # the official document revision matched (its date), where known
+    resembles: str | None = None     # for unknown texts: the closest family, a hint only
 
     @property
     def exit_code(self) -> int:
@@ -86,17 +103,17 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         where.setdefault(h, pos)
         every.setdefault(h, []).append(pos)
     if not where:
-        return Identification(None, source=source, notes=["too short to identify"])
+        return _unmatched(text, tokens, source, Identification(None, source=source, notes=["too short to identify"]))
 
     hits: Counter[int] = Counter()
     for h in where:
         for i in index.by_hash.get(h, ()):
             hits[i] += 1
-    ranked = sorted(hits, key=lambda i: hits[i] / len(set(index.signatures[i].hashes)), reverse=True)
+    ranked = sorted(hits, key=lambda i: hits[i] / index.distinct[i], reverse=True)
     scored = []
-    top = hits[ranked[0]] / len(set(index.signatures[ranked[0]].hashes)) if ranked else 0.0
+    top = hits[ranked[0]] / index.distinct[ranked[0]] if ranked else 0.0
     # exact (ordered) coverage only for the references that stand a chance
-    for i in [i for i in ranked[:24] if hits[i] / len(set(index.signatures[i].hashes)) >= 0.6 * top]:
+    for i in [i for i in ranked[:24] if hits[i] / index.distinct[i] >= 0.6 * top]:
         sig = index.signatures[i]
         if exclude is not None and sig.ref == exclude:
             continue
@@ -105,9 +122,11 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         coverage = sum(found) / len(found)
         anchors = [where.get(shingle_hash(a), -1) for a in sig.anchors]
         anchor_frac = sum(p >= 0 for p in anchors) / len(anchors) if anchors else 0.0
-        scored.append((coverage + 0.3 * anchor_frac, coverage, anchor_frac, i, upos, anchors))
+        score = coverage + 0.3 * anchor_frac - DENSITY_WEIGHT * (1 - _density(upos))
+        scored.append((score, coverage, anchor_frac, i, upos, anchors))
     if not scored:
-        return Identification(None, source=source, notes=["no known licence text in common"])
+        return _unmatched(text, tokens, source, Identification(None, source=source,
+                                                               notes=["no known licence text in common"]))
     # on a tie the longer reference wins: a licence with its AUP appended is the licence
     scored.sort(key=lambda s: (round(s[0], 3), index.signatures[s[3]].n_words), reverse=True)
     pick = scored[0]
@@ -116,16 +135,27 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         family = index.signatures[pick[3]].family
         pick = next((s for s in scored if index.signatures[s[3]].family == family
                      and index.signatures[s[3]].document == "license" and s[1] >= 0.8), pick)
+    pick, also = _several(pick, scored, index)
     _score, coverage, anchor_frac, best, upos, anchors = pick
     sig = index.signatures[best]
     n_anchors = sum(p >= 0 for p in anchors)
     if coverage < MIN_COVERAGE and not (n_anchors >= 2 or (n_anchors and coverage >= 0.1)):
-        return Identification(None, source=source, confidence=0.0,
-                              notes=[f"closest reference {sig.family} shares only {coverage:.0%} of its text"])
+        unknown = Identification(None, source=source, resembles=sig.family if coverage >= 0.1 else None,
+                                 notes=[f"closest reference {sig.family} shares only {coverage:.0%} of its text"])
+        return _unmatched(text, tokens, source, unknown)
 
-    result = Identification(sig.family, version=sig.version, document=sig.document, source=source)
+    result = Identification(sig.family, version=sig.version, document=sig.document, source=source,
+                            revision=revisions.date_of(sig.ref))
     _add_evidence(result, text, tokens, sig, anchors, upos, coverage)
     _analyse(result, text, tokens, sig, upos, coverage)
+    result.notes.extend(f"the file also holds the full text of {f}" for f in also)
+    if result.status == ALTERED and (coverage < MOST_OF or _density(upos) < MIN_DENSITY):
+        reading = reading_mod.read(tokens.words, sig.family, reading_mod.language(tokens.words))
+        if len(reading.found) <= len(reading.missing):
+            # too little of the licence is there to call this text a changed copy of it
+            return Identification(None, source=source, resembles=sig.family, notes=[
+                f"resembles {sig.family} {sig.version}".rstrip() + f" ({coverage:.0%} of its text), but most of "
+                "its terms are not there: treat it as an unknown licence and read it"])
     # versions 98-99% alike: say so when the runner-up is another version of the same family
     for other in scored[1:]:
         osig = index.signatures[other[3]]
@@ -134,6 +164,63 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
             result.confidence *= 0.8
             break
     return result
+
+
+def _several(pick: Any, scored: list[Any], index: fingerprints.Index) -> tuple[Any, list[str]]:
+    """A file holding several complete licences (a project's LICENSE with its bundled parts' licences).
+
+    The first complete one in the file is the answer; the others are named in notes."""
+    def region(s: Any) -> tuple[int, int]:
+        positions = [u for u in s[4] if u >= 0]
+        return min(positions), max(positions)
+
+    full = [s for s in scored if s[1] >= FULL_COVERAGE - 0.02 and _density(s[4]) >= 0.9]
+    if pick not in full:
+        return pick, []
+    disjoint = [s for s in full if s is pick or region(s)[0] > region(pick)[1] or region(s)[1] < region(pick)[0]]
+    first = min(disjoint, key=lambda s: region(s)[0])
+    names = []
+    for s in disjoint:
+        family = index.signatures[s[3]].family
+        if s is not first and family != index.signatures[first[3]].family and family not in names:
+            names.append(family)
+    return first, names
+
+
+def _density(upos: list[int]) -> float:
+    """Share of the user's words inside the matched region that the matched shingles explain.
+
+    Low when the text holds much that the reference does not (an ISC text against
+    the shorter 0BSD, a long text that merely quotes a licence's phrases)."""
+    positions = sorted(u for u in upos if u >= 0)
+    if not positions:
+        return 0.0
+    covered = 0
+    reach = -1
+    for u in positions:
+        covered += min(SHINGLE, u + SHINGLE - 1 - reach) if u > reach else max(0, u + SHINGLE - 1 - reach)
+        reach = max(reach, u + SHINGLE - 1)
+    span = positions[-1] + SHINGLE - positions[0]
+    return min(1.0, covered / span)
+
+
+def _unmatched(text: str, tokens: Tokens, source: str, result: Identification) -> Identification:
+    """No verbatim match: a translation (or an English rewrite) still shows its terms through anchors."""
+    lang = reading_mod.language(tokens.words)
+    reading = reading_mod.best_reading(tokens.words, lang)
+    if reading is None:
+        return result
+    lic_version = fingerprints.version_of(reading.family)
+    found = Identification(reading.family, version=lic_version, source=source, language=lang if lang != "en" else "",
+                           status=TRANSLATION if lang != "en" else PARAPHRASED)
+    found.confidence = round(0.3 + 0.4 * len(reading.found) / (len(reading.found) + len(reading.missing)), 3)
+    what = f"a {reading.language_name} translation" if lang != "en" else "a rewrite in other words"
+    found.notes.append(f"{what} of {reading.family}: {OFFICIAL_GOVERNS}")
+    found.notes.append("terms found: " + "; ".join(f"{a.label} ({a.expected})" for a in reading.found))
+    for a in reading.missing:
+        found.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
+                                  "why": f"the {a.label} of {reading.family} ({a.expected}) was not found"})
+    return found
 
 
 def _in_order(hashes: tuple[int, ...], every: dict[int, list[int]]) -> list[int]:
@@ -233,11 +320,15 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
             run_start = k
         elif found[k] and run_start is not None:
             if not all(j in sig.optional for j in range(run_start, k)):
-                (gaps if k - run_start >= min_gap else small).append((run_start, k - 1))
+                (small if _substitution(sig, upos, run_start, k - 1, min_gap) else gaps).append((run_start, k - 1))
             run_start = None
     interior = found[first:last + 1]
     interior_cov = sum(interior) / len(interior)
 
+    for a, b in list(gaps):
+        if a and b + 1 < n and "copyright" in tokens.words[max(upos[a - 1] - SHINGLE, 0):upos[b + 1] + SHINGLE]:
+            gaps.remove((a, b))
+            result.notes.append("a copyright notice differs from the reference's; it is not a term")
     for a, b in gaps:
         before = upos[a - 1]
         after = upos[b + 1]
@@ -258,13 +349,18 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
                 "kind": "changed", "start": start, "end": end, "text": _shorten(text[start:end]),
                 "why": f"words differ from the reference text here (one of {len(small)} such places)",
             })
-    # text added inside the licence: user tokens between two consecutive matches beyond the reference's
+    # text added inside the licence: user tokens between two consecutive matches beyond the reference's;
+    # only operative words make it a term (a rendering adds headings and navigation, never obligations)
     matched = [k for k in range(first, last + 1) if found[k]]
     for k1, k2 in zip(matched, matched[1:], strict=False):
         extra = (upos[k2] - upos[k1]) - (sig.positions[k2] - sig.positions[k1])
         if extra >= MIN_INSERT:
             start = tokens.ends[min(upos[k1] + SHINGLE - 1, len(tokens) - 1)]
             end = tokens.starts[upos[k2]]
+            added = set(tokens.words[upos[k1] + SHINGLE:upos[k2]])
+            if not added & OPERATIVE or "copyright" in added:
+                result.notes.append(f"about {extra} words of non-operative text were added at {_pct(sig, k1)}")
+                continue
             result.differences.append({
                 "kind": "added", "start": start, "end": end, "text": _shorten(text[start:end]),
                 "why": f"about {extra} words here are not in the reference text (at {_pct(sig, k1)} of it)",
@@ -277,11 +373,32 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
                 "kind": "changed", "start": start, "end": end, "text": snip,
                 "why": f"expected '{' '.join(left + num + right)}'",
             })
-    if first > max(min_gap, 0.1 * n):
+    if first > max(min_gap, MAX_HEAD * n):
         result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
                                    "why": f"the first {_pct(sig, first)} of the reference text is missing"})
+    elif first > min_gap:
+        result.notes.append(f"the opening ({_pct(sig, first)} of the reference: title or preamble) is absent; "
+                            "it holds no terms")
 
     tail = (n - 1 - last) / n
+    after = len(tokens) - (upos[last] + SHINGLE)      # the user's words after the last match
+    rewrite = tail >= TAIL_NOTE and after >= max(40, REWRITE_TAIL * tail * sig.n_words)
+    span = upos[last] + SHINGLE - upos[first]
+    reworded = interior_cov < 0.6 and span >= 0.7 * (sig.positions[last] - sig.positions[first] + SHINGLE)
+    if rewrite or reworded:
+        # the opening (or scattered phrases) verbatim, the rest in other words: a paraphrase if the terms survive
+        reading = reading_mod.read(tokens.words, sig.family, "en")
+        if len(reading.found) > len(reading.missing):
+            result.status = PARAPHRASED
+            result.confidence = round(0.3 + 0.4 * coverage, 3)
+            result.notes.append(f"keeps the structure of {sig.family} but not its words: {OFFICIAL_GOVERNS}")
+            for a in reading.missing:
+                result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
+                                           "why": f"the {a.label} ({a.expected}) was not found"})
+            return
+        result.differences.append({"kind": "rewritten", "start": tokens.starts[upos[last]], "end": len(text),
+                                   "text": "", "why": f"after {_pct(sig, last)} of the reference the text goes on "
+                                                      "in other words, and its key terms are not there"})
     if result.differences or interior_cov < 0.85:
         result.status = ALTERED
         if interior_cov < 0.85:
@@ -295,6 +412,21 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
     if tail >= TAIL_NOTE:
         result.notes.append(f"truncated: the last {tail:.0%} of the reference text is missing")
         result.confidence = min(result.confidence, 0.5 + 0.4 * (1 - tail))
+
+
+def _substitution(sig: fingerprints.Signature, upos: list[int], a: int, b: int, min_gap: int) -> bool:
+    """A run of lost samples that is a word or two changed in place, not a passage removed.
+
+    Both texts keep about the same number of words between the matches either
+    side ("and/or distribute" for "and distribute"); a removed clause leaves the
+    user's side much shorter."""
+    if b - a + 1 < min_gap:
+        return True
+    if a == 0 or b + 1 >= len(upos) or upos[a - 1] < 0 or upos[b + 1] < 0:
+        return False
+    ref_gap = sig.positions[b + 1] - sig.positions[a - 1]
+    user_gap = upos[b + 1] - upos[a - 1]
+    return ref_gap <= 2 * SHINGLE + 2 and abs(user_gap - ref_gap) <= 3
 
 
 def _pct(sig: fingerprints.Signature, k: int) -> str:
@@ -377,7 +509,7 @@ def identify_path(path: str | Path) -> Identification:
     if magic == b"GGUF" or p.suffix.lower() == ".gguf":
         return identify_gguf(p)
     text = read_text_file(p)
-    if text.lstrip("\ufeff").startswith("---"):
+    if _FRONT_MATTER.match(text):
         return identify_card(text, source=p.name)
     return identify_text(text, source=p.name)
 

@@ -1,0 +1,149 @@
+"""Reading a licence's key terms without relying on its wording: translations and paraphrases.
+
+A verbatim copy is matched by its shingles (see ``identify``). A translation or a
+rewrite shares almost no shingles with the reference, but its terms still show
+through language-independent anchors: the product name and version, the
+release date, the user threshold, the governing law's place. The values come
+from the knowledge base (``kb``); the few words a language writes them with
+(million, users, the place names) come from ``data/translations/terms.toml``.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aperto.licenses import kb
+from aperto.licenses.normalize import phrase_words
+from aperto.licenses.terms import Kind
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "translations" / "terms.toml"
+NAME_WINDOW = 4        # the name's tokens must occur within this many tokens ("Licenza Apache, Versione 2.0")
+MIN_MARKERS = 0.04     # share of a text's words that are a language's function words before we name the language
+NEAR = 4               # a threshold number and its "million" word are at most this many tokens apart
+
+
+@dataclass(frozen=True)
+class Anchor:
+    label: str            # "name", "date", "user threshold", "governing law", "licensor"
+    expected: str         # what the licence says, in our words ("700 million", "California")
+
+
+@dataclass(frozen=True)
+class Reading:
+    family: str
+    language: str                 # ISO 639-1 code
+    found: tuple[Anchor, ...]
+    missing: tuple[Anchor, ...]
+
+    @property
+    def language_name(self) -> str:
+        return str(_data()["languages"][self.language]["name"])
+
+
+@functools.cache
+def _data() -> dict[str, Any]:
+    return tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def language(words: list[str]) -> str:
+    """The language whose function words are commonest in `words` ("en" when none stands out)."""
+    if not words:
+        return "en"
+    counts = {code: sum(1 for w in words if w in set(lang["markers"])) for code, lang in _data()["languages"].items()}
+    best = max(counts, key=lambda c: counts[c])
+    return best if counts[best] >= MIN_MARKERS * len(words) else "en"
+
+
+def _has_name(words: list[str], name: list[str]) -> bool:
+    for i, w in enumerate(words):
+        if w != name[0]:
+            continue
+        window = words[i:i + NAME_WINDOW + len(name)]
+        pos = 0
+        for token in window:
+            if pos < len(name) and token == name[pos]:
+                pos += 1
+        if pos == len(name):
+            return True
+    return False
+
+
+def _has_threshold(words: list[str], users: int, lang: dict[str, Any]) -> bool:
+    millions = users // 1_000_000
+    digits = str(users)
+    for i, w in enumerate(words):
+        if w == digits:
+            return True
+        near = words[i + 1:i + 1 + NEAR]
+        if w == str(millions) and any(m in near for m in lang["million"]):
+            return True
+        if millions % 100 == 0 and w == str(millions // 100) and any(m in near[:2] for m in lang.get("hundred_million", [])):
+            return True
+    return False
+
+
+def _phrase_in(words: list[str], phrase: str) -> bool:
+    parts = phrase.split()
+    k = len(parts)
+    return any(words[i:i + k] == parts for i in range(len(words) - k + 1))
+
+
+def anchors_of(family: str) -> list[tuple[Anchor, Any]]:
+    """The family's anchors and, for each, what to look for (from the knowledge base)."""
+    lic = kb.find(family)
+    if lic is None:
+        return []
+    name = _data()["families"].get(family)
+    out: list[tuple[Anchor, Any]] = [(Anchor("name", " ".join(name)), ("name", name))] if name else []
+    year, _, rest = lic.release_date.partition("-")
+    if year.isdigit():
+        day = rest.partition("-")[2]
+        out.append((Anchor("date", lic.release_date), ("tokens", [year] + ([day.lstrip("0")] if day else []))))
+    for t in lic.of_kind(Kind.USER_THRESHOLD)[:1]:
+        mau = int(t.params.get("mau", 0))
+        out.append((Anchor("user threshold", f"{mau // 1_000_000} million monthly active users"), ("threshold", mau)))
+    for t in lic.of_kind(Kind.GOVERNING_LAW)[:1]:
+        place = str(t.params.get("law", "")).split(",")[0].strip().lower()
+        if place:
+            out.append((Anchor("governing law", place.title()), ("place", place)))
+    licensor = lic.licensor.split()[0].lower() if lic.licensor else ""
+    if licensor and licensor.isalpha():
+        out.append((Anchor("licensor", lic.licensor), ("tokens", [licensor])))
+    return out
+
+
+def read(words: list[str], family: str, lang: str) -> Reading:
+    """Which of the family's anchors the text holds, read in language `lang`."""
+    language_words = _data()["languages"][lang]
+    present = set(words)
+    found: list[Anchor] = []
+    missing: list[Anchor] = []
+    for anchor, (how, value) in anchors_of(family):
+        if how == "name":
+            ok = _has_name(words, value)
+        elif how == "tokens":
+            ok = all(v in present for v in value)
+        elif how == "threshold":
+            ok = _has_threshold(words, value, language_words)
+        else:
+            spellings = language_words["places"].get(value, []) + [value]
+            ok = any(_phrase_in(words, " ".join(phrase_words(s))) for s in spellings)
+        (found if ok else missing).append(anchor)
+    return Reading(family, lang, tuple(found), tuple(missing))
+
+
+def best_reading(words: list[str], lang: str) -> Reading | None:
+    """The family whose anchors (its name among them) the text holds best, or None.
+
+    Needs the name and at least two more anchors, so a text that only mentions
+    "Llama 2" in passing is not read as the licence."""
+    readings = [read(words, family, lang) for family in _data()["families"]]
+    named = [r for r in readings if any(a.label == "name" for a in r.found) and len(r.found) >= 3]
+    if not named:
+        return None
+    # most anchors first; then the longer (more specific) name: "llama 3 1" over "llama 3"
+    return max(named, key=lambda r: (len(r.found), len(r.found[0].expected.split()), -len(r.missing)))
