@@ -273,17 +273,17 @@ def real_hub(tmp: Path):
     except ImportError:
         return None
     hub = Hub(Settings(data_dir=tmp / "hub", database_url=None))
-    admin = hub.bootstrap_admin()
-    root = hub.authenticate(admin)
-    hub.create_user(root, "acme")
-    hub.create_user(root, "gw")
-    publisher = hub.create_token(root, "acme", ["read", "publish"])
+    admin = hub.tokens.bootstrap_admin()
+    root = hub.tokens.authenticate(admin)
+    hub.tokens.create_user(root, "acme")
+    hub.tokens.create_user(root, "gw")
+    publisher = hub.tokens.create_token(root, "acme", ["read", "publish"])
     card = b"---\nlicense: apache-2.0\n---\n# fake\n"
     sha = hashlib.sha256(card).hexdigest()
-    caller = hub.authenticate(publisher)
-    hub.upload(caller, "acme/fake", sha, len(card), 0, [card])
-    hub.commit(caller, "acme/fake", [{"path": "README.md", "sha256": sha, "size": len(card)}], "c", gating="open")
-    tokens = {"admin": admin, "user": publisher, "gw": hub.create_token(root, "gw", ["gateway"])}
+    caller = hub.tokens.authenticate(publisher)
+    hub.repos.upload(caller, "acme/fake", sha, len(card), 0, [card])
+    hub.repos.commit(caller, "acme/fake", [{"path": "README.md", "sha256": sha, "size": len(card)}], "c", gating="open")
+    tokens = {"admin": admin, "user": publisher, "gw": hub.tokens.create_token(root, "gw", ["gateway"])}
     return hub_app(Settings(data_dir=tmp / "hub", database_url=None), hub), tokens
 
 

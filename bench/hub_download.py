@@ -121,16 +121,16 @@ def main() -> None:
     try:
         data_dir = root / "data"
         hub = Hub(Settings(data_dir=data_dir))
-        admin = hub.bootstrap_admin()
-        caller = hub.authenticate(admin)
+        admin = hub.tokens.bootstrap_admin()
+        caller = hub.tokens.authenticate(admin)
         size = args.size_mb * 1024 * 1024
         block = os.urandom(CHUNK)
         digest = hashlib.sha256()
         for _ in range(size // CHUNK):
             digest.update(block)
         sha = digest.hexdigest()
-        hub.upload(caller, "bench/big", sha, size, 0, (block for _ in range(size // CHUNK)))
-        hub.commit(caller, "bench/big", [{"path": "big.bin", "sha256": sha, "size": size}], "bench", gating="manual")
+        hub.repos.upload(caller, "bench/big", sha, size, 0, (block for _ in range(size // CHUNK)))
+        hub.repos.commit(caller, "bench/big", [{"path": "big.bin", "sha256": sha, "size": size}], "bench", gating="manual")
         hub.close()
 
         aperto = str(Path(sys.executable).with_name("aperto"))

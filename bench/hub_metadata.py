@@ -74,17 +74,17 @@ def main() -> None:
     proc = None
     try:
         hub = Hub(Settings(data_dir=root))
-        admin = hub.bootstrap_admin()
-        caller = hub.authenticate(admin)
+        admin = hub.tokens.bootstrap_admin()
+        caller = hub.tokens.authenticate(admin)
         files = []
         for i in range(20):
             data = f"file {i}".encode() * 100
             import hashlib
 
             sha = hashlib.sha256(data).hexdigest()
-            hub.upload(caller, "bench/m", sha, len(data), 0, [data])
+            hub.repos.upload(caller, "bench/m", sha, len(data), 0, [data])
             files.append({"path": f"dir/f{i}.bin", "sha256": sha, "size": len(data)})
-        hub.commit(caller, "bench/m", files, "bench", gating="manual")
+        hub.repos.commit(caller, "bench/m", files, "bench", gating="manual")
         hub.close()
         port = free_port()
         aperto = str(Path(sys.executable).with_name("aperto"))

@@ -112,3 +112,20 @@ class Unavailable(ApertoError):
     code = "unavailable"
     exit_code = 8
     http_status = 503
+
+
+# The huggingface_hub client reads these codes from the X-Error-Code header.
+class RepoNotFound(NotFound):
+    code = "repo_not_found"
+
+
+class RevisionNotFound(NotFound):
+    code = "revision_not_found"
+
+
+class EntryNotFound(NotFound):
+    code = "entry_not_found"
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"

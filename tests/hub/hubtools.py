@@ -20,31 +20,31 @@ class People:
     gw: str  # a gateway token
 
     def caller(self, token: str):
-        return self.hub.authenticate(token)
+        return self.hub.tokens.authenticate(token)
 
 
 def publish(hub: Hub, token: str, repo: str, files: dict[str, bytes], gating: str | None = None,
             message: str = "publish") -> dict:
     """Upload and commit through the library API."""
-    caller = hub.authenticate(token)
+    caller = hub.tokens.authenticate(token)
     entries = []
     for path, data in files.items():
         sha = hashlib.sha256(data).hexdigest()
-        hub.upload(caller, repo, sha, len(data), 0, [data])
+        hub.repos.upload(caller, repo, sha, len(data), 0, [data])
         entries.append({"path": path, "sha256": sha, "size": len(data)})
-    return hub.commit(caller, repo, entries, message, gating=gating)
+    return hub.repos.commit(caller, repo, entries, message, gating=gating)
 
 
 def make_people(hub: Hub) -> People:
-    admin = hub.bootstrap_admin()
-    root = hub.authenticate(admin)
-    hub.create_user(root, "alice", org="acme")
-    hub.create_user(root, "bob")
-    hub.create_user(root, "gw")
+    admin = hub.tokens.bootstrap_admin()
+    root = hub.tokens.authenticate(admin)
+    hub.tokens.create_user(root, "alice", org="acme")
+    hub.tokens.create_user(root, "bob")
+    hub.tokens.create_user(root, "gw")
     return People(hub, admin,
-                  hub.create_token(root, "alice", ["read", "publish"]),
-                  hub.create_token(root, "bob", ["read"]),
-                  hub.create_token(root, "gw", ["gateway"]))
+                  hub.tokens.create_token(root, "alice", ["read", "publish"]),
+                  hub.tokens.create_token(root, "bob", ["read"]),
+                  hub.tokens.create_token(root, "gw", ["gateway"]))
 
 
 

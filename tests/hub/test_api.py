@@ -66,8 +66,8 @@ def test_publishing_needs_the_publish_scope_and_the_namespace(client: TestClient
     r = client.post(f"/api/models/other/m/upload/{sha}", params={"size": 3}, content=data, headers=auth(people.alice))
     assert r.status_code == 403  # not alice's namespace
     publish(people.hub, people.alice, "acme/m", {"a.txt": data})
-    root = people.hub.authenticate(people.admin)
-    mallory = people.hub.create_token(root, "bob", ["read", "publish"])
+    root = people.hub.tokens.authenticate(people.admin)
+    mallory = people.hub.tokens.create_token(root, "bob", ["read", "publish"])
     r = client.post("/api/models/acme/m/commit", headers=auth(mallory),
                     json={"files": [{"path": "b.txt", "sha256": sha, "size": 3}]})
     assert r.status_code == 403  # bob cannot publish into alice's repo
@@ -87,9 +87,9 @@ def test_bad_repo_names_are_rejected(client: TestClient, people: People) -> None
     for name in ("acme/a..b", "acme/.hidden", "-x/y", "acme/%2e%2e"):
         r = client.get(f"/api/models/{name}", headers=auth(people.bob))
         assert r.status_code in (400, 404)
-    assert people.hub.authenticate(people.bob)
+    assert people.hub.tokens.authenticate(people.bob)
     with pytest.raises(BadInput):
-        people.hub.model_info(None, "../../etc")
+        people.hub.repos.model_info(None, "../../etc")
 
 
 def test_wrong_sha256_is_discarded(client: TestClient, people: People) -> None:
@@ -122,7 +122,7 @@ def fake_policy(monkeypatch: pytest.MonkeyPatch, outcome: str, clause: str = "§
     def evaluate(license_id, fields):  # noqa: ANN001, ANN202
         return {"outcome": outcome, "obligations": [{"clause": "§1.b", "text": "Built with Llama"}]
                 if outcome == "allowed_with_obligations" else [],
-                "reasons": [{"clause": clause, "text": f"{outcome} because mau={fields['mau']}"}]}
+                "reasons": [{"clause": clause, "text": f"{outcome} because mau={fields.mau}"}]}
 
     monkeypatch.setattr(licensing, "evaluate", evaluate)
 
@@ -267,8 +267,8 @@ def test_long_poll_returns_when_an_event_arrives(client: TestClient, people: Peo
     import threading
 
     last = client.get("/api/events", headers=auth(people.gw)).json()["last_seq"]
-    root = people.hub.authenticate(people.admin)
-    timer = threading.Timer(0.3, lambda: people.hub.kill(root, None, "drill"))
+    root = people.hub.tokens.authenticate(people.admin)
+    timer = threading.Timer(0.3, lambda: people.hub.control.kill(root, None, "drill"))
     timer.start()
     r = client.get("/api/events", params={"after": last, "wait": 20}, headers=auth(people.gw)).json()
     timer.join()
@@ -278,8 +278,8 @@ def test_long_poll_returns_when_an_event_arrives(client: TestClient, people: Peo
 
 
 def test_sse_stream_sends_events(client: TestClient, people: People) -> None:
-    root = people.hub.authenticate(people.admin)
-    people.hub.kill(root, None, "drill")
+    root = people.hub.tokens.authenticate(people.admin)
+    people.hub.control.kill(root, None, "drill")
     with client.stream("GET", "/api/events/stream", params={"after": 0}, headers=auth(people.gw)) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = []
@@ -357,9 +357,9 @@ def test_real_policy_grants_small_users_and_queues_huge_ones(client: TestClient,
     r = client.post("/api/models/acme/llama/access-request", json=ATTEST, headers=auth(people.bob)).json()
     assert r["status"] == "accepted" and r["decision"]["outcome"] == "allowed_with_obligations"
     assert r["decision"]["obligations"]
-    root = people.hub.authenticate(people.admin)
-    people.hub.create_user(root, "megacorp")
-    big = people.hub.create_token(root, "megacorp", ["read"])
+    root = people.hub.tokens.authenticate(people.admin)
+    people.hub.tokens.create_user(root, "megacorp")
+    big = people.hub.tokens.create_token(root, "megacorp", ["read"])
     r = client.post("/api/models/acme/llama/access-request", json={**ATTEST, "mau": 900_000_000},
                     headers=auth(big)).json()
     assert r["status"] == "pending" and r["decision"]["outcome"] == "needs_licensor_grant"
@@ -373,8 +373,8 @@ def test_knowing_a_gated_sha256_does_not_unlock_its_bytes(client: TestClient, pe
     gated_repo(people)
     tree = client.get("/api/models/acme/llama/tree/main").json()
     sha = next(e["oid"] for e in tree if e["path"] == "w.bin")
-    root = people.hub.authenticate(people.admin)
-    mallory = people.hub.create_token(root, "bob", ["read", "publish"])
+    root = people.hub.tokens.authenticate(people.admin)
+    mallory = people.hub.tokens.create_token(root, "bob", ["read", "publish"])
     status = client.get(f"/api/models/bob/copy/upload/{sha}", headers=auth(mallory)).json()
     assert status["complete"] is False and status["received"] == 0
     r = client.post("/api/models/bob/copy/commit", headers=auth(mallory),
@@ -396,8 +396,8 @@ def test_long_poll_sees_events_written_by_another_process(client: TestClient, pe
 
     other = Hub(people.hub.settings)  # a second hub process (or the CLI) on the same database
     last = client.get("/api/events", headers=auth(people.gw)).json()["last_seq"]
-    root = other.authenticate(people.admin)
-    timer = threading.Timer(0.3, lambda: other.kill(root, None, "from elsewhere"))
+    root = other.tokens.authenticate(people.admin)
+    timer = threading.Timer(0.3, lambda: other.control.kill(root, None, "from elsewhere"))
     timer.start()
     r = client.get("/api/events", params={"after": last, "wait": 20}, headers=auth(people.gw)).json()
     timer.join()

@@ -33,10 +33,10 @@ def routes(client: TestClient) -> list[tuple[str, str]]:
 def world(people: People, client: TestClient) -> People:
     publish(people.hub, people.alice, "acme/gated", {"README.md": LLAMA_CARD.encode(), "w.bin": SECRET},
             gating="manual")
-    root = people.hub.authenticate(people.admin)
-    people.hub.create_user(root, "carol")
-    carol = people.hub.authenticate(people.hub.create_token(root, "carol", ["read"]))
-    people.hub.request_access(carol, "acme/gated", {"org": "carolco-private", "mau": 5, "use": "research",
+    root = people.hub.tokens.authenticate(people.admin)
+    people.hub.tokens.create_user(root, "carol")
+    carol = people.hub.tokens.authenticate(people.hub.tokens.create_token(root, "carol", ["read"]))
+    people.hub.access.request_access(carol, "acme/gated", {"org": "carolco-private", "mau": 5, "use": "research",
                                                     "accepts_aup": True})
     return people
 
@@ -71,14 +71,14 @@ def test_no_route_leaks_to_an_outsider(world: People, client: TestClient, who: s
     assert checked >= 30
     # nothing changed for the licensor, the admin or carol
     hub = world.hub
-    alice = hub.authenticate(world.alice)
-    pending = [r["user"]["user"] for r in hub.list_requests(alice, "acme/gated", "pending")]
+    alice = hub.tokens.authenticate(world.alice)
+    pending = [r["user"]["user"] for r in hub.access.list_requests(alice, "acme/gated", "pending")]
     assert "carol" in pending and set(pending) <= {"carol", "bob"}  # bob may ask for himself
-    assert hub.list_requests(alice, "acme/gated", "accepted") == []
-    assert hub.repo("acme/gated")["gating"] == "manual" and not hub.repo("acme/gated")["disabled"]
-    assert hub.kills() == []
-    assert not hub.can_download(hub.authenticate(world.bob), "acme/gated")
-    assert hub.verify_audit()["ok"]
+    assert hub.access.list_requests(alice, "acme/gated", "accepted") == []
+    assert hub.repos.repo("acme/gated")["gating"] == "manual" and not hub.repos.repo("acme/gated")["disabled"]
+    assert hub.control.kills() == []
+    assert not hub.repos.can_download(hub.tokens.authenticate(world.bob), "acme/gated")
+    assert hub.audit.verify_audit()["ok"]
 
 
 def test_admin_only_reads_refuse_ordinary_users(world: People, client: TestClient) -> None:

@@ -67,7 +67,7 @@ def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway
     lp.locator("#halted").filter(has_text="Kill switch engaged: unsafe outputs").wait_for()
     assert lp.get_by_role("button", name="Resume").is_visible()
     lp.screenshot(path=str(shots / "chat-licensor-halted-1280.png"), full_page=True)
-    assert people.hub.kills()[0]["reason"] == "unsafe outputs"
+    assert people.hub.control.kills()[0]["reason"] == "unsafe outputs"
 
     # the gateway learns of it and ends bob's next stream with model_halted
     gateway.update(mode="halt-mid", reason="unsafe outputs")
@@ -81,7 +81,7 @@ def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway
 
     lp.get_by_role("button", name="Resume").click()
     lp.get_by_role("button", name="Kill switch").wait_for()
-    assert people.hub.kills() == []
+    assert people.hub.control.kills() == []
     bob.close()
     alice.close()
 

@@ -65,7 +65,7 @@ def test_gated_repo_error_without_grant_then_download_after_grant(repos: People,
 
 def test_disabled_repo_error_after_takedown(repos: People, live: str, tmp_path: Path) -> None:
     hub = repos.hub
-    hub.withdraw(hub.authenticate(repos.alice), "acme/open", "licence dispute")
+    hub.repos.withdraw(hub.tokens.authenticate(repos.alice), "acme/open", "licence dispute")
     # the metadata call raises DisabledRepoError; hf_hub_download wraps it (nothing cached to fall back on)
     url = hf_hub_url("acme/open", "model.bin", endpoint=live)
     with pytest.raises(DisabledRepoError):
@@ -74,7 +74,7 @@ def test_disabled_repo_error_after_takedown(repos: People, live: str, tmp_path: 
         hf_hub_download("acme/open", "model.bin", endpoint=live, token=repos.bob, cache_dir=tmp_path / "a")
     assert isinstance(caught.value.__cause__, DisabledRepoError)
     assert HfApi(endpoint=live, token=repos.bob).model_info("acme/open").disabled is True
-    hub.restore(hub.authenticate(repos.alice), "acme/open")
+    hub.repos.restore(hub.tokens.authenticate(repos.alice), "acme/open")
     path = hf_hub_download("acme/open", "model.bin", endpoint=live, token=repos.bob, cache_dir=tmp_path / "b")
     assert Path(path).read_bytes() == WEIGHTS
 
@@ -120,8 +120,8 @@ def test_gated_range_request_leaks_nothing(repos: People, live: str) -> None:
 
 def test_licensor_queue_through_hfapi(repos: People, live: str) -> None:
     hub = repos.hub
-    bob = hub.authenticate(repos.bob)
-    hub.request_access(bob, "acme/gated", {"org": "bobco", "mau": 10, "use": "research", "country": "FR",
+    bob = hub.tokens.authenticate(repos.bob)
+    hub.access.request_access(bob, "acme/gated", {"org": "bobco", "mau": 10, "use": "research", "country": "FR",
                                            "accepts_aup": True})
     api = HfApi(endpoint=live, token=repos.alice)
     pending = list(api.list_pending_access_requests("acme/gated"))
@@ -129,11 +129,11 @@ def test_licensor_queue_through_hfapi(repos: People, live: str) -> None:
     assert pending[0].fields["org"] == "bobco"
     api.accept_access_request("acme/gated", "bob")
     assert [r.username for r in api.list_accepted_access_requests("acme/gated")] == ["bob"]
-    assert hub.can_download(bob, "acme/gated")
+    assert hub.repos.can_download(bob, "acme/gated")
     api.reject_access_request("acme/gated", "bob", rejection_reason="no longer eligible")
     rejected = list(api.list_rejected_access_requests("acme/gated"))
     assert [r.username for r in rejected] == ["bob"]
-    assert not hub.can_download(bob, "acme/gated")
+    assert not hub.repos.can_download(bob, "acme/gated")
     # bob's token cannot read alice's queue
     with pytest.raises(HfHubHTTPError) as caught:
         list(HfApi(endpoint=live, token=repos.bob).list_pending_access_requests("acme/gated"))

@@ -24,14 +24,14 @@ def test_publish_a_folder_then_resume_an_interrupted_upload(people: People, live
     (folder / "sub" / "w.bin").write_bytes(weights)
     # an earlier run died after sending 1 MB of w.bin
     sha = hashlib.sha256(weights).hexdigest()
-    caller = people.hub.authenticate(people.alice)
-    people.hub.upload(caller, "acme/cli", sha, len(weights), 0, [weights[:1_000_000]])
+    caller = people.hub.tokens.authenticate(people.alice)
+    people.hub.repos.upload(caller, "acme/cli", sha, len(weights), 0, [weights[:1_000_000]])
     result = CliRunner().invoke(publish_cmd, [str(folder), "--repo", "acme/cli", "--token", people.alice,
                                               "--hub", live, "--json"])
     assert result.exit_code == 0, result.output
     commit = json.loads(result.output)
     assert commit["license"] == "apache-2.0" and commit["gating"] == "open"
-    info = people.hub.file(None, "acme/cli", "main", "sub/w.bin")
+    info = people.hub.repos.file(None, "acme/cli", "main", "sub/w.bin")
     assert info["commit"] == commit["commit"] and info["blob"].read_bytes() == weights
 
 
@@ -86,6 +86,6 @@ def test_hub_command_prints_the_admin_token_once(tmp_path: Path, monkeypatch) ->
     second = CliRunner().invoke(hub_cmd, ["--data-dir", data, "--port", "8999"])
     assert "aperto_" not in second.output and served == [8999, 8999]
     hub = Hub(Settings(data_dir=Path(data)))
-    caller = hub.authenticate(token)
+    caller = hub.tokens.authenticate(token)
     assert caller.name == "admin" and caller.admin
     hub.close()

@@ -136,19 +136,19 @@ def test_kill_and_resume_need_role_csrf_and_reason(client: TestClient, people: P
     publish(people.hub, people.alice, REPO, {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"})
     csrf = sign_in(client, people.bob)
     r = client.post(f"/models/{REPO}/kill", data={"csrf": csrf, "reason": "x"}, follow_redirects=False)
-    assert r.status_code == 403 and people.hub.kills() == []  # not the licensor
+    assert r.status_code == 403 and people.hub.control.kills() == []  # not the licensor
     client.cookies.clear()
     csrf = sign_in(client, people.alice)
     page = client.get(f"/models/{REPO}").text
     assert "Kill switch" in page and "Served by the gateway" in page
     r = client.post(f"/models/{REPO}/kill", data={"csrf": "forged", "reason": "x"}, follow_redirects=False)
-    assert r.status_code == 403 and people.hub.kills() == []
+    assert r.status_code == 403 and people.hub.control.kills() == []
     r = client.post(f"/models/{REPO}/kill", data={"csrf": csrf, "reason": "  "}, follow_redirects=False)
-    assert r.status_code == 400 and people.hub.kills() == []
+    assert r.status_code == 400 and people.hub.control.kills() == []
     r = client.post(f"/models/{REPO}/kill", data={"csrf": csrf, "reason": "unsafe outputs", "next": "chat"},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith(f"/models/{REPO}/chat?")
-    assert people.hub.kills()[0]["reason"] == "unsafe outputs"
+    assert people.hub.control.kills()[0]["reason"] == "unsafe outputs"
     page = client.get(f"/models/{REPO}").text
     assert re.search(r'id="halted"[^>]*>Kill switch engaged: unsafe outputs', page)
     assert ">Resume</button>" in page
@@ -156,10 +156,10 @@ def test_kill_and_resume_need_role_csrf_and_reason(client: TestClient, people: P
     # the fetch form on the chat page gets JSON back
     r = client.post(f"/models/{REPO}/resume", data={"csrf": csrf, "next": "chat"},
                     headers={"Accept": "application/json"})
-    assert r.json()["killed"] is False and people.hub.kills() == []
-    actions = [a["action"] for a in people.hub.iter_audit()]
+    assert r.json()["killed"] is False and people.hub.control.kills() == []
+    actions = [a["action"] for a in people.hub.audit.iter_audit()]
     assert actions[-2:] == ["kill", "resume"]
     client.cookies.clear()
     csrf = sign_in(client, people.admin)  # administrators too
     r = client.post(f"/models/{REPO}/kill", data={"csrf": csrf, "reason": "admin stop"})
-    assert r.status_code == 200 and people.hub.kills()[0]["reason"] == "admin stop"
+    assert r.status_code == 200 and people.hub.control.kills()[0]["reason"] == "admin stop"

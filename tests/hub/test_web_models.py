@@ -51,7 +51,7 @@ def test_model_with_weights_is_not_called_metadata_only(client: TestClient, peop
 
 def test_leaderboard_chart_has_a_bar_per_row(client: TestClient, people: People) -> None:
     publish(people.hub, people.alice, "acme/tiny", {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"})
-    people.hub.add_eval(people.caller(people.alice), "acme/tiny", {
+    people.hub.evals.add_eval(people.caller(people.alice), "acme/tiny", {
         "benchmark": "humaneval", "metric": "pass@1", "value": 0.25, "n": 1, "k": 1, "samples": 4,
         "settings": {"temperature": 0.0}, "at": "2026-11-23T10:00:00Z"})
     page = client.get("/leaderboard").text

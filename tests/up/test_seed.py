@@ -20,18 +20,18 @@ def test_seed_twice_adds_nothing_and_stores_the_gguf_once(tmp_path: Path, smollm
         first = seed(hub, smollm2_path)
         assert SMOLLM2_REPO in first.created and DEMO_REPO in first.created
         assert "meta-llama/Llama-2-7b-hf" in first.created
-        rows = len(list(hub.iter_audit()))
-        repos = hub.list_repos()
+        rows = len(list(hub.audit.iter_audit()))
+        repos = hub.repos.list_repos()
         second = seed(hub, smollm2_path)
         assert second.created == [] and len(second.existing) == len(first.created)
-        assert len(list(hub.iter_audit())) == rows and hub.list_repos() == repos
+        assert len(list(hub.audit.iter_audit())) == rows and hub.repos.list_repos() == repos
         big = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file() and p.stat().st_size > 1_000_000]
         assert len(big) == 1  # both SmolLM2 repos share one content-addressed blob
-        demo = hub.repo(DEMO_REPO)
+        demo = hub.repos.repo(DEMO_REPO)
         assert demo["license"] == "aperto-demo-community-license" and demo["licensor"] == "demo-licensor"
-        smol = hub.repo(SMOLLM2_REPO)
+        smol = hub.repos.repo(SMOLLM2_REPO)
         assert smol["gating"] == "auto" and smol["override"]["automatic"] == "open"
-        assert hub.verify_audit()["ok"]
+        assert hub.audit.verify_audit()["ok"]
     finally:
         hub.close()
 
@@ -42,11 +42,11 @@ def test_issue_tokens_revokes_the_previous_runs(tmp_path: Path, smollm2_path: Pa
         seed(hub, smollm2_path, catalogue=False)
         old = issue_tokens(hub)
         new = issue_tokens(hub)
-        assert hub.authenticate(new["admin"]).admin
-        assert hub.authenticate(new["gateway"]).scopes == frozenset({"gateway"})
+        assert hub.tokens.authenticate(new["admin"]).admin
+        assert hub.tokens.authenticate(new["gateway"]).scopes == frozenset({"gateway"})
         for token in old.values():
             with pytest.raises(Exception, match="Invalid credentials"):
-                hub.authenticate(token)
+                hub.tokens.authenticate(token)
     finally:
         hub.close()
 

@@ -46,7 +46,7 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
     if accel_redirect:
         settings.accel_redirect = accel_redirect
     hub = Hub(settings)
-    token = hub.bootstrap_admin()
+    token = hub.tokens.bootstrap_admin()
     if token:
         click.echo("Created the administrator 'admin'. Its token is shown this once; keep it safe:")
         click.echo(f"  {token}")
@@ -163,7 +163,7 @@ def audit_verify(data_dir: str | None, database_url: str | None) -> None:
     from aperto.hub.service import Hub
 
     hub = Hub(_settings(data_dir, database_url))
-    result = hub.verify_audit()
+    result = hub.audit.verify_audit()
     if not result["ok"]:
         click.echo(f"audit chain BROKEN at row {result['bad_seq']}: {result['why']}", err=True)
         sys.exit(1)
@@ -181,7 +181,7 @@ def audit_export(data_dir: str | None, database_url: str | None, output: str | N
     hub = Hub(_settings(data_dir, database_url))
     out = open(output, "w") if output else sys.stdout  # noqa: SIM115
     try:
-        for row in hub.iter_audit():
+        for row in hub.audit.iter_audit():
             out.write(json.dumps(row, sort_keys=True) + "\n")
     finally:
         if output:
@@ -205,22 +205,21 @@ def token_cmd() -> None:
 def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label: str, data_dir: str | None,
                  database_url: str | None) -> None:
     """Make a token for USER (created if new); the token is printed once."""
-    from aperto.hub.base import operator_caller
     from aperto.hub.service import Hub
 
     hub = Hub(_settings(data_dir, database_url))
-    first = hub.bootstrap_admin()
+    first = hub.tokens.bootstrap_admin()
     if first:
         click.echo(f"(created the administrator 'admin' first; its token: {first})", err=True)
-    op = operator_caller(hub)
+    op = hub.tokens.operator()
     try:
-        hub.create_user(op, user, org, is_admin)
+        hub.tokens.create_user(op, user, org, is_admin)
     except Conflict:
         pass
     wanted = [s.strip() for s in scopes.split(",") if s.strip()]
     if is_admin and "admin" not in wanted:
         wanted.append("admin")
-    click.echo(hub.create_token(op, user, wanted, label))
+    click.echo(hub.tokens.create_token(op, user, wanted, label))
 
 
 @token_cmd.command("list")
@@ -228,11 +227,10 @@ def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label:
 @db_option
 def token_list(data_dir: str | None, database_url: str | None) -> None:
     """List tokens by the start of their sha256 (the tokens themselves are never stored)."""
-    from aperto.hub.base import operator_caller
     from aperto.hub.service import Hub
 
     hub = Hub(_settings(data_dir, database_url))
-    for t in hub.list_tokens(operator_caller(hub)):
+    for t in hub.tokens.list_tokens(hub.tokens.operator()):
         state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
         click.echo(f"{t['sha256'][:16]}  {t['user']:<16} {','.join(t['scopes']):<24} {state}  {t['label']}")
 
@@ -243,9 +241,8 @@ def token_list(data_dir: str | None, database_url: str | None) -> None:
 @db_option
 def token_revoke(token_or_sha256: str, data_dir: str | None, database_url: str | None) -> None:
     """Revoke by the token itself or its sha256 (gateways learn it from the event feed)."""
-    from aperto.hub.base import operator_caller
     from aperto.hub.service import Hub
 
     hub = Hub(_settings(data_dir, database_url))
-    result = hub.revoke_token(operator_caller(hub), token_or_sha256)
+    result = hub.tokens.revoke_token(hub.tokens.operator(), token_or_sha256)
     click.echo(f"revoked {result['sha256'][:16]} of {result['user']}")

@@ -1,215 +1,276 @@
-"""Access requests and grants: an attestation becomes a policy Decision, which
-becomes a grant, a place in the licensor's queue, or a refusal with its clause."""
+"""Access requests and grants. An attestation becomes a policy Decision, which becomes a
+grant, a place in the licensor's queue, or a refusal with its clause.
+
+Every submission and every licensor decision is a new version in an append-only history.
+Once a request waits for the licensor, or the licensor rejected or revoked it, only the
+licensor decides again: re-submitting can never reach an automatic grant. A re-submission
+by someone holding a grant never removes it silently: it is unchanged, or goes to the
+licensor with the grant kept until they decide."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from aperto.errors import BadInput, NotFound
 from aperto.hub import licensing
-from aperto.hub.base import Caller, check_name, iso, need, utcnow
-from aperto.hub.repos import RepoMixin
-from aperto.store.models import AccessRequest, Grant, Repo, User
+from aperto.hub.auth import Caller, check_name, iso, need, utcnow
+from aperto.hub.core import Core, audit, emit
+from aperto.hub.gate import find_repo, has_grant, is_owner, need_owner
+from aperto.hub.tokens import find_user
+from aperto.policy import Profile
+from aperto.store import Session
+from aperto.store import access as rows
+from aperto.store import repos as repo_rows
+from aperto.store.models import AccessVersion, Repo, User
 
-USES = ("commercial", "internal", "research", "evaluation")
 STATUSES = ("pending", "accepted", "rejected")
+FLAGS = ("train_other_models", "accepts_aup", "redistribute", "publish_finetune", "multimodal", "hosted_service")
 
 
-def clean_attestation(fields: dict[str, Any]) -> dict[str, Any]:
-    """Validate the self-declared attestation (nobody can verify MAU; we record what was declared)."""
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def clean_attestation(fields: Any) -> tuple[dict[str, Any], Profile]:
+    """The self-declared attestation, validated once, by ``Profile`` (nobody can verify MAU;
+    we record what was declared). Returns the stored form and the profile."""
     if not isinstance(fields, dict):
         raise BadInput("the attestation must be a JSON object")
-    out: dict[str, Any] = {}
-    try:
-        out["org"] = str(fields.get("org") or "")[:200]
-        out["mau"] = int(fields.get("mau") or 0)
-        out["affiliates_mau"] = int(fields.get("affiliates_mau") or 0)
-    except (TypeError, ValueError) as exc:
-        raise BadInput("mau and affiliates_mau must be whole numbers") from exc
-    if out["mau"] < 0 or out["affiliates_mau"] < 0:
-        raise BadInput("mau and affiliates_mau cannot be negative")
-    use = fields.get("use", "commercial")
-    if use not in USES:
-        raise BadInput(f"use must be one of {USES}")
-    out["use"] = use
-    country = str(fields.get("country") or "").strip().upper()
-    if country and (len(country) != 2 or not country.isalpha()):
-        raise BadInput("country must be an ISO 3166-1 alpha-2 code such as FR or US")
-    out["country"] = country
-    for flag in ("train_other_models", "accepts_aup", "redistribute", "publish_finetune", "multimodal"):
-        value = fields.get(flag, False)
-        if isinstance(value, str):
-            value = value.lower() in ("1", "true", "yes", "on")
-        out[flag] = bool(value)
-    if fields.get("derivative_name"):
-        out["derivative_name"] = str(fields["derivative_name"])[:200]
-    if not out["accepts_aup"]:
+    counts: dict[str, int] = {}
+    for name in ("mau", "affiliates_mau"):
+        value = fields.get(name) or 0
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadInput(f"{name} must be a whole number", hint="e.g. 800000000", field=name)
+        counts[name] = value
+    flags = {name: _flag(fields.get(name, False)) for name in FLAGS}
+    if not flags["accepts_aup"]:
         raise BadInput("you must accept the licence and its acceptable-use policy", field="accepts_aup")
-    return out
+    derivative = str(fields.get("derivative_name") or "")[:200] or None
+    profile = Profile(mau=counts["mau"], affiliates_mau=counts["affiliates_mau"],
+                      use=fields.get("use") or "commercial", country=fields.get("country") or None,
+                      derivative_name=derivative, **flags)
+    stored = {"org": str(fields.get("org") or "")[:200], **profile.to_dict()}
+    stored["country"] = stored["country"] or ""
+    stored.pop("annual_revenue_usd", None)
+    if stored["derivative_name"] is None:
+        stored.pop("derivative_name")
+    return stored, profile
 
 
-class AccessMixin(RepoMixin):
-    def _request_dict(self, req: AccessRequest, repo: Repo, user: User) -> dict:
-        return {"repo": repo.name, "user": user.name, "status": req.status, "reason": req.reason,
-                "decision": req.decision, "fields": req.fields, "decided_by": req.decided_by,
-                "created_at": iso(req.created_at), "updated_at": iso(req.updated_at)}
+def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What differs from the previous declaration, field by field."""
+    if before is None:
+        return []
+    keys = sorted(set(before) | set(after))
+    return [{"field": k, "before": before.get(k), "after": after.get(k)} for k in keys if before.get(k) != after.get(k)]
 
+
+def version_dict(v: AccessVersion, user: str) -> dict[str, Any]:
+    return {"version": v.version, "kind": v.kind, "user": user, "status": v.status, "reason": v.reason,
+            "decided_by": v.decided_by, "fields": v.fields, "decision": v.decision, "changes": v.changes or [],
+            "license_sha256": v.license_sha256, "at": iso(v.created_at)}
+
+
+def licensor_decides(prev: AccessVersion | None) -> bool:
+    """A request waiting for the licensor, or one the licensor rejected or revoked, is theirs."""
+    if prev is None:
+        return False
+    return prev.status == "pending" or (prev.status == "rejected" and prev.decided_by not in (None, "policy"))
+
+
+class Access:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    # ---- grants ------------------------------------------------------------------
     def _grant(self, s: Session, repo: Repo, user: User, by: str, obligations: list | None) -> bool:
         """Give a live grant (idempotent). Returns True if a new one was made."""
-        live = s.scalar(select(Grant).where(Grant.repo_id == repo.id, Grant.user_id == user.id,
-                                            Grant.revoked_at.is_(None)))
-        if live is not None:
+        if rows.live_grants(s, repo_id=repo.id, user_id=user.id):
             return False
-        s.add(Grant(repo_id=repo.id, user_id=user.id, granted_by=by, obligations=obligations, created_at=utcnow()))
-        self._event(s, "grant", repo.name, user.name, {"by": by})
-        self._audit(s, by, "grant", f"repo:{repo.name}", None, {"user": user.name, "obligations": obligations})
+        rows.add_grant(s, repo_id=repo.id, user_id=user.id, by=by, obligations=obligations)
+        emit(s, "grant", repo.name, user.name, {"by": by})
+        audit(s, by, "grant", f"repo:{repo.name}", None, {"user": user.name, "obligations": obligations})
         return True
 
     def _revoke(self, s: Session, repo: Repo, user: User, by: str, reason: str) -> bool:
-        live = s.scalars(select(Grant).where(Grant.repo_id == repo.id, Grant.user_id == user.id,
-                                             Grant.revoked_at.is_(None))).all()
+        live = rows.live_grants(s, repo_id=repo.id, user_id=user.id)
         for grant in live:
             grant.revoked_at = utcnow()
         if live:
-            self._event(s, "revoke", repo.name, user.name, {"by": by, "reason": reason})
-            self._audit(s, by, "revoke", f"repo:{repo.name}", {"user": user.name, "granted": True},
-                        {"user": user.name, "granted": False, "reason": reason})
+            emit(s, "revoke", repo.name, user.name, {"by": by, "reason": reason})
+            audit(s, by, "revoke", f"repo:{repo.name}", {"user": user.name, "granted": True},
+                  {"user": user.name, "granted": False, "reason": reason})
         return bool(live)
 
-    def request_access(self, caller: Caller | None, name: str, fields: dict[str, Any]) -> dict:
+    def _licence_sha(self, s: Session, repo: Repo) -> str | None:
+        if not repo.main:
+            return None
+        for f in repo_rows.files(s, commit_id=repo.main):
+            if licensing.is_licence_text(f.path):
+                return f.sha256
+        return None
+
+    # ---- the requester -------------------------------------------------------------
+    def request_access(self, caller: Caller | None, name: str, fields: Any) -> dict:
         caller = need(caller, "read")
-        attestation = clean_attestation(fields)
-        with self._write() as s:
-            repo = self._repo(s, name)
-            user = s.get(User, caller.user_id)
+        attestation, profile = clean_attestation(fields)
+        with self.core.write() as s:
+            repo = find_repo(s, name)
+            user = find_user(s, caller.name)
             if repo.gating == "open":
                 raise BadInput(f"{name} is not gated: anyone may download it")
-            decision = licensing.evaluate(repo.license_id, attestation)
-            outcome = decision.get("outcome", "needs_licensor_grant")
-            if outcome == "prohibited":
-                status, reason = "rejected", licensing.first_reason(decision) or "the licence prohibits this use"
-            elif outcome in ("allowed", "allowed_with_obligations") and repo.gating == "auto":
-                status, reason = "accepted", "granted automatically: " + (licensing.first_reason(decision) or outcome)
-            else:
-                status = "pending"
-                reason = ("waiting for the licensor (manual review)" if repo.gating == "manual"
-                          else "waiting for the licensor: " + (licensing.first_reason(decision) or outcome))
-            req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
-                                                       AccessRequest.user_id == user.id))
-            before = None
-            now = utcnow()
-            if req is None:
-                req = AccessRequest(repo_id=repo.id, user_id=user.id, created_at=now)
-                s.add(req)
-            else:
-                before = {"status": req.status, "reason": req.reason}
-            req.fields, req.decision, req.status, req.reason = attestation, decision, status, reason[:2000]
-            req.decided_by = "policy" if status != "pending" else None
-            req.updated_at = now
-            self._audit(s, caller.name, "access.request", f"repo:{name}", before,
-                        {"user": user.name, "attestation": attestation, "license": repo.license_id})
-            self._audit(s, "policy", "access.decision", f"repo:{name}", None,
-                        {"user": user.name, "outcome": outcome, "status": status,
-                         "reasons": decision.get("reasons", [])})
+            prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
+            last_submission = rows.latest(s, repo_id=repo.id, user_id=user.id, kind="submission")
+            diff = changes(last_submission.fields if last_submission else None, attestation)
+            holds = bool(rows.live_grants(s, repo_id=repo.id, user_id=user.id))
+            decision = licensing.evaluate(repo.license_id, profile)
+            status, reason, decided_by = self._route(repo, prev, holds, bool(diff), decision)
+            version = rows.append(s, repo_id=repo.id, user_id=user.id, kind="submission", fields=attestation,
+                                  decision=decision, status=status, reason=reason, decided_by=decided_by,
+                                  changes=diff, license_sha256=self._licence_sha(s, repo))
+            audit(s, caller.name, "access.request", f"repo:{name}",
+                  {"status": prev.status} if prev else None,
+                  {"user": user.name, "attestation": attestation, "license": repo.license_id,
+                   "license_sha256": version.license_sha256, "version": version.version})
+            audit(s, decided_by or "policy", "access.decision", f"repo:{name}", None,
+                  {"user": user.name, "outcome": decision.get("outcome"), "status": status,
+                   "reasons": decision.get("reasons", [])})
             if status == "accepted":
                 self._grant(s, repo, user, "policy", decision.get("obligations"))
-            elif status == "rejected":
-                self._revoke(s, repo, user, "policy", reason)
-            s.flush()
-            return self._request_dict(req, repo, user)
+            return {"repo": name, **version_dict(version, user.name), "access": holds or status == "accepted",
+                    "created_at": iso(version.created_at), "updated_at": iso(version.created_at)}
+
+    @staticmethod
+    def _route(repo: Repo, prev: AccessVersion | None, holds: bool, changed: bool,
+               decision: dict[str, Any]) -> tuple[str, str, str | None]:
+        """(status, reason, decided_by) for a new submission."""
+        outcome = decision.get("outcome", "needs_licensor_grant")
+        why = licensing.first_reason(decision) or outcome
+        automatic_yes = outcome in ("allowed", "allowed_with_obligations") and repo.gating == "auto"
+        if licensor_decides(prev):
+            assert prev is not None
+            was = "waiting for the licensor" if prev.status == "pending" else f"{prev.status} by the licensor"
+            kept = "; your access stays until they decide" if holds else ""
+            return "pending", f"re-submitted while {was}; only the licensor can decide{kept}: " + why, None
+        if holds and not changed:
+            return "accepted", "unchanged: the declaration is the same as before; the grant stands", "policy"
+        if holds:
+            if automatic_yes:
+                return "accepted", "still granted automatically: " + why, "policy"
+            return "pending", ("the declaration changed; the licensor decides again, and your access stays "
+                               "until they do: " + why), None
+        if outcome == "prohibited":
+            return "rejected", why or "the licence prohibits this use", "policy"
+        if automatic_yes:
+            return "accepted", "granted automatically: " + why, "policy"
+        if repo.gating == "manual":
+            return "pending", "waiting for the licensor (manual review)", None
+        return "pending", "waiting for the licensor: " + why, None
 
     def my_request(self, caller: Caller | None, name: str) -> dict:
         caller = need(caller, "read")
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
-                                                       AccessRequest.user_id == caller.user_id))
-            if req is None:
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            history = rows.history(s, repo_id=repo.id, user_id=caller.user_id)
+            if not history:
                 raise NotFound(f"you have not asked for access to {name}")
-            out = self._request_dict(req, repo, s.get(User, caller.user_id))
-            out["access"] = self._has_grant(s, repo, caller) or self._is_owner(caller, repo)
+            last, user = history[-1]
+            first = history[0][0]
+            out = {"repo": name, **version_dict(last, user), "created_at": iso(first.created_at),
+                   "updated_at": iso(last.created_at)}
+            out["access"] = has_grant(s, repo, caller) or is_owner(caller, repo)
+            out["history"] = [version_dict(v, u) for v, u in history]
             return out
 
+    # ---- the licensor -----------------------------------------------------------------
     def list_requests(self, caller: Caller | None, name: str, status: str) -> list[dict]:
         """The licensor's queue, shaped like HF's user-access-request lists."""
         if status not in STATUSES:
             raise BadInput(f"status must be one of {STATUSES}")
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            self._need_owner(caller, repo)
-            rows = s.execute(select(AccessRequest, User).join(User, AccessRequest.user_id == User.id)
-                             .where(AccessRequest.repo_id == repo.id, AccessRequest.status == status)
-                             .order_by(AccessRequest.updated_at))
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            need_owner(caller, repo)
             return [{"user": {"user": u.name, "fullname": u.name, "email": None},
-                     "requestId": str(r.id), "status": r.status, "timestamp": iso(r.updated_at),
-                     "fields": r.fields, "reason": r.reason, "decision": r.decision} for r, u in rows]
+                     "requestId": f"{u.id}.{v.version}", "status": v.status, "timestamp": iso(v.created_at),
+                     "fields": v.fields, "reason": v.reason, "decision": v.decision, "changes": v.changes or [],
+                     "version": v.version,
+                     "access": bool(rows.live_grants(s, repo_id=repo.id, user_id=u.id))}
+                    for v, u in rows.current(s, repo_id=repo.id, status=status)]
 
-    def _licensor_view(self, s: Session, caller: Caller | None, name: str,
-                       user_name: str) -> tuple[Caller, Repo, User, AccessRequest | None]:
-        """What every licensor action on one user's access starts from, owner check included."""
-        repo = self._repo(s, name)
-        owner = self._need_owner(caller, repo)
-        user = self._user(s, user_name)
-        req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
-                                                   AccessRequest.user_id == user.id))
-        return owner, repo, user, req
+    def history(self, caller: Caller | None, name: str, user_name: str | None = None) -> list[dict]:
+        """Every version with its time: the licensor sees everyone's, a requester their own."""
+        caller = need(caller, "read")
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            if user_name is None or user_name != caller.name:
+                need_owner(caller, repo)
+            user_id = find_user(s, check_name(user_name, "user name")).id if user_name else None
+            return [version_dict(v, u) for v, u in rows.history(s, repo_id=repo.id, user_id=user_id)]
+
+    def _decide(self, s: Session, caller: Caller, repo: Repo, user: User, status: str, reason: str) -> dict:
+        prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
+        version = rows.append(s, repo_id=repo.id, user_id=user.id, kind="decision",
+                              fields=prev.fields if prev else {}, decision=prev.decision if prev else None,
+                              status=status, reason=reason, decided_by=caller.name)
+        audit(s, caller.name, "access.handle", f"repo:{repo.name}",
+              {"status": prev.status, "reason": prev.reason} if prev else None,
+              {"user": user.name, "status": status, "reason": reason, "version": version.version})
+        return {"repo": repo.name, **version_dict(version, user.name)}
+
+    def _licensor_view(self, s: Session, caller: Caller | None, name: str, user_name: str) -> tuple[Caller, Repo, User]:
+        check_name(user_name, "user name")
+        repo = find_repo(s, name)
+        owner = need_owner(caller, repo)
+        return owner, repo, find_user(s, user_name)
 
     def handle_request(self, caller: Caller | None, name: str, user_name: str, status: str,
                        reason: str | None = None) -> dict:
         """The licensor accepts, rejects or sends back to pending (HF's /handle)."""
         if status not in STATUSES:
             raise BadInput(f"status must be one of {STATUSES}")
-        check_name(user_name, "user name")
-        with self._write() as s:
-            caller, repo, user, req = self._licensor_view(s, caller, name, user_name)
-            if req is None:
+        with self.core.write() as s:
+            owner, repo, user = self._licensor_view(s, caller, name, user_name)
+            prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
+            if prev is None:
                 raise NotFound(f"{user_name} has not asked for access to {name}")
-            before = {"status": req.status, "reason": req.reason}
-            req.status, req.decided_by, req.updated_at = status, caller.name, utcnow()
-            req.reason = (reason or {"accepted": "accepted by the licensor", "pending": "back to review",
-                                     "rejected": "rejected by the licensor"}[status])[:2000]
-            self._audit(s, caller.name, "access.handle", f"repo:{name}", before,
-                        {"user": user_name, "status": status, "reason": req.reason})
+            text = (reason or {"accepted": "accepted by the licensor", "pending": "back to review",
+                               "rejected": "rejected by the licensor"}[status])[:2000]
+            out = self._decide(s, owner, repo, user, status, text)
             if status == "accepted":
-                self._grant(s, repo, user, caller.name, (req.decision or {}).get("obligations"))
+                self._grant(s, repo, user, owner.name, (prev.decision or {}).get("obligations"))
             else:
-                self._revoke(s, repo, user, caller.name, req.reason)
-            return self._request_dict(req, repo, user)
+                self._revoke(s, repo, user, owner.name, text)
+            return out
 
     def grant_access(self, caller: Caller | None, name: str, user_name: str) -> dict:
-        """HF's /grant: give access with no prior request (recorded as an accepted request)."""
-        check_name(user_name, "user name")
-        with self._write() as s:
-            caller, repo, user, req = self._licensor_view(s, caller, name, user_name)
-            now = utcnow()
-            if req is None:
-                req = AccessRequest(repo_id=repo.id, user_id=user.id, fields={}, decision=None, created_at=now)
-                s.add(req)
-            req.status, req.reason, req.decided_by, req.updated_at = "accepted", "granted by the licensor", caller.name, now
-            if not self._grant(s, repo, user, caller.name, None):
+        """HF's /grant: give access with no prior request (recorded as a licensor's decision)."""
+        with self.core.write() as s:
+            owner, repo, user = self._licensor_view(s, caller, name, user_name)
+            if rows.live_grants(s, repo_id=repo.id, user_id=user.id):
                 raise BadInput(f"{user_name} already has access to {name}")
-            s.flush()
-            return self._request_dict(req, repo, user)
+            out = self._decide(s, owner, repo, user, "accepted", "granted by the licensor")
+            self._grant(s, repo, user, owner.name, None)
+            return out
 
     def revoke_access(self, caller: Caller | None, name: str, user_name: str, reason: str = "") -> dict:
-        check_name(user_name, "user name")
-        with self._write() as s:
-            caller, repo, user, req = self._licensor_view(s, caller, name, user_name)
-            revoked = self._revoke(s, repo, user, caller.name, reason or "revoked by the licensor")
-            if req is not None:
-                req.status, req.reason, req.updated_at = "rejected", reason or "revoked by the licensor", utcnow()
-            if not revoked:
+        with self.core.write() as s:
+            owner, repo, user = self._licensor_view(s, caller, name, user_name)
+            text = (reason or "revoked by the licensor")[:2000]
+            if not self._revoke(s, repo, user, owner.name, text):
                 raise NotFound(f"{user_name} has no access to revoke on {name}")
+            self._decide(s, owner, repo, user, "rejected", text)
             return {"repo": name, "user": user_name, "revoked": True}
 
     def grants(self, caller: Caller | None, name: str) -> list[dict]:
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            self._need_owner(caller, repo)
-            rows = s.execute(select(Grant, User.name).join(User, Grant.user_id == User.id)
-                             .where(Grant.repo_id == repo.id).order_by(Grant.id))
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            need_owner(caller, repo)
             return [{"user": u, "granted_by": g.granted_by, "obligations": g.obligations,
-                     "created_at": iso(g.created_at), "revoked_at": iso(g.revoked_at)} for g, u in rows]
+                     "created_at": iso(g.created_at), "revoked_at": iso(g.revoked_at)}
+                    for g, u in rows.grants_of_repo(s, repo_id=repo.id)]
+
+

@@ -14,8 +14,16 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from aperto.config import Settings
-from aperto.errors import ApertoError, GatedAccess, TakenDown, Unauthorized
-from aperto.hub.base import EntryNotFound, InvalidToken, RepoNotFound, RevisionNotFound
+from aperto.errors import (
+    ApertoError,
+    EntryNotFound,
+    GatedAccess,
+    InvalidToken,
+    RepoNotFound,
+    RevisionNotFound,
+    TakenDown,
+    Unauthorized,
+)
 from aperto.hub.service import Hub
 
 HF_CODES = {RepoNotFound: "RepoNotFound", RevisionNotFound: "RevisionNotFound", EntryNotFound: "EntryNotFound",

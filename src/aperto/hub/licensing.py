@@ -27,6 +27,14 @@ def licence_candidates(paths: list[str]) -> list[str]:
     return [p for p in paths if CANDIDATES.search(p)]
 
 
+LICENCE_TEXT = re.compile(r"^(licen[cs]e|copying)(\.[a-z]+)?$", re.IGNORECASE)
+
+
+def is_licence_text(path: str) -> bool:
+    """The repo's own licence document (top level), whose hash an acceptance records."""
+    return bool(LICENCE_TEXT.match(path))
+
+
 def identify(files: dict[str, Path]) -> tuple[str | None, dict[str, Any]]:
     """Identify the licence of a commit from its LICENSE / README / GGUF files
     (``files`` maps repo path -> blob path). Returns (licence id, identification dict)."""
@@ -69,23 +77,18 @@ def license_summary(license_id: str | None) -> dict[str, Any] | None:
     }
 
 
-PROFILE_FIELDS = ("mau", "affiliates_mau", "use", "country", "train_other_models", "redistribute",
-                  "publish_finetune", "derivative_name", "multimodal", "accepts_aup", "hosted_service",
-                  "annual_revenue_usd")
-
-
-def evaluate(license_id: str | None, fields: dict[str, Any]) -> dict[str, Any]:
-    """policy.evaluate(licence, Profile(...)).to_dict(); without a known licence the licensor decides."""
+def evaluate(license_id: str | None, profile: Profile) -> dict[str, Any]:
+    """policy.evaluate(licence, profile).to_dict(); without a known licence the licensor decides."""
     if not license_id or kb.find(license_id) is None:
         why = "no licence identified" if not license_id else f"licence {license_id!r} is not in the knowledge base"
         return {"outcome": "needs_licensor_grant", "obligations": [],
                 "reasons": [{"clause": "", "text": f"{why}; the licensor decides"}]}
-    kwargs = {k: fields[k] for k in PROFILE_FIELDS if fields.get(k) is not None}
     try:
-        return policy_evaluate(license_id, Profile(**kwargs)).to_dict()
-    except (ApertoError, TypeError, ValueError) as exc:  # a profile the engine cannot read: fail closed
+        return policy_evaluate(license_id, profile).to_dict()
+    except ApertoError as exc:  # a licence the engine cannot decide on: fail closed
         return {"outcome": "needs_licensor_grant", "obligations": [],
-                "reasons": [{"clause": "", "text": f"automatic evaluation failed ({exc}); the licensor decides"}]}
+                "reasons": [{"clause": "", "text": f"automatic evaluation failed ({exc.one_line()}); "
+                                                   "the licensor decides"}]}
 
 
 def first_reason(decision: dict[str, Any]) -> str:

@@ -3,116 +3,50 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from aperto.errors import BadInput, Conflict, Forbidden, GatedAccess, TakenDown, Unauthorized
+from aperto.errors import BadInput, Conflict, EntryNotFound, Forbidden
 from aperto.hub import licensing
-from aperto.hub.base import (
-    Caller,
-    EntryNotFound,
-    HubBase,
-    RepoNotFound,
-    RevisionNotFound,
-    canonical,
-    check_name,
-    iso,
-    need,
-    utcnow,
+from aperto.hub.auth import Caller, canonical, iso, need, utcnow
+from aperto.hub.core import Core, audit, emit
+from aperto.hub.gate import (
+    check_download,
+    check_file,
+    check_path,
+    check_repo,
+    find_commit,
+    find_repo,
+    is_owner,
+    may_read,
+    need_owner,
 )
-from aperto.store.blobs import check_sha256
-from aperto.store.models import Commit, File, Grant, Repo, User
+from aperto.store import Session
+from aperto.store import repos as rows
+from aperto.store.blobs import BlobWriter, check_sha256
+from aperto.store.models import Repo
 
 GATING = ("open", "auto", "manual")
-COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 
 
-def check_repo(name: str) -> str:
-    if not isinstance(name, str) or name.count("/") != 1:
-        raise BadInput(f"invalid repo name {name!r}", hint="use ORG/NAME")
-    org, model = name.split("/")
-    check_name(org, "organisation")
-    check_name(model, "model name")
-    return name
+def automatic_gating(repo: Repo) -> str:
+    return "open" if (repo.verdict or {}).get("category") == "open-source" else "auto"
 
 
-def check_path(path: str) -> str:
-    """A repo file path: relative, no '..', '.', empty or backslash segments."""
-    if (not isinstance(path, str) or not path or len(path) > 1000 or path.startswith("/")
-            or "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path)):
-        raise BadInput(f"invalid file path {path!r}")
-    if any(part in ("", ".", "..") for part in path.split("/")):
-        raise BadInput(f"invalid file path {path!r}", hint="no '..', '.' or empty segments")
-    return path
-
-
-class RepoMixin(HubBase):
-    # ---- lookups and authorisation ------------------------------------------
-    def _repo(self, s: Session, name: str) -> Repo:
-        check_repo(name)
-        repo = s.scalar(select(Repo).where(Repo.name == name))
-        if repo is None:
-            raise RepoNotFound(f"Repository {name} not found")
-        return repo
-
-    def _is_owner(self, caller: Caller | None, repo: Repo) -> bool:
-        return caller is not None and (caller.admin or (caller.user_id == repo.licensor_id
-                                                         and caller.has("publish")))
-
-    def _need_owner(self, caller: Caller | None, repo: Repo) -> Caller:
-        caller = need(caller, "read")
-        if not self._is_owner(caller, repo):
-            raise Forbidden(f"only the licensor of {repo.name} or an administrator may do this")
-        return caller
-
-    def _has_grant(self, s: Session, repo: Repo, caller: Caller) -> bool:
-        return s.scalar(select(Grant.id).where(Grant.repo_id == repo.id, Grant.user_id == caller.user_id,
-                                               Grant.revoked_at.is_(None)).limit(1)) is not None
-
-    def _check_download(self, s: Session, caller: Caller | None, repo: Repo, commit: Commit | None = None) -> None:
-        """Fail closed: withdrawn beats everything; gated needs the licensor, an admin or a live grant."""
-        if repo.withdrawn or (commit is not None and commit.withdrawn_reason):
-            raise TakenDown("Access to this resource is disabled.",
-                            reason=repo.withdrawn_reason or (commit.withdrawn_reason if commit else None))
-        if repo.gating == "open":
-            return
-        if caller is None:
-            raise GatedAccess(f"{repo.name} is gated: log in and request access", repo=repo.name)
-        if self._is_owner(caller, repo) or caller.admin or self._has_grant(s, repo, caller):
-            return
-        raise GatedAccess(f"Access to model {repo.name} is restricted. You must have access to it "
-                          f"and be authenticated to access it. Request access on the model page.",
-                          repo=repo.name)
-
-    def _commit(self, s: Session, repo: Repo, rev: str) -> Commit:
-        commit_id = repo.main if rev in ("main", "HEAD") else rev
-        commit = s.get(Commit, commit_id) if commit_id and COMMIT_ID.match(commit_id) else None
-        if commit is None or commit.repo_id != repo.id:
-            raise RevisionNotFound(f"Revision {rev!r} not found in {repo.name}")
-        return commit
-
-    def _files(self, s: Session, commit_id: str) -> list[File]:
-        return list(s.scalars(select(File).where(File.commit_id == commit_id).order_by(File.path)))
+class Repos:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.blobs = core.blobs
 
     # ---- read API -------------------------------------------------------------
     def can_download(self, caller: Caller | None, name: str) -> bool:
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            try:
-                self._check_download(s, caller, repo)
-            except (GatedAccess, TakenDown, Unauthorized):
-                return False
-            return True
+        with self.core.store.read() as s:
+            return may_read(s, caller, find_repo(s, name))
 
     def list_repos(self) -> list[dict]:
-        with self.store.read() as s:
-            rows = s.execute(select(Repo, User.name).join(User, Repo.licensor_id == User.id).order_by(Repo.name))
-            return [self._summary(r, licensor) for r, licensor in rows]
+        with self.core.store.read() as s:
+            return [self._summary(r, licensor) for r, licensor in rows.repos_with_licensor(s)]
 
     def _summary(self, repo: Repo, licensor: str) -> dict:
         return {"id": repo.name, "licensor": licensor, "gating": repo.gating, "license": repo.license_id,
@@ -122,18 +56,18 @@ class RepoMixin(HubBase):
                 "created_at": iso(repo.created_at)}
 
     def repo(self, name: str) -> dict:
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            return self._summary(repo, s.get(User, repo.licensor_id).name)
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            return self._summary(repo, rows.licensor_name(s, repo=repo))
 
     def model_info(self, caller: Caller | None, name: str, rev: str = "main") -> dict:
         """What HfApi.model_info needs. Metadata of gated repos is public (as on HF);
         their bytes are not."""
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            licensor = s.get(User, repo.licensor_id).name
-            commit = self._commit(s, repo, rev) if (repo.main or rev != "main") else None
-            files = self._files(s, commit.id) if commit else []
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            licensor = rows.licensor_name(s, repo=repo)
+            commit = find_commit(s, repo, rev) if (repo.main or rev != "main") else None
+            files = rows.files(s, commit_id=commit.id) if commit else []
             gated: Any = False if repo.gating == "open" else repo.gating
             return {
                 "_id": f"aperto-{repo.id}", "id": repo.name, "modelId": repo.name, "author": repo.name.split("/")[0],
@@ -151,13 +85,13 @@ class RepoMixin(HubBase):
             }
 
     def tree(self, caller: Caller | None, name: str, rev: str, prefix: str = "") -> list[dict]:
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            commit = self._commit(s, repo, rev)
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            commit = find_commit(s, repo, rev)
             entries: list[dict] = []
             dirs: set[str] = set()
             prefix = prefix.strip("/")
-            for f in self._files(s, commit.id):
+            for f in rows.files(s, commit_id=commit.id):
                 if prefix and not f.path.startswith(prefix + "/"):
                     continue
                 parts = f.path.split("/")
@@ -167,20 +101,22 @@ class RepoMixin(HubBase):
                                 "lfs": {"oid": f.sha256, "sha256": f.sha256, "size": f.size, "pointerSize": 134}})
             for d in sorted(dirs):
                 if not prefix or d.startswith(prefix + "/"):
-                    entries.append({"type": "directory", "path": d, "size": 0, "oid": hashlib.sha1(d.encode()).hexdigest()})
+                    entries.append({"type": "directory", "path": d, "size": 0,
+                                    "oid": hashlib.sha1(d.encode()).hexdigest()})
             return sorted(entries, key=lambda e: e["path"])
 
     def file(self, caller: Caller | None, name: str, rev: str, path: str) -> dict:
         """Authorise one download and locate its blob: commit, size, sha256, blob path."""
         check_path(path)
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            self._check_download(s, caller, repo)
-            commit = self._commit(s, repo, rev)
-            self._check_download(s, caller, repo, commit)
-            row = s.scalar(select(File).where(File.commit_id == commit.id, File.path == path))
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            check_download(s, caller, repo)
+            commit = find_commit(s, repo, rev)
+            check_download(s, caller, repo, commit)
+            row = rows.file(s, commit_id=commit.id, path=path)
             if row is None:
                 raise EntryNotFound(f"{path} not found in {name}@{commit.id}", commit=commit.id)
+            check_file(s, row)
             return {"commit": commit.id, "path": path, "size": row.size, "sha256": row.sha256,
                     "blob": self.blobs.path(row.sha256)}
 
@@ -188,44 +124,45 @@ class RepoMixin(HubBase):
     def _may_publish(self, s: Session, caller: Caller | None, name: str) -> tuple[Caller, Repo | None]:
         caller = need(caller, "publish")
         check_repo(name)
-        repo = s.scalar(select(Repo).where(Repo.name == name))
+        repo = rows.repo_by_name(s, name=name)
         if repo is not None:
-            if not self._is_owner(caller, repo):
+            if not is_owner(caller, repo):
                 raise Forbidden(f"only the licensor of {name} may publish to it")
         elif not caller.admin and name.split("/")[0] not in (caller.name, caller.org):
             raise Forbidden(f"{caller.name} may only create repos under {caller.name}/ or {caller.org}/")
         return caller, repo
 
-    def _may_use_blob(self, s: Session, caller: Caller, sha256: str) -> bool:
-        """Deduplication must not leak: a stored blob may be reused only by someone who
-        uploaded it or may download it from some repo."""
+    def _origin(self, s: Session, caller: Caller, sha256: str) -> str | None:
+        """How this caller may put a stored blob in a commit: "upload" when they sent the bytes
+        themselves, "reference" when they can already read a repo that holds them, else None.
+        Knowing a sha256 is not owning the bytes: it is public metadata of gated repos."""
         if self.blobs.proven(caller.user_id, sha256):
-            return True
-        rows = s.execute(select(Repo, Commit).join(Commit, Commit.repo_id == Repo.id)
-                         .join(File, File.commit_id == Commit.id).where(File.sha256 == sha256)).all()
-        for repo, commit in rows:
-            try:
-                self._check_download(s, caller, repo, commit)
-                return True
-            except (GatedAccess, TakenDown, Unauthorized):
-                continue
-        return False
+            return "upload"
+        for repo, commit, file in rows.holders_of_blob(s, sha256=sha256):
+            if may_read(s, caller, repo, commit):
+                try:
+                    check_file(s, file)
+                except Forbidden:
+                    continue
+                return "reference"
+        return None
 
     def upload_status(self, caller: Caller | None, name: str, sha256: str) -> dict:
         check_sha256(sha256)
-        with self.store.read() as s:
+        with self.core.store.read() as s:
             caller, _ = self._may_publish(s, caller, name)
-            if self.blobs.has(sha256) and self._may_use_blob(s, caller, sha256):
+            if self.blobs.has(sha256) and self._origin(s, caller, sha256):
                 return {"sha256": sha256, "received": -1, "complete": True}
         have = self.blobs.received(caller.user_id, sha256)
         return {"sha256": sha256, "received": have, "complete": have < 0}
 
-    def upload_writer(self, caller: Caller | None, name: str, sha256: str, size: int, offset: int):
+    def upload_writer(self, caller: Caller | None, name: str, sha256: str, size: int,
+                      offset: int) -> BlobWriter | None:
         """Authorise an upload and open it; None when the blob is already stored."""
         check_sha256(sha256)
-        with self.store.read() as s:
+        with self.core.store.read() as s:
             caller, _ = self._may_publish(s, caller, name)
-            if self.blobs.has(sha256) and self._may_use_blob(s, caller, sha256):
+            if self.blobs.has(sha256) and self._origin(s, caller, sha256):
                 return None
         return self.blobs.writer(caller.user_id, sha256, size, offset)
 
@@ -247,6 +184,7 @@ class RepoMixin(HubBase):
                 out.write(chunk)
         finally:
             received = out.close()
+        assert caller is not None  # upload_writer refused anonymous callers
         return self.upload_done(caller, sha256, size, received)
 
     def commit(self, caller: Caller | None, name: str, files: list[dict], message: str = "",
@@ -258,60 +196,60 @@ class RepoMixin(HubBase):
             raise BadInput(f"gating must be one of {GATING}")
         if not isinstance(files, list) or not files:
             raise BadInput("a commit lists at least one file")
-        with self._write() as s:
+        with self.core.write() as s:
             caller, repo = self._may_publish(s, caller, name)
             if repo is None:
-                repo = Repo(name=name, licensor_id=caller.user_id, gating="auto", withdrawn=False,
-                            created_at=utcnow())
-                s.add(repo)
-                s.flush()
+                repo = rows.add_repo(s, name=name, licensor_id=caller.user_id)
             if parent is not None and parent != repo.main:
                 raise Conflict(f"main moved on: it is {repo.main}, not {parent}", main=repo.main)
-            tree = {} if replace or not repo.main else {f.path: (f.sha256, f.size) for f in self._files(s, repo.main)}
+            tree: dict[str, tuple[str, int, str]] = {}
+            if not replace and repo.main:
+                tree = {f.path: (f.sha256, f.size, f.origin) for f in rows.files(s, commit_id=repo.main)}
             for entry in files:
+                if not isinstance(entry, dict):
+                    raise BadInput("each file of a commit is an object with path, sha256 and size")
                 path = check_path(entry.get("path", ""))
                 if entry.get("delete"):
                     tree.pop(path, None)
                     continue
                 sha, size = check_sha256(entry.get("sha256", "")), entry.get("size")
                 blob = self.blobs.path(sha)
-                if not blob.is_file() or not self._may_use_blob(s, caller, sha):
-                    raise Conflict(f"{path}: its bytes ({sha[:12]}...) were not uploaded", path=path)
+                origin = self._origin(s, caller, sha) if blob.is_file() else None
+                if origin is None:
+                    raise Conflict(f"{path}: its bytes ({sha[:12]}...) were not uploaded",
+                                   hint="upload the file first; a sha256 alone does not give its bytes", path=path)
                 if not isinstance(size, int) or blob.stat().st_size != size:
                     raise BadInput(f"{path}: size {size} does not match the uploaded {blob.stat().st_size}")
-                tree[path] = (sha, size)
+                tree[path] = (sha, size, origin)
             if not tree:
                 raise BadInput("a commit cannot leave the repo empty")
             now = utcnow()
-            body = {"repo": name, "parent": repo.main, "files": sorted(tree.items()), "message": message,
-                    "author": caller.name, "at": iso(now)}
+            body = {"repo": name, "parent": repo.main, "files": sorted((p, v[:2]) for p, v in tree.items()),
+                    "message": message, "author": caller.name, "at": iso(now)}
             commit_id = hashlib.sha1(canonical(body).encode()).hexdigest()
-            s.add(Commit(id=commit_id, repo_id=repo.id, parent=repo.main, message=message,
-                         author_id=caller.user_id, created_at=now))
-            s.flush()
-            for path, (sha, size) in sorted(tree.items()):
-                s.add(File(commit_id=commit_id, path=path, size=size, sha256=sha))
+            rows.add_commit(s, commit_id=commit_id, repo_id=repo.id, parent=repo.main, message=message,
+                            author_id=caller.user_id, at=now, tree=tree)
             before = {"main": repo.main, "license": repo.license_id, "gating": repo.gating}
-            candidates = {p: self.blobs.path(sha) for p, (sha, _) in tree.items()
+            candidates = {p: self.blobs.path(v[0]) for p, v in tree.items()
                           if p in licensing.licence_candidates(list(tree))}
             license_id, identification = licensing.identify(candidates)
             repo.license_id, repo.identification = license_id, identification
             repo.verdict = licensing.verdict(license_id)
-            automatic = "open" if repo.verdict.get("category") == "open-source" else "auto"
+            automatic = automatic_gating(repo)
             if gating is not None:
                 repo.override = {"gating": gating, "automatic": automatic, "by": caller.name, "at": iso(now)}
-                self._audit(s, caller.name, "license.override", f"repo:{name}",
-                            {"gating": repo.gating, "automatic": automatic}, repo.override)
+                audit(s, caller.name, "license.override", f"repo:{name}",
+                      {"gating": repo.gating, "automatic": automatic}, repo.override)
             was_new, old_gating = repo.main is None, repo.gating
             repo.gating = repo.override["gating"] if repo.override else automatic
             repo.main = commit_id
             if was_new:  # the licensor may always use their own model
-                self._event(s, "grant", name, caller.name, {"by": "publish", "licensor": True})
+                emit(s, "grant", name, caller.name, {"by": "publish", "licensor": True})
             if was_new or repo.gating != old_gating:
-                self._event(s, "gating", name, None, {"gating": repo.gating})
+                emit(s, "gating", name, None, {"gating": repo.gating})
             after = {"main": commit_id, "license": license_id, "gating": repo.gating,
                      "category": repo.verdict.get("category"), "files": len(tree), "message": message}
-            self._audit(s, caller.name, "publish", f"repo:{name}", before, after)
+            audit(s, caller.name, "publish", f"repo:{name}", before, after)
             return {"commit": commit_id, "commitOid": commit_id, "repo": name, "license": license_id,
                     "category": repo.verdict.get("category"), "gating": repo.gating,
                     "identification": identification}
@@ -320,29 +258,39 @@ class RepoMixin(HubBase):
         """The licensor overrides the automatic gating mode (recorded in the audit log)."""
         if gating not in GATING:
             raise BadInput(f"gating must be one of {GATING}")
-        with self._write() as s:
-            repo = self._repo(s, name)
-            caller = self._need_owner(caller, repo)
+        with self.core.write() as s:
+            repo = find_repo(s, name)
+            caller = need_owner(caller, repo)
             before = {"gating": repo.gating, "override": repo.override}
-            automatic = "open" if (repo.verdict or {}).get("category") == "open-source" else "auto"
-            repo.override = {"gating": gating, "automatic": automatic, "by": caller.name, "at": iso(utcnow())}
+            repo.override = {"gating": gating, "automatic": automatic_gating(repo), "by": caller.name,
+                             "at": iso(utcnow())}
             repo.gating = gating
             if before["gating"] != gating:
-                self._event(s, "gating", name, None, {"gating": gating})
-            self._audit(s, caller.name, "license.override", f"repo:{name}", before, repo.override)
+                emit(s, "gating", name, None, {"gating": gating})
+            audit(s, caller.name, "license.override", f"repo:{name}", before, repo.override)
             return {"repo": name, "gating": gating, "override": repo.override}
 
     def commits(self, name: str) -> list[dict]:
-        with self.store.read() as s:
-            repo = self._repo(s, name)
-            rows = s.execute(select(Commit, User.name).join(User, Commit.author_id == User.id)
-                             .where(Commit.repo_id == repo.id).order_by(Commit.created_at.desc()))
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
             return [{"id": c.id, "parent": c.parent, "message": c.message, "author": a,
-                     "created_at": iso(c.created_at), "withdrawn_reason": c.withdrawn_reason} for c, a in rows]
+                     "created_at": iso(c.created_at), "withdrawn_reason": c.withdrawn_reason}
+                    for c, a in rows.commits(s, repo_id=repo.id)]
+
+    def license_file(self, name: str) -> dict | None:
+        """The licence file at main (path and sha256 of its text), which an acceptance records."""
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            if not repo.main:
+                return None
+            for f in rows.files(s, commit_id=repo.main):
+                if licensing.is_licence_text(f.path):
+                    return {"path": f.path, "sha256": f.sha256, "size": f.size}
+        return None
 
     # ---- takedown ----------------------------------------------------------------
     def withdraw(self, caller: Caller | None, name: str, reason: str, revision: str | None = None) -> dict:
-        if not reason or not reason.strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise BadInput("a takedown needs a reason")
         return self._set_withdrawn(caller, name, reason.strip()[:2000], revision)
 
@@ -350,12 +298,12 @@ class RepoMixin(HubBase):
         return self._set_withdrawn(caller, name, None, revision)
 
     def _set_withdrawn(self, caller: Caller | None, name: str, reason: str | None, revision: str | None) -> dict:
-        with self._write() as s:
-            repo = self._repo(s, name)
-            caller = self._need_owner(caller, repo)
+        with self.core.write() as s:
+            repo = find_repo(s, name)
+            caller = need_owner(caller, repo)
             if revision:
-                commit = self._commit(s, repo, revision)
-                before = {"withdrawn_reason": commit.withdrawn_reason}
+                commit = find_commit(s, repo, revision)
+                before: dict[str, Any] = {"withdrawn_reason": commit.withdrawn_reason}
                 commit.withdrawn_reason = reason
                 subject = f"repo:{name}@{commit.id}"
             else:
@@ -366,8 +314,8 @@ class RepoMixin(HubBase):
             data = {"reason": reason, "revision": revision, "by": caller.name}
             # gateways serve whole models: a single withdrawn revision is its own event type,
             # so it is never mistaken for (and never diverges from the snapshot as) a whole takedown
-            self._event(s, f"revision-{kind}" if revision else kind, name, None, data)
-            self._audit(s, caller.name, kind, subject, before, {"withdrawn_reason": reason, "revision": revision})
+            emit(s, f"revision-{kind}" if revision else kind, name, None, data)
+            audit(s, caller.name, kind, subject, before, {"withdrawn_reason": reason, "revision": revision})
             return {"repo": name, "revision": revision, "withdrawn": reason is not None, "reason": reason}
 
     def blob_path(self, sha256: str) -> Path:

@@ -25,12 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from aperto.errors import Conflict
-from aperto.hub.base import Caller, RepoNotFound, operator_caller
+from aperto.errors import Conflict, RepoNotFound
+from aperto.hub.auth import Caller
 from aperto.hub.service import Hub
-from aperto.store.models import User
 
 SEED_DATA = Path(__file__).resolve().parent / "seed_data"
 SMOLLM2_REPO = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -151,22 +148,19 @@ def _sha256_file(path: Path) -> str:
 
 def _exists(hub: Hub, repo: str) -> bool:
     try:
-        hub.repo(repo)
+        hub.repos.repo(repo)
         return True
     except RepoNotFound:
         return False
 
 
 def _user_caller(hub: Hub, name: str, org: str | None, is_admin: bool, scopes: frozenset[str]) -> Caller:
-    """Act as a seeded user in-process (as operator_caller does for the admin): no token needed."""
+    """Act as a seeded user in-process (as the operator does for the admin): no token needed."""
     try:
-        hub.create_user(operator_caller(hub), name, org, is_admin)
+        hub.tokens.create_user(hub.tokens.operator(), name, org, is_admin)
     except Conflict:
         pass
-    with hub.store.read() as s:
-        user = s.scalar(select(User).where(User.name == name))
-    assert user is not None
-    return Caller(user.id, user.name, user.org, user.is_admin, scopes, "")
+    return hub.tokens.acting_as(name, scopes)
 
 
 def _publish(hub: Hub, caller: Caller, repo: str, files: dict[str, Path | bytes], message: str,
@@ -181,18 +175,18 @@ def _publish(hub: Hub, caller: Caller, repo: str, files: dict[str, Path | bytes]
         else:
             sha, size = sha_of(content), content.stat().st_size
             chunks = _file_chunks(content)
-        hub.upload(caller, repo, sha, size, 0, chunks)
+        hub.repos.upload(caller, repo, sha, size, 0, chunks)
         entries.append({"path": path, "sha256": sha, "size": size})
-    return hub.commit(caller, repo, entries, message=message, gating=gating)
+    return hub.repos.commit(caller, repo, entries, message=message, gating=gating)
 
 
 def seed(hub: Hub, gguf: Path, catalogue: bool = True) -> SeedReport:
     """Seed ``hub`` (idempotent). ``gguf``: the SmolLM2 file (aperto.bundled.smollm2_gguf())."""
     report = SeedReport()
-    first = hub.bootstrap_admin()  # None on a hub that has users
-    admin = operator_caller(hub)
+    first = hub.tokens.bootstrap_admin()  # None on a hub that has users
+    admin = hub.tokens.operator()
     if first:  # nobody has seen this token; session tokens are issued by issue_tokens()
-        hub.revoke_token(admin, first)
+        hub.tokens.revoke_token(admin, first)
 
     @functools.cache
     def gguf_sha(path: Path) -> str:  # 98 MB: hash it at most once per run, and only if needed
@@ -251,12 +245,12 @@ def issue_tokens(hub: Hub) -> dict[str, str]:
     """Fresh session tokens for one ``aperto up`` run: the admin's, the demo licensor's and the
     gateway's feed token. Tokens are stored hashed, so the previous run's cannot be shown again;
     they are revoked instead (gateways learn that from the feed)."""
-    admin = operator_caller(hub)
-    for tok in hub.list_tokens(admin):
+    admin = hub.tokens.operator()
+    for tok in hub.tokens.list_tokens(admin):
         if tok["label"] == UP_LABEL and tok["revoked_at"] is None:
-            hub.revoke_token(admin, tok["sha256"])
+            hub.tokens.revoke_token(admin, tok["sha256"])
     _user_caller(hub, GATEWAY_USER, None, False, frozenset({"gateway"}))
     admin_name = admin.name.removeprefix("cli:")
-    return {"admin": hub.create_token(admin, admin_name, ["admin", "read", "publish"], UP_LABEL),
-            "demo_licensor": hub.create_token(admin, DEMO_USER, ["read", "publish"], UP_LABEL),
-            "gateway": hub.create_token(admin, GATEWAY_USER, ["gateway"], UP_LABEL)}
+    return {"admin": hub.tokens.create_token(admin, admin_name, ["admin", "read", "publish"], UP_LABEL),
+            "demo_licensor": hub.tokens.create_token(admin, DEMO_USER, ["read", "publish"], UP_LABEL),
+            "gateway": hub.tokens.create_token(admin, GATEWAY_USER, ["gateway"], UP_LABEL)}

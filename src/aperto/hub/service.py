@@ -1,16 +1,40 @@
-"""``Hub``: the library object behind the HTTP API, the web UI and the CLI.
+"""``Hub``: the library object behind the HTTP API, the web UI and the CLI. A thin facade:
+one service per domain, each over the store, each checking authorisation itself.
 
     hub = Hub(Settings(data_dir=...))
-    token = hub.bootstrap_admin()
-    caller = hub.authenticate(token)
-    hub.commit(caller, "org/model", [...])
+    token = hub.tokens.bootstrap_admin()
+    caller = hub.tokens.authenticate(token)
+    hub.repos.commit(caller, "org/model", [...])
 """
 
 from __future__ import annotations
 
-from aperto.hub.control import ControlMixin
+from aperto.config import Settings
+from aperto.hub.access import Access
+from aperto.hub.audit import Audit
+from aperto.hub.control import Control
+from aperto.hub.core import Core
+from aperto.hub.evals import Evals
+from aperto.hub.repos import Repos
+from aperto.hub.tokens import Tokens
 
 
-class Hub(ControlMixin):
-    """Store + blobs + settings, with a method for every hub action. Each method
-    takes the authenticated ``Caller`` (or None) and checks authorisation itself."""
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.core = Core(settings)
+        self.settings = settings
+        self.store = self.core.store
+        self.blobs = self.core.blobs
+        self.tokens = Tokens(self.core)
+        self.repos = Repos(self.core)
+        self.access = Access(self.core)
+        self.control = Control(self.core)
+        self.evals = Evals(self.core)
+        self.audit = Audit(self.core)
+
+    def stop_waiting(self) -> None:
+        """On shutdown: open long-polls answer now instead of holding it up."""
+        self.core.stopping = True
+
+    def close(self) -> None:
+        self.store.close()

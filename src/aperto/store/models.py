@@ -83,21 +83,29 @@ class File(Base):
     path: Mapped[str] = mapped_column(String(1000))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    # "upload": the committer proved possession of the bytes; "reference": they could read them elsewhere
+    origin: Mapped[str] = mapped_column(String(16), default="upload")
 
 
-class AccessRequest(Base):
-    __tablename__ = "access_requests"
-    __table_args__ = (UniqueConstraint("repo_id", "user_id"),)
+class AccessVersion(Base):
+    """One step in a user's access history for one repo: a submission (its attestation and the
+    policy's decision) or a licensor's decision. Append-only: the newest row is the state."""
+
+    __tablename__ = "access_versions"
+    __table_args__ = (UniqueConstraint("repo_id", "user_id", "version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"))
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # submission | decision
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    changes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    license_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Grant(Base):
@@ -156,3 +164,16 @@ class EvalResult(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A browser sign-in. The cookie holds the random id; the table holds its sha256."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scopes: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

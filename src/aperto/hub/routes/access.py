@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 
 from aperto.errors import BadInput
-from aperto.hub.base import Caller
+from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, repo_name
 from aperto.hub.service import Hub
 
@@ -19,19 +19,19 @@ router = APIRouter(tags=["access"])
 def request_access(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
                    caller: Caller | None = Depends(get_caller)) -> dict:
     """Attestation in, decision out: accepted (with obligations), pending, or rejected with the clause."""
-    return hub.request_access(caller, repo_name(org, name), body)
+    return hub.access.request_access(caller, repo_name(org, name), body)
 
 
 @router.get("/api/models/{org}/{name}/access-request")
 def my_request(org: str, name: str, hub: Hub = Depends(get_hub),
                caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.my_request(caller, repo_name(org, name))
+    return hub.access.my_request(caller, repo_name(org, name))
 
 
 @router.get("/api/models/{org}/{name}/user-access-request/{status}")
 def list_requests(org: str, name: str, status: str, hub: Hub = Depends(get_hub),
                   caller: Caller | None = Depends(get_caller)) -> list[dict]:
-    return hub.list_requests(caller, repo_name(org, name), status)
+    return hub.access.list_requests(caller, repo_name(org, name), status)
 
 
 @router.post("/api/models/{org}/{name}/user-access-request/handle")
@@ -40,7 +40,7 @@ def handle_request(org: str, name: str, body: dict[str, Any] = Body(...), hub: H
     user, status = body.get("user"), body.get("status")
     if not isinstance(user, str) or not isinstance(status, str):
         raise BadInput("handle needs user and status")
-    return hub.handle_request(caller, repo_name(org, name), user, status, body.get("rejectionReason"))
+    return hub.access.handle_request(caller, repo_name(org, name), user, status, body.get("rejectionReason"))
 
 
 @router.post("/api/models/{org}/{name}/user-access-request/grant")
@@ -49,7 +49,7 @@ def grant(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = Depe
     user = body.get("user")
     if not isinstance(user, str):
         raise BadInput("grant needs user")
-    return hub.grant_access(caller, repo_name(org, name), user)
+    return hub.access.grant_access(caller, repo_name(org, name), user)
 
 
 @router.post("/api/models/{org}/{name}/user-access-request/revoke")
@@ -58,10 +58,10 @@ def revoke(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = Dep
     user = body.get("user")
     if not isinstance(user, str):
         raise BadInput("revoke needs user")
-    return hub.revoke_access(caller, repo_name(org, name), user, str(body.get("reason") or ""))
+    return hub.access.revoke_access(caller, repo_name(org, name), user, str(body.get("reason") or ""))
 
 
 @router.get("/api/models/{org}/{name}/grants")
 def grants(org: str, name: str, hub: Hub = Depends(get_hub),
            caller: Caller | None = Depends(get_caller)) -> list[dict]:
-    return hub.grants(caller, repo_name(org, name))
+    return hub.access.grants(caller, repo_name(org, name))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from aperto.errors import BadInput
-from aperto.hub.base import Caller
+from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, repo_name
 from aperto.hub.service import Hub
 from aperto.store.models import MAX_SEQ
@@ -20,19 +20,19 @@ def takedown(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = D
              caller: Caller | None = Depends(get_caller)) -> dict:
     """Withdraw a model (or one revision). Stops future downloads only: copies already
     downloaded cannot be recalled."""
-    return hub.withdraw(caller, repo_name(org, name), str(body.get("reason") or ""), body.get("revision"))
+    return hub.repos.withdraw(caller, repo_name(org, name), str(body.get("reason") or ""), body.get("revision"))
 
 
 @router.post("/api/models/{org}/{name}/restore")
 def restore(org: str, name: str, body: dict[str, Any] = Body(default={}), hub: Hub = Depends(get_hub),
             caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.restore(caller, repo_name(org, name), (body or {}).get("revision"))
+    return hub.repos.restore(caller, repo_name(org, name), (body or {}).get("revision"))
 
 
 @router.post("/api/users")
 def create_user(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
                 caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.create_user(caller, str(body.get("name") or ""), body.get("org"), bool(body.get("is_admin")))
+    return hub.tokens.create_user(caller, str(body.get("name") or ""), body.get("org"), bool(body.get("is_admin")))
 
 
 @router.post("/api/tokens")
@@ -43,45 +43,45 @@ def create_token(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
     if not isinstance(scopes, list):
         raise BadInput("scopes is a list")
     user = str(body.get("user") or (caller.name if caller else ""))
-    return {"token": hub.create_token(caller, user, scopes, str(body.get("label") or "")), "user": user,
+    return {"token": hub.tokens.create_token(caller, user, scopes, str(body.get("label") or "")), "user": user,
             "scopes": scopes}
 
 
 @router.get("/api/tokens")
 def list_tokens(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> list[dict]:
-    return hub.list_tokens(caller)
+    return hub.tokens.list_tokens(caller)
 
 
 @router.delete("/api/tokens/{sha256}")
 def revoke_token(sha256: str, hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.revoke_token(caller, sha256)
+    return hub.tokens.revoke_token(caller, sha256)
 
 
 @router.get("/api/audit")
 def audit(after: int = Query(0, ge=0, le=MAX_SEQ), limit: int = Query(1000, ge=1, le=5000), hub: Hub = Depends(get_hub),
           caller: Caller | None = Depends(get_caller)) -> list[dict]:
-    return hub.audit_rows(caller, after, min(max(limit, 1), 5000))
+    return hub.audit.audit_rows(caller, after, min(max(limit, 1), 5000))
 
 
 @router.get("/api/audit/verify")
 def audit_verify(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
-    from aperto.hub.base import need
+    from aperto.hub.auth import need
 
     need(caller, "admin")
-    return hub.verify_audit()
+    return hub.audit.verify_audit()
 
 
 @router.post("/api/models/{org}/{name}/evals")
 def add_eval(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
              caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.add_eval(caller, repo_name(org, name), body)
+    return hub.evals.add_eval(caller, repo_name(org, name), body)
 
 
 @router.get("/api/models/{org}/{name}/evals")
 def list_evals(org: str, name: str, hub: Hub = Depends(get_hub)) -> list[dict]:
-    return hub.evals(repo_name(org, name))
+    return hub.evals.evals(repo_name(org, name))
 
 
 @router.get("/api/leaderboard/{benchmark}")
 def leaderboard(benchmark: str, hub: Hub = Depends(get_hub)) -> list[dict]:
-    return hub.leaderboard(benchmark)
+    return hub.evals.leaderboard(benchmark)

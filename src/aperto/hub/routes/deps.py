@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from aperto.hub.base import Caller
+from aperto.hub.auth import Caller
 from aperto.hub.service import Hub
 
 COOKIE = "aperto_token"
@@ -23,7 +23,7 @@ def raw_token(request: Request) -> str | None:
 
 def get_caller(request: Request) -> Caller | None:
     """None for anonymous; an invalid or revoked token is refused (401), never downgraded."""
-    return get_hub(request).authenticate(raw_token(request))
+    return get_hub(request).tokens.authenticate(raw_token(request))
 
 
 def repo_name(org: str, name: str) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from aperto.hub.base import Caller
+from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, raw_token
 from aperto.hub.service import Hub
 from aperto.store.models import MAX_SEQ
@@ -25,35 +25,35 @@ async def _wait_for_event(hub: Hub, request: Request, after: int, deadline: floa
     """Sleep until this process sees an event after ``after``, re-reading the table now and then.
     False if the client went away first (a stopped gateway must not hold a handler for 30 s)."""
     asked = time.monotonic()
-    while hub.last_seq <= after and time.monotonic() < deadline and not hub.stopping:
+    while hub.core.last_seq <= after and time.monotonic() < deadline and not hub.core.stopping:
         await asyncio.sleep(0.02)
         if time.monotonic() - asked >= GONE_CHECK_S:
             asked = time.monotonic()
             if await request.is_disconnected():
                 return False
-        if time.monotonic() - hub._seq_read_at >= POLL_DB_S:
-            await run_in_threadpool(hub.refresh_seq, POLL_DB_S)
+        if time.monotonic() - hub.core.seq_read_at >= POLL_DB_S:
+            await run_in_threadpool(hub.core.refresh_seq, POLL_DB_S)
     return True
 
 
 @router.get("/api/events")
 async def events(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), wait: float = Query(0, allow_inf_nan=False), hub: Hub = Depends(get_hub)) -> Any:
     """Long-poll: answers at once when there are events after ``after``, else after ``wait`` s (<= 30)."""
-    caller = await run_in_threadpool(hub.authenticate, raw_token(request))
-    answer = await run_in_threadpool(hub.events, caller, after)
+    caller = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
+    answer = await run_in_threadpool(hub.control.events, caller, after)
     wait = min(max(wait, 0.0), 30.0)
     if answer["events"] or wait <= 0:
         return answer
     if not await _wait_for_event(hub, request, after, time.monotonic() + wait):
         return Response(status_code=499)  # nobody is listening
-    return await run_in_threadpool(hub.events, caller, after)
+    return await run_in_threadpool(hub.control.events, caller, after)
 
 
 @router.get("/api/events/stream")
 async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub: Hub = Depends(get_hub)) -> StreamingResponse:
     """The same feed as Server-Sent Events, with a comment heartbeat every 5 s."""
-    caller = await run_in_threadpool(hub.authenticate, raw_token(request))
-    first = await run_in_threadpool(hub.events, caller, after)  # authorises before streaming starts
+    caller = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
+    first = await run_in_threadpool(hub.control.events, caller, after)  # authorises before streaming starts
 
     async def gen():  # noqa: ANN202
         cursor, answer = after, first
@@ -61,14 +61,14 @@ async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub:
             for event in answer["events"]:
                 cursor = event["seq"]
                 yield f"id: {event['seq']}\ndata: {json.dumps(event)}\n\n"
-            before = hub.last_seq
+            before = hub.core.last_seq
             if not await _wait_for_event(hub, request, cursor, time.monotonic() + 5):
                 return
-            if hub.last_seq == before and hub.last_seq <= cursor:
+            if hub.core.last_seq == before and hub.core.last_seq <= cursor:
                 yield ": heartbeat\n\n"
             try:  # a token revoked mid-stream ends the stream
-                caller_now = await run_in_threadpool(hub.authenticate, raw_token(request))
-                answer = await run_in_threadpool(hub.events, caller_now, cursor)
+                caller_now = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
+                answer = await run_in_threadpool(hub.control.events, caller_now, cursor)
             except Exception:
                 return
 
@@ -78,16 +78,16 @@ async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub:
 
 @router.get("/api/gateway/state")
 def gateway_state(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.gateway_state(caller)
+    return hub.control.gateway_state(caller)
 
 
 @router.post("/api/kill")
 def kill(body: dict[str, Any] = Body(default={}), hub: Hub = Depends(get_hub),
          caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.kill(caller, (body or {}).get("repo"), str((body or {}).get("reason") or ""))
+    return hub.control.kill(caller, (body or {}).get("repo"), str((body or {}).get("reason") or ""))
 
 
 @router.post("/api/resume")
 def resume(body: dict[str, Any] = Body(default={}), hub: Hub = Depends(get_hub),
            caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.resume(caller, (body or {}).get("repo"))
+    return hub.control.resume(caller, (body or {}).get("repo"))

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from aperto.errors import BadInput
-from aperto.hub.base import Caller
+from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, raw_token, repo_name
 from aperto.hub.service import Hub
 
@@ -36,7 +36,7 @@ def resolve_head(org: str, name: str, rev: str, path: str, request: Request, hub
 def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub = Depends(get_hub),
             caller: Caller | None = Depends(get_caller)) -> Response:
     """Authorise, then stream from disk (or hand the bytes to nginx through X-Accel-Redirect)."""
-    info = hub.file(caller, repo_name(org, name), rev, path)
+    info = hub.repos.file(caller, repo_name(org, name), rev, path)
     headers = _file_headers(info)
     accel = hub.settings.accel_redirect
     if request.method == "HEAD":
@@ -54,7 +54,7 @@ def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub
 def upload_status(org: str, name: str, sha256: str, hub: Hub = Depends(get_hub),
                   caller: Caller | None = Depends(get_caller)) -> dict:
     """How many bytes of this upload the hub holds (-1 and complete when the blob is already stored)."""
-    return hub.upload_status(caller, repo_name(org, name), sha256)
+    return hub.repos.upload_status(caller, repo_name(org, name), sha256)
 
 
 @router.patch("/api/models/{org}/{name}/upload/{sha256}")
@@ -71,8 +71,8 @@ async def upload(org: str, name: str, sha256: str, request: Request, size: int =
                  hub: Hub = Depends(get_hub)) -> dict:
     """Stream a file's bytes (POST from 0, PATCH from ``offset``). The blob becomes usable
     only when all ``size`` bytes are in and their sha256 matches."""
-    caller = await run_in_threadpool(hub.authenticate, raw_token(request))
-    out = await run_in_threadpool(hub.upload_writer, caller, repo_name(org, name), sha256, size, offset)
+    caller = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
+    out = await run_in_threadpool(hub.repos.upload_writer, caller, repo_name(org, name), sha256, size, offset)
     if out is None:
         return {"sha256": sha256, "received": size, "complete": True}
     try:
@@ -81,7 +81,7 @@ async def upload(org: str, name: str, sha256: str, request: Request, size: int =
                 out.write(chunk)
     finally:
         received = await run_in_threadpool(out.close)
-    return await run_in_threadpool(hub.upload_done, caller, sha256, size, received)
+    return await run_in_threadpool(hub.repos.upload_done, caller, sha256, size, received)
 
 
 @router.post("/api/models/{org}/{name}/commit")
@@ -89,5 +89,5 @@ def commit(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = Dep
            caller: Caller | None = Depends(get_caller)) -> dict:
     if not isinstance(body, dict):
         raise BadInput("the commit body is a JSON object")
-    return hub.commit(caller, repo_name(org, name), body.get("files") or [], str(body.get("message") or ""),
+    return hub.repos.commit(caller, repo_name(org, name), body.get("files") or [], str(body.get("message") or ""),
                       gating=body.get("gating"), parent=body.get("parent"), replace=bool(body.get("replace")))

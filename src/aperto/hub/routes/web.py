@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from aperto.errors import ApertoError, BadInput, NotFound
 from aperto.hub import licensing
+from aperto.hub.access import clean_attestation
 from aperto.hub.routes import web_chat, web_evals
 from aperto.hub.routes.deps import COOKIE, get_hub, repo_name
 from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older imports
@@ -54,7 +55,7 @@ def catalogue_facts(repo_id: str) -> dict[str, Any] | None:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
-    return page(request, "index.html", hub, repos=hub.list_repos())
+    return page(request, "index.html", hub, repos=hub.repos.list_repos())
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -70,7 +71,7 @@ async def login(request: Request, hub: Hub = Depends(get_hub)):  # noqa: ANN201
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # no open redirects
     try:
-        caller = hub.authenticate(token)
+        caller = hub.tokens.authenticate(token)
     except ApertoError:
         caller = None
     if caller is None:
@@ -95,32 +96,30 @@ async def logout(request: Request) -> RedirectResponse:
 def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> HTMLResponse:
     repo_id = repo_name(org, name)
     me = web_caller(request, hub)
-    repo = hub.repo(repo_id)
-    info = hub.model_info(me, repo_id)
+    repo = hub.repos.repo(repo_id)
+    info = hub.repos.model_info(me, repo_id)
     repo["sha"] = info["sha"]
     form = dict(request.query_params)
     check = None
     if form.get("check"):
         try:
-            from aperto.hub.access import clean_attestation
-
-            attestation = clean_attestation({**form, "accepts_aup": True})
-            check = licensing.evaluate(repo["license"], attestation)
+            _, profile = clean_attestation({**form, "accepts_aup": True})
+            check = licensing.evaluate(repo["license"], profile)
         except BadInput as exc:
             check = {"outcome": "error", "reasons": [{"clause": "", "text": exc.message}]}
     mine = None
     if me:
         try:
-            mine = hub.my_request(me, repo_id)
+            mine = hub.access.my_request(me, repo_id)
         except NotFound:
             mine = None
     files = info["siblings"]
     has_weights = any(f["rfilename"].lower().endswith(WEIGHT_SUFFIXES) for f in files)
-    evals = web_evals.measured(hub.evals(repo_id))
+    evals = web_evals.measured(hub.evals.evals(repo_id))
     facts = catalogue_facts(repo_id)
     return page(request, "model.html", hub, repo=repo, files=files, form=form, check=check,
                 lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
-                can_download=hub.can_download(me, repo_id), evals=evals, has_weights=has_weights, facts=facts,
+                can_download=hub.repos.can_download(me, repo_id), evals=evals, has_weights=has_weights, facts=facts,
                 halt=halted(hub, repo_id), runs=web_evals.runs_for(request, repo_id),
                 chart=web_evals.model_chart(repo_id, evals, facts))
 
@@ -129,14 +128,14 @@ def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub
 async def request_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     form = await check_csrf(request)
     form.pop("csrf", None)
-    result = hub.request_access(web_caller(request, hub), repo_name(org, name), form)
+    result = hub.access.request_access(web_caller(request, hub), repo_name(org, name), form)
     return back(f"/models/{org}/{name}", f"Request {result['status']}: {result['reason']}")
 
 
 @router.post("/models/{org}/{name}/handle")
 async def handle_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     form = await check_csrf(request)
-    result = hub.handle_request(web_caller(request, hub), repo_name(org, name), str(form.get("user", "")),
+    result = hub.access.handle_request(web_caller(request, hub), repo_name(org, name), str(form.get("user", "")),
                                 str(form.get("status", "")), str(form.get("reason") or "") or None)
     return back("/queue", f"{result['user']}: {result['status']}")
 
@@ -144,14 +143,14 @@ async def handle_form(request: Request, org: str, name: str, hub: Hub = Depends(
 @router.post("/models/{org}/{name}/takedown")
 async def takedown_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     form = await check_csrf(request)
-    hub.withdraw(web_caller(request, hub), repo_name(org, name), str(form.get("reason", "")))
+    hub.repos.withdraw(web_caller(request, hub), repo_name(org, name), str(form.get("reason", "")))
     return back(f"/models/{org}/{name}", "Withdrawn. Future downloads are refused; earlier copies cannot be recalled.")
 
 
 @router.post("/models/{org}/{name}/restore")
 async def restore_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     await check_csrf(request)
-    hub.restore(web_caller(request, hub), repo_name(org, name))
+    hub.repos.restore(web_caller(request, hub), repo_name(org, name))
     return back(f"/models/{org}/{name}", "Restored.")
 
 
@@ -161,10 +160,10 @@ def queue(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
     if me is None:
         return RedirectResponse("/login?next=/queue", status_code=303)
     queues = []
-    for repo in hub.list_repos():
+    for repo in hub.repos.list_repos():
         if repo["gating"] != "open" and (me.admin or (repo["licensor"] == me.name and me.has("publish"))):
-            queues.append({"repo": repo["id"], "pending": hub.list_requests(me, repo["id"], "pending"),
-                           "accepted": hub.list_requests(me, repo["id"], "accepted")})
+            queues.append({"repo": repo["id"], "pending": hub.access.list_requests(me, repo["id"], "pending"),
+                           "accepted": hub.access.list_requests(me, repo["id"], "accepted")})
     return page(request, "queue.html", hub, queues=queues)
 
 
@@ -173,5 +172,5 @@ def audit_page(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
     me = web_caller(request, hub)
     if me is None:
         return RedirectResponse("/login?next=/audit", status_code=303)
-    rows = hub.audit_rows(me, 0, 5000)  # admins only (raises Forbidden)
-    return page(request, "audit.html", hub, rows=list(reversed(rows))[:500], verify=hub.verify_audit())
+    rows = hub.audit.audit_rows(me, 0, 5000)  # admins only (raises Forbidden)
+    return page(request, "audit.html", hub, rows=list(reversed(rows))[:500], verify=hub.audit.verify_audit())

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from aperto.errors import ApertoError, Forbidden
-from aperto.hub.base import Caller
+from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import raw_token
 from aperto.hub.service import Hub
 
@@ -35,7 +35,7 @@ def csrf_for(token: str | None) -> str:
 def web_caller(request: Request, hub: Hub) -> Caller | None:
     """The signed-in user, or None (a stale cookie is treated as signed out on pages)."""
     try:
-        return hub.authenticate(raw_token(request))
+        return hub.tokens.authenticate(raw_token(request))
     except ApertoError:
         return None
 
@@ -71,7 +71,7 @@ def is_owner(me: Caller | None, repo: dict[str, Any]) -> bool:
 
 def halted(hub: Hub, repo_id: str) -> dict[str, Any] | None:
     """The kill that stops this model (its own, or the one for everything), if any."""
-    for kill in hub.kills():
+    for kill in hub.control.kills():
         if kill["repo"] in (None, repo_id):
             return kill
     return None

@@ -56,12 +56,12 @@ def clean_messages(body: Any) -> list[dict[str, str]]:
 @router.get("/models/{org}/{name}/chat", response_class=HTMLResponse)
 def chat_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> Response:
     repo_id = repo_name(org, name)
-    repo = hub.repo(repo_id)
+    repo = hub.repos.repo(repo_id)
     me = web_caller(request, hub)
     if me is None:
         return RedirectResponse(f"/login?next=/models/{repo_id}/chat", status_code=303)
     return page(request, "chat.html", hub, repo=repo, owner=is_owner(me, repo), halt=halted(hub, repo_id),
-                can_download=hub.can_download(me, repo_id))
+                can_download=hub.repos.can_download(me, repo_id))
 
 
 async def relay(url: str, token: str, payload: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -92,7 +92,7 @@ async def relay(url: str, token: str, payload: dict[str, Any]) -> AsyncIterator[
 @router.post("/models/{org}/{name}/chat/stream")
 async def chat_stream(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> Response:
     repo_id = repo_name(org, name)
-    hub.repo(repo_id)  # 404 for unknown models
+    hub.repos.repo(repo_id)  # 404 for unknown models
     if web_caller(request, hub) is None:
         raise Unauthorized("sign in to chat")
     if not csrf_ok(request, request.headers.get("x-csrf-token", "")):
@@ -126,7 +126,7 @@ async def kill_form(request: Request, org: str, name: str, hub: Hub = Depends(ge
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise BadInput("the kill switch needs a reason; it is shown to users and kept in the audit log")
-    result = hub.kill(web_caller(request, hub), repo_id, reason[:500])  # admin or licensor, else Forbidden
+    result = hub.control.kill(web_caller(request, hub), repo_id, reason[:500])  # admin or licensor, else Forbidden
     return _answer(request, _return_path(form, repo_id), f"Kill switch engaged: {reason[:500]}", result)
 
 
@@ -134,5 +134,5 @@ async def kill_form(request: Request, org: str, name: str, hub: Hub = Depends(ge
 async def resume_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> Response:
     form = await check_csrf(request)
     repo_id = repo_name(org, name)
-    result = hub.resume(web_caller(request, hub), repo_id)
+    result = hub.control.resume(web_caller(request, hub), repo_id)
     return _answer(request, _return_path(form, repo_id), "Resumed: the model is served again.", result)

@@ -92,12 +92,12 @@ def catalogue_names() -> dict[str, str]:
 
 def leaderboard_rows(hub: Hub) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for repo in hub.list_repos():
-        for r in measured(hub.evals(repo["id"])):
+    for repo in hub.repos.list_repos():
+        for r in measured(hub.evals.evals(repo["id"])):
             if r.get("benchmark") == "humaneval":
                 rows.append({**r, "model": repo["id"], "verified": True})
     names = catalogue_names()
-    for r in hub.leaderboard("humaneval"):
+    for r in hub.evals.leaderboard("humaneval"):
         if r.get("source") != MEASURED:
             rows.append({**r, "percent": as_percent(r), "name": names.get(r["model"], r["model"])})
     return sorted(rows, key=lambda r: -r["percent"])
@@ -146,7 +146,7 @@ def leaderboard_page(request: Request, hub: Hub = Depends(get_hub)) -> HTMLRespo
 
 def _owner_or_refuse(request: Request, hub: Hub, repo_id: str):  # noqa: ANN202
     me = web_caller(request, hub)
-    repo = hub.repo(repo_id)  # RepoNotFound -> 404
+    repo = hub.repos.repo(repo_id)  # RepoNotFound -> 404
     if me is None or not is_owner(me, repo):
         raise Forbidden("only the licensor of this model or an administrator may run evaluations from the web")
     return me

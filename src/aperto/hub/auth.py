@@ -1,0 +1,71 @@
+"""Who is calling and what they may do: the ``Caller``, scope checks, and the small
+helpers every service shares (names, hashes, times)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aperto.errors import BadInput, Forbidden, Unauthorized
+
+SCOPES = ("read", "publish", "admin", "gateway")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def check_name(name: str, what: str = "name") -> str:
+    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
+        raise BadInput(f"invalid {what}: {name!r}", hint="letters, digits, '-', '_' and '.', at most 96")
+    return name
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    name: str
+    org: str | None
+    is_admin: bool
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token_sha256: str = ""
+    via_cookie: bool = False  # signed in through a browser session rather than a bearer token
+
+    def has(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+    @property
+    def admin(self) -> bool:
+        return self.is_admin and "admin" in self.scopes
+
+
+def need(caller: Caller | None, scope: str) -> Caller:
+    """Fail closed: no caller is 401, a caller without the scope is 403."""
+    if caller is None:
+        raise Unauthorized("this needs a token", hint="pass Authorization: Bearer <token>")
+    if not caller.has(scope):
+        raise Forbidden(f"this token lacks the {scope!r} scope", hint=f"create a token with the {scope} scope")
+    if scope == "admin" and not caller.is_admin:
+        raise Forbidden("this needs an administrator")
+    return caller

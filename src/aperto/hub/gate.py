@@ -1,0 +1,103 @@
+"""The gate: who may read a repo's bytes, and who acts for its licensor. Every
+service asks here, so the rule lives in one place and fails closed."""
+
+from __future__ import annotations
+
+import re
+
+from aperto.errors import (
+    BadInput,
+    Forbidden,
+    GatedAccess,
+    RepoNotFound,
+    RevisionNotFound,
+    TakenDown,
+    Unauthorized,
+)
+from aperto.hub.auth import Caller, check_name, need
+from aperto.store import Session
+from aperto.store import access as access_rows
+from aperto.store import repos as repo_rows
+from aperto.store.models import Commit, File, Repo
+
+COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
+
+
+def check_repo(name: str) -> str:
+    if not isinstance(name, str) or name.count("/") != 1:
+        raise BadInput(f"invalid repo name {name!r}", hint="use ORG/NAME")
+    org, model = name.split("/")
+    check_name(org, "organisation")
+    check_name(model, "model name")
+    return name
+
+
+def check_path(path: str) -> str:
+    """A repo file path: relative, no '..', '.', empty or backslash segments."""
+    if (not isinstance(path, str) or not path or len(path) > 1000 or path.startswith("/")
+            or "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path)):
+        raise BadInput(f"invalid file path {path!r}")
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise BadInput(f"invalid file path {path!r}", hint="no '..', '.' or empty segments")
+    return path
+
+
+def find_repo(s: Session, name: str) -> Repo:
+    check_repo(name)
+    repo = repo_rows.repo_by_name(s, name=name)
+    if repo is None:
+        raise RepoNotFound(f"Repository {name} not found")
+    return repo
+
+
+def find_commit(s: Session, repo: Repo, rev: str) -> Commit:
+    commit_id = repo.main if rev in ("main", "HEAD") else rev
+    commit = repo_rows.commit_by_id(s, commit_id=commit_id) if commit_id and COMMIT_ID.match(commit_id) else None
+    if commit is None or commit.repo_id != repo.id:
+        raise RevisionNotFound(f"Revision {rev!r} not found in {repo.name}")
+    return commit
+
+
+def is_owner(caller: Caller | None, repo: Repo) -> bool:
+    return caller is not None and (caller.admin or (caller.user_id == repo.licensor_id and caller.has("publish")))
+
+
+def need_owner(caller: Caller | None, repo: Repo) -> Caller:
+    caller = need(caller, "read")
+    if not is_owner(caller, repo):
+        raise Forbidden(f"only the licensor of {repo.name} or an administrator may do this")
+    return caller
+
+
+def has_grant(s: Session, repo: Repo, caller: Caller) -> bool:
+    return bool(access_rows.live_grants(s, repo_id=repo.id, user_id=caller.user_id))
+
+
+def check_download(s: Session, caller: Caller | None, repo: Repo, commit: Commit | None = None) -> None:
+    """Fail closed: withdrawn beats everything; gated needs the licensor, an admin or a live grant."""
+    if repo.withdrawn or (commit is not None and commit.withdrawn_reason):
+        raise TakenDown("Access to this resource is disabled.",
+                        reason=repo.withdrawn_reason or (commit.withdrawn_reason if commit else None))
+    if repo.gating == "open":
+        return
+    if caller is None:
+        raise GatedAccess(f"{repo.name} is gated: log in and request access", repo=repo.name)
+    if is_owner(caller, repo) or has_grant(s, repo, caller):
+        return
+    raise GatedAccess(f"Access to model {repo.name} is restricted. You must have access to it "
+                      f"and be authenticated to access it. Request access on the model page.", repo=repo.name)
+
+
+def check_file(s: Session, file: File) -> None:
+    """Bytes a commit got by reference (not by upload) follow their source: once they are
+    withdrawn anywhere, no repo that merely referenced them serves them."""
+    if file.origin != "upload" and repo_rows.blob_withdrawn(s, sha256=file.sha256):
+        raise TakenDown("Access to this resource is disabled.", reason="these bytes were taken down at their source")
+
+
+def may_read(s: Session, caller: Caller | None, repo: Repo, commit: Commit | None = None) -> bool:
+    try:
+        check_download(s, caller, repo, commit)
+    except (GatedAccess, TakenDown, Unauthorized):
+        return False
+    return True

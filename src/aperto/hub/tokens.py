@@ -1,0 +1,135 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from aperto.errors import BadInput, Conflict, Forbidden, InvalidToken, NotFound
+from aperto.hub.auth import SCOPES, Caller, check_name, iso, need, token_hash, utcnow
+from aperto.hub.core import Core, audit, emit
+from aperto.store import Session
+from aperto.store import tokens as rows
+from aperto.store.models import User
+
+
+def new_token(s: Session, actor: str, user: User, scopes: list[str], label: str) -> str:
+    raw = "aperto_" + secrets.token_urlsafe(32)
+    sha = token_hash(raw)
+    rows.add_token(s, user_id=user.id, sha256=sha, scopes=scopes, label=label)
+    data = {"sha256": sha, "user": user.name, "scopes": sorted(set(scopes))}
+    emit(s, "token-created", None, user.name, data)
+    audit(s, actor, "token.create", f"token:{sha[:12]}", None, {**data, "label": label})
+    return raw
+
+
+def find_user(s: Session, name: str) -> User:
+    user = rows.user_by_name(s, name=name)
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    return user
+
+
+class Tokens:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def authenticate(self, raw: str | None) -> Caller | None:
+        """None for anonymous; InvalidToken for an unknown or revoked token."""
+        if not raw:
+            return None
+        with self.core.store.read() as s:
+            row = rows.token_with_user(s, sha256=token_hash(raw))
+        if row is None or row[0].revoked_at is not None:
+            raise InvalidToken("Invalid credentials in Authorization header")
+        tok, user = row
+        return Caller(user.id, user.name, user.org, user.is_admin, frozenset(tok.scopes.split()), tok.sha256)
+
+    def bootstrap_admin(self, name: str = "admin") -> str | None:
+        """On an empty hub, create an administrator and return its token (shown once)."""
+        with self.core.write() as s:
+            if rows.has_users(s):
+                return None
+            user = rows.add_user(s, name=name, org=None, is_admin=True)
+            return new_token(s, "bootstrap", user, ["admin", "read", "publish"], "bootstrap")
+
+    def operator(self) -> Caller:
+        """The local operator (CLI on the hub's own machine, with access to its database)
+        acts as the first administrator; the audit log names them ``cli:<admin>``."""
+        with self.core.store.read() as s:
+            admin = rows.first_admin(s)
+        if admin is None:
+            raise NotFound("the hub has no administrator yet", hint="start it once with `aperto hub`")
+        return Caller(admin.id, f"cli:{admin.name}", admin.org, True, frozenset(SCOPES), "")
+
+    def acting_as(self, name: str, scopes: frozenset[str]) -> Caller:
+        """A caller for a user in this process (the operator seeding the hub): no token."""
+        with self.core.store.read() as s:
+            user = find_user(s, name)
+        return Caller(user.id, user.name, user.org, user.is_admin, scopes, "")
+
+    def create_user(self, caller: Caller | None, name: str, org: str | None = None, is_admin: bool = False) -> dict:
+        caller = need(caller, "admin")
+        check_name(name, "user name")
+        if org:
+            check_name(org, "organisation")
+        with self.core.write() as s:
+            if rows.user_by_name(s, name=name) is not None:
+                raise Conflict(f"user {name!r} exists")
+            rows.add_user(s, name=name, org=org, is_admin=is_admin)
+            after = {"name": name, "org": org, "is_admin": is_admin}
+            audit(s, caller.name, "user.create", f"user:{name}", None, after)
+            return after
+
+    def users(self, caller: Caller | None) -> list[dict]:
+        need(caller, "admin")
+        with self.core.store.read() as s:
+            return [{"name": u.name, "org": u.org, "is_admin": u.is_admin, "created_at": iso(u.created_at)}
+                    for u in rows.users(s)]
+
+    def create_token(self, caller: Caller | None, user: str, scopes: list[str], label: str = "") -> str:
+        """Admins make tokens for anyone; a user may make tokens for themselves with
+        no more scopes than the token they hold."""
+        caller = need(caller, "read") if caller is None or caller.name == user else need(caller, "admin")
+        bad = [x for x in scopes if x not in SCOPES]
+        if bad or not scopes:
+            raise BadInput(f"unknown scopes {bad}; choose from {list(SCOPES)}")
+        if not caller.admin and not set(scopes) <= caller.scopes:
+            raise Forbidden("a token cannot grant scopes its maker lacks")
+        with self.core.write() as s:
+            target = find_user(s, user)
+            if "admin" in scopes and not target.is_admin:
+                raise Forbidden(f"{user!r} is not an administrator")
+            return new_token(s, caller.name, target, scopes, label)
+
+    def revoke_token(self, caller: Caller | None, token_or_sha: str) -> dict:
+        caller = need(caller, "read")
+        sha = token_or_sha if re.fullmatch(r"[0-9a-f]{64}", token_or_sha) else token_hash(token_or_sha)
+        with self.core.write() as s:
+            row = rows.token_with_user(s, sha256=sha)
+            # someone else's token is "not found" to a non-admin, so tokens cannot be probed
+            if row is None or (not caller.admin and row[1].id != caller.user_id):
+                raise NotFound("no such token")
+            tok, user = row
+            if tok.revoked_at is None:
+                tok.revoked_at = utcnow()
+                emit(s, "token-revoked", None, user.name, {"sha256": sha})
+                audit(s, caller.name, "token.revoke", f"token:{sha[:12]}", {"revoked": False},
+                      {"revoked": True, "user": user.name})
+            return {"sha256": sha, "user": user.name, "revoked_at": iso(tok.revoked_at)}
+
+    def list_tokens(self, caller: Caller | None) -> list[dict]:
+        caller = need(caller, "read")
+        with self.core.store.read() as s:
+            found = rows.tokens(s, user_id=None if caller.admin else caller.user_id)
+            return [{"sha256": t.sha256, "user": u.name, "scopes": t.scopes.split(), "label": t.label,
+                     "created_at": iso(t.created_at), "revoked_at": iso(t.revoked_at)} for t, u in found]
+
+    def whoami(self, caller: Caller | None) -> dict:
+        caller = need(caller, "read") if caller is None else caller
+        orgs = [{"name": caller.org, "type": "org"}] if caller.org else []
+        role = "write" if caller.has("publish") else "read"
+        return {"type": "user", "id": str(caller.user_id), "name": caller.name, "fullname": caller.name,
+                "isAdmin": caller.is_admin, "orgs": orgs,
+                "auth": {"type": "access_token",
+                         "accessToken": {"displayName": "aperto", "role": role, "scopes": sorted(caller.scopes)}}}
