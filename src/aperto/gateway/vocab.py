@@ -59,7 +59,8 @@ def control_token_texts(path: Path) -> frozenset[str]:
             magic, version, _tensors, n_kv = reader.unpack("<4sIQQ")
             if magic != b"GGUF" or version < 2:
                 raise BadInput(f"{path} is not a GGUF file of version 2 or later")
-            found: dict[str, list[bytes] | tuple[int, ...]] = {}
+            texts: list[bytes] | None = None
+            types: tuple[int, ...] | None = None
             for _ in range(n_kv):
                 key = reader.string().decode(errors="replace")
                 (vtype,) = reader.unpack("<I")
@@ -67,18 +68,17 @@ def control_token_texts(path: Path) -> frozenset[str]:
                     reader.skip(vtype)
                     continue
                 inner, count = reader.unpack("<IQ")
-                if inner == STRING:
-                    found[key] = [reader.string() for _ in range(count)]
-                elif inner == 5:  # int32
-                    found[key] = reader.unpack(f"<{count}i")
+                if key == WANTED[0] and inner == STRING:
+                    texts = [reader.string() for _ in range(count)]
+                elif key == WANTED[1] and inner == 5:  # int32
+                    types = reader.unpack(f"<{count}i")
                 else:
                     raise BadInput(f"{path}: unexpected type {inner} for {key}")
-                if len(found) == len(WANTED):
+                if texts is not None and types is not None:
                     break
     except (OSError, struct.error, ValueError) as exc:
         raise BadInput(f"cannot read the vocabulary of {path}: {exc}") from exc
-    tokens, types = found.get(WANTED[0]), found.get(WANTED[1])
-    if tokens is None or types is None:
+    if texts is None or types is None:
         raise BadInput(f"{path} has no tokenizer.ggml.tokens / token_type; cannot guard against special tokens")
-    return frozenset(bytes(t).decode(errors="replace") for t, kind in zip(tokens, types, strict=True)
+    return frozenset(t.decode(errors="replace") for t, kind in zip(texts, types, strict=True)
                      if kind in (CONTROL, UNKNOWN) and t)

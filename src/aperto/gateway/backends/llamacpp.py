@@ -93,7 +93,7 @@ class LlamaCpp(Backend):
         r = self.local.post("/apply-template", json={"messages": [
             {"role": m["role"], "content": mark} for m, mark in zip(body["messages"], marks, strict=True)]})
         r.raise_for_status()
-        templated, pos, ids = r.json()["prompt"], 0, []
+        templated, pos, ids = r.json()["prompt"], 0, list[int]()
         for mark, message in zip(marks, body["messages"], strict=True):
             at = templated.find(mark, pos)
             if at < 0:  # a template that drops or rewrites a message: refuse rather than guess
