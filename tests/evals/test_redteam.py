@@ -98,9 +98,10 @@ def test_suite_is_large_enough():
 
 
 @pytest.fixture()
-def canary_dir(artifacts_dir):
-    folder = artifacts_dir / "redteam-canary"
-    folder.mkdir(exist_ok=True)
+def canary_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("redteam-canary")
+    for parent in (folder.parent, folder.parent.parent):
+        parent.chmod(0o755)  # reachable by the sandbox's uid, were it not for the minimal root
     folder.chmod(0o777)  # world-writable on purpose: only the sandbox's read-only mounts protect it
     canary = folder / "canary.txt"
     canary.write_text("alive")

@@ -150,6 +150,8 @@ def remove_tree(top: str) -> None:
     (the wipe when there is no mount namespace; shutil.rmtree recurses and gives up at ~1000 levels)."""
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
     try:
+        if not os.path.islink(top):
+            os.chmod(top, 0o700)
         fd = os.open(top, flags)
     except OSError:
         return
@@ -164,6 +166,7 @@ def remove_tree(top: str) -> None:
                     break
                 os.unlink(entry.name, dir_fd=fd)
         if subdir is not None:
+            os.chmod(subdir, 0o700, dir_fd=fd)  # a real folder (checked above): it may have been mode 0
             child = os.open(subdir, flags, dir_fd=fd)
             os.close(fd)
             fd = child

@@ -80,6 +80,9 @@ def library() -> Any:
                                                ctypes.POINTER(_ArgCmp)]
         lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+        lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
+        lib.seccomp_arch_native.restype = ctypes.c_uint32
+        lib.seccomp_arch_add.argtypes = lib.seccomp_arch_remove.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
         _LIB = lib
     return _LIB
 
@@ -97,15 +100,21 @@ def _rule(ctx: int, action: int, nr: int, *compare: tuple[int, int]) -> None:
         raise OSError(-rc, f"seccomp_rule_add({nr}): {os.strerror(-rc)}")
 
 
-def build(allow: tuple[str, ...] = ALLOW) -> bytes:
+def build(allow: tuple[str, ...] = ALLOW, arch: int | None = None) -> bytes:
     """The filter as a classic BPF program: allow ``allow``, EPERM for the rest, and kill the
-    process on any other architecture or ABI (x32 on x86_64)."""
+    process on any other architecture or ABI (x32 on x86_64). ``arch`` (an AUDIT_ARCH token such
+    as 0xC00000B7 for aarch64) builds it for another machine: libseccomp renumbers the calls."""
     lib = library()
     ctx = lib.seccomp_init(act_errno(errno.EPERM))
     if not ctx:
         raise OSError(errno.ENOMEM, "seccomp_init failed")
     try:
         lib.seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
+        native = lib.seccomp_arch_native()
+        if arch is not None and arch != native:
+            for rc in (lib.seccomp_arch_add(ctx, arch), lib.seccomp_arch_remove(ctx, native)):
+                if rc < 0:
+                    raise OSError(-rc, f"seccomp arch {arch:#x}: {os.strerror(-rc)}")
         for name in allow:
             nr = syscall_number(name)
             if nr is not None:
