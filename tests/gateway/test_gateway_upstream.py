@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 import openai
@@ -68,3 +69,47 @@ def test_upstream_errors_are_passed_on_clearly(tmp_path):
                        json={"model": "dead/model", "messages": [{"role": "user", "content": "x"}]})
         assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
         assert "127.0.0.1:9" in r.json()["error"]["message"]
+
+
+def scripted_upstream(status: int, body: bytes, headers: dict[str, str]) -> Any:
+    """An OpenAI-compatible server that answers every request with the same bytes."""
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()]})
+        await send({"type": "http.response.body", "body": body})
+    return app
+
+
+def front_for(tmp_path, url: str):
+    doc = policy_doc()
+    doc["open_repos"] = ["up/model"]
+    policy = tmp_path / "p.json"
+    policy.write_text(json.dumps(doc))
+    settings = settings_for(tmp_path, policy_file=policy, gateway_model="",
+                            gateway_models={"up/model": {"backend": "upstream", "url": url}})
+    return create_app(settings)
+
+
+def test_an_upstream_429_is_passed_on_with_its_retry_after(tmp_path):
+    limited = scripted_upstream(429, b'{"error": {"message": "slow down"}}',
+                                {"content-type": "application/json", "retry-after": "7"})
+    with serve(limited) as up, serve(front_for(tmp_path, up.url + "/v1")) as front:
+        r = httpx.post(front.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {ALICE}"},
+                       json={"model": "up/model", "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 429 and r.headers["retry-after"] == "7" and r.headers["x-should-retry"] == "true"
+        assert r.json()["error"]["code"] == "rate_limit_exceeded" and "slow down" in r.json()["error"]["message"]
+
+
+def test_multi_line_sse_data_is_joined(tmp_path):
+    chunk = {"id": "u1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "two\nlines"}, "finish_reason": None}]}
+    pretty = json.dumps(chunk, indent=1)  # JSON over several lines: one data: field per line
+    stream = ("".join(f"data: {line}\n" for line in pretty.split("\n")) + "\n: keep-alive\n\n"
+              + "data:[DONE]\n\n").encode()
+    upstream = scripted_upstream(200, stream, {"content-type": "text/event-stream"})
+    with serve(upstream) as up, serve(front_for(tmp_path, up.url + "/v1")) as front:
+        client = openai.OpenAI(base_url=front.url + "/v1", api_key=ALICE, max_retries=0)
+        r = client.chat.completions.create(model="up/model", messages=[{"role": "user", "content": "x"}])
+        assert r.choices[0].message.content == "two\nlines"

@@ -22,6 +22,7 @@ from typing import Any
 
 from aperto.gateway.backends import Chunk
 from aperto.gateway.stream import Stream
+from aperto.sse import line_event
 
 SEND_KEY = "aperto.send"  # the server's own send, put in the scope before any middleware wraps it
 # what this module reads of uvicorn's connection object (private: checked once at start-up)
@@ -45,10 +46,10 @@ def direct_write_problem() -> str | None:
 
 
 def sse(chunk: Chunk) -> bytes:
-    """One server-sent event, as OpenAI streams a chunk."""
+    """One server-sent event, as OpenAI streams a chunk (compact JSON: always one line)."""
     if type(chunk) is bytes:  # already JSON (llama.cpp's own)
-        return b"data: " + chunk + b"\n\n"
-    return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+        return line_event(chunk)
+    return line_event(json.dumps(chunk, separators=(",", ":")).encode())
 
 
 class SocketWriter:

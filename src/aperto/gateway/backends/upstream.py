@@ -10,18 +10,35 @@ from typing import Any
 
 import httpx
 
-from aperto.errors import ApertoError, BadInput, NotFound, Unauthorized, Unavailable
+from aperto import sse
+from aperto.errors import ApertoError, BadInput, NotFound, Unavailable
 from aperto.gateway.backends import register
 from aperto.gateway.backends.base import Backend, Channel
 
-BY_STATUS = {400: BadInput, 401: Unauthorized, 403: Unauthorized, 404: NotFound}
+BY_STATUS = {400: BadInput, 404: NotFound}  # the rest (its 401 too: our key, not the client's) is a 503
 
 
-def _upstream_error(status: int, text: str) -> ApertoError:
+class RateLimited(ApertoError):
+    code = "rate_limit_exceeded"  # OpenAI's name
+    http_status = 429
+
+
+def _retry_after(value: str | None) -> int:
+    """The upstream's Retry-After in whole seconds (HTTP dates and junk: a short default)."""
+    try:
+        return max(0, min(3600, round(float(value or ""))))
+    except ValueError:
+        return 1
+
+
+def _upstream_error(response: httpx.Response, text: str) -> ApertoError:
+    status = response.status_code
     try:
         message = json.loads(text)["error"]["message"]
     except (ValueError, KeyError, TypeError):
         message = text[:500] or f"HTTP {status}"
+    if status == 429:
+        return RateLimited(f"upstream: {message}", retry_after=_retry_after(response.headers.get("retry-after")))
     return BY_STATUS.get(status, Unavailable)(f"upstream: {message}")
 
 
@@ -40,16 +57,16 @@ class Upstream(Backend):
         try:
             async with self.client.stream("POST", self.url + path, json=body) as response:
                 if response.status_code >= 400:
-                    raise _upstream_error(response.status_code, (await response.aread()).decode(errors="replace"))
-                async for line in response.aiter_lines():
+                    raise _upstream_error(response, (await response.aread()).decode(errors="replace"))
+                async for event in sse.events(response.aiter_lines()):
                     if out.stopped:
                         return  # leaving the block closes the connection: the upstream aborts
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
+                    if event.data.strip() == "[DONE]":
                         return
-                    chunk = json.loads(data)
+                    try:
+                        chunk = json.loads(event.data)
+                    except ValueError as exc:
+                        raise Unavailable(f"upstream sent an event that is not JSON: {event.data[:200]!r}") from exc
                     if "error" in chunk:
                         err = chunk["error"]
                         raise Unavailable(f"upstream: {err.get('message', err) if isinstance(err, dict) else err}")
