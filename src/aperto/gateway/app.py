@@ -63,6 +63,30 @@ def body_limit(settings: Settings) -> int:
     return (1 << 20) + 8 * settings.max_prompt_chars
 
 
+SCHEMAS: dict[str, Any] = {  # the documented shape (gateway/request.py checks every field)
+    "model": {"type": "string"},
+    "messages": {"type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {
+        "role": {"enum": ["system", "developer", "user", "assistant"]}, "content": {"type": "string"}}}},
+    "prompt": {"type": "string"}, "max_tokens": {"type": "integer", "minimum": 1},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": {"type": "number", "minimum": 0,
+                                                                             "maximum": 1},
+    "stream": {"type": "boolean"}, "stop": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+    "seed": {"type": "integer"}, "n": {"type": "integer", "enum": [1]},
+    "repo": {"type": ["string", "null"]}, "reason": {"type": "string"},
+}
+FIELDS = {"messages": ["model", "messages", "max_tokens", "temperature", "top_p", "stream", "stop", "seed", "n"],
+          "prompt": ["model", "prompt", "max_tokens", "temperature", "top_p", "stream", "stop", "seed", "n"],
+          "reason": ["repo", "reason"], None: ["repo"]}
+
+
+def body_schema(required: str | None = None) -> dict[str, Any]:
+    """The OpenAPI requestBody of a route that reads its JSON itself."""
+    fields = FIELDS[required]
+    schema = {"type": "object", "properties": {name: SCHEMAS[name] for name in fields},
+              "required": ([] if required is None else [required]) + (["model"] if "model" in fields else [])}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -272,28 +296,37 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
             return Response(status_code=499)
         return JSONResponse(work.result())
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", openapi_extra=body_schema("messages"))
     async def chat(request: Request) -> Response:
         return await serve("chat", request)
 
-    @app.post("/v1/completions")
+    @app.post("/v1/completions", openapi_extra=body_schema("prompt"))
     async def completions(request: Request) -> Response:
         return await serve("completions", request)
 
-    @app.post("/admin/kill")
-    async def admin_kill(request: Request) -> dict[str, Any]:
+    async def admin_body(request: Request) -> tuple[str | None, dict[str, Any]]:
+        """An admin call's body: an object whose 'repo' is a model's name, or null for everything."""
         gateway.admin(bearer(request))
         body = await read_json(request)
-        if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
-            raise BadInput("a non-empty 'reason' is required", param="reason")
-        gateway.kill(body.get("repo"), body["reason"].strip())
-        return {"halted": True, "repo": body.get("repo"), "reason": body["reason"].strip()}
+        if not isinstance(body, dict):
+            raise BadInput("the request body must be a JSON object like {\"repo\": null}")
+        repo = body.get("repo")
+        if repo is not None and (not isinstance(repo, str) or not repo):
+            raise BadInput("'repo' must be a model's name, or null for everything", param="repo")
+        return repo, body
 
-    @app.post("/admin/resume")
+    @app.post("/admin/kill", openapi_extra=body_schema("reason"))
+    async def admin_kill(request: Request) -> dict[str, Any]:
+        repo, body = await admin_body(request)
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise BadInput("a non-empty 'reason' is required", param="reason")
+        gateway.kill(repo, reason.strip())
+        return {"halted": True, "repo": repo, "reason": reason.strip()}
+
+    @app.post("/admin/resume", openapi_extra=body_schema())
     async def admin_resume(request: Request) -> dict[str, Any]:
-        gateway.admin(bearer(request))
-        body = await read_json(request)
-        repo = body.get("repo") if isinstance(body, dict) else None
+        repo, _ = await admin_body(request)
         gateway.resume(repo)
         return {"halted": False, "repo": repo, "kills": gateway.status()["kills"]}
 
