@@ -140,7 +140,7 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
     sig = index.signatures[best]
     n_anchors = sum(p >= 0 for p in anchors)
     if coverage < MIN_COVERAGE and not (n_anchors >= 2 or (n_anchors and coverage >= 0.1)):
-        unknown = Identification(None, source=source, resembles=sig.family if coverage >= 0.1 else None,
+        unknown = Identification(None, source=source, resembles=sig.family if coverage >= 0.05 else None,
                                  notes=[f"closest reference {sig.family} shares only {coverage:.0%} of its text"])
         return _unmatched(text, tokens, source, unknown)
 
@@ -388,7 +388,7 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
     if rewrite or reworded:
         # the opening (or scattered phrases) verbatim, the rest in other words: a paraphrase if the terms survive
         reading = reading_mod.read(tokens.words, sig.family, "en")
-        if len(reading.found) > len(reading.missing):
+        if reading.keeps_terms():
             result.status = PARAPHRASED
             result.confidence = round(0.3 + 0.4 * coverage, 3)
             result.notes.append(f"keeps the structure of {sig.family} but not its words: {OFFICIAL_GOVERNS}")

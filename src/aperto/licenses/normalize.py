@@ -19,7 +19,8 @@ _MASK = re.compile(
     r"<!--.*?-->|</?[a-zA-Z][^<>]{0,500}>|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});|\]\([^()]{0,500}?\)"
     r"|\\[nrt]"
     # list and clause markers ("1.", "a)", "(iv)"): copies renumber lists freely
-    r"|(?:(?<![\w.])|(?<=\\n))\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})[.)](?=[\s\\])|\((?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\)",
+    # (markdown escapes them: "1\." is "1.")
+    r"|(?:(?<![\w.])|(?<=\\n))\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\\?[.)](?=[\s\\])|\((?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\)",
     re.S,
 )
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"

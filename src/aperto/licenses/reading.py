@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aperto.licenses import kb
+from aperto.licenses import kb, revisions
 from aperto.licenses.normalize import phrase_words
 from aperto.licenses.terms import Kind
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "translations" / "terms.toml"
 NAME_WINDOW = 4        # the name's tokens must occur within this many tokens ("Licenza Apache, Versione 2.0")
 MIN_MARKERS = 0.04     # share of a text's words that are a language's function words before we name the language
+IDENTITY = ("name", "date", "licensor")   # anchors that say which document it is, not what it requires
 NEAR = 4               # a threshold number and its "million" word are at most this many tokens apart
 
 
@@ -38,6 +39,13 @@ class Reading:
     language: str                 # ISO 639-1 code
     found: tuple[Anchor, ...]
     missing: tuple[Anchor, ...]
+
+    def keeps_terms(self) -> bool:
+        """Every operative anchor (threshold, law) is there, or, for a family without any, most anchors are."""
+        operative = [a for a in self.found + self.missing if a.label not in IDENTITY]
+        if operative:
+            return all(a in self.found for a in operative)
+        return len(self.found) > len(self.missing)
 
     @property
     def language_name(self) -> str:
@@ -99,10 +107,10 @@ def anchors_of(family: str) -> list[tuple[Anchor, Any]]:
         return []
     name = _data()["families"].get(family)
     out: list[tuple[Anchor, Any]] = [(Anchor("name", " ".join(name)), ("name", name))] if name else []
-    year, _, rest = lic.release_date.partition("-")
-    if year.isdigit():
-        day = rest.partition("-")[2]
-        out.append((Anchor("date", lic.release_date), ("tokens", [year] + ([day.lstrip("0")] if day else []))))
+    # the year of the release or of any registered revision ("18." of a German date is a list marker to the tokenizer)
+    years = {d[:4] for d in [lic.release_date, *(r.date for r in revisions.of_family(family))] if d[:4].isdigit()}
+    if years:
+        out.append((Anchor("date", lic.release_date or min(years)), ("any", sorted(years))))
     for t in lic.of_kind(Kind.USER_THRESHOLD)[:1]:
         mau = int(t.params.get("mau", 0))
         out.append((Anchor("user threshold", f"{mau // 1_000_000} million monthly active users"), ("threshold", mau)))
@@ -127,6 +135,8 @@ def read(words: list[str], family: str, lang: str) -> Reading:
             ok = _has_name(words, value)
         elif how == "tokens":
             ok = all(v in present for v in value)
+        elif how == "any":
+            ok = any(v in present for v in value)
         elif how == "threshold":
             ok = _has_threshold(words, value, language_words)
         else:
