@@ -82,29 +82,31 @@ class Event(BaseModel):
         return {"seq": seq, **self.row(), "at": at}
 
 
-class Grant(Event):
-    type: Literal["grant"] = "grant"
+class RepoEvent(Event):
+    """An event about one repo (the repo is required)."""
+
     repo: Repo
+
+
+class Grant(RepoEvent):
+    type: Literal["grant"] = "grant"
     user: str
     data: GrantData = GrantData()
 
 
-class Revoke(Event):
+class Revoke(RepoEvent):
     type: Literal["revoke"] = "revoke"
-    repo: Repo
     user: str
     data: ReasonData = ReasonData()
 
 
-class Takedown(Event):
+class Takedown(RepoEvent):
     type: Literal["takedown"] = "takedown"
-    repo: Repo
     data: ReasonData = ReasonData()
 
 
-class Restore(Event):
+class Restore(RepoEvent):
     type: Literal["restore"] = "restore"
-    repo: Repo
     data: ReasonData = ReasonData()
 
 
@@ -130,25 +132,22 @@ class TokenRevoked(Event):
     data: TokenRevokedData
 
 
-class GatingChanged(Event):
+class GatingChanged(RepoEvent):
     """Sent when a repo is first published or its gating mode changes."""
 
     type: Literal["gating"] = "gating"
-    repo: Repo
     data: GatingData
 
 
-class RevisionTakedown(Event):
+class RevisionTakedown(RepoEvent):
     """One commit withdrawn; the model as a whole stays available."""
 
     type: Literal["revision-takedown"] = "revision-takedown"
-    repo: Repo
     data: RevisionData
 
 
-class RevisionRestore(Event):
+class RevisionRestore(RepoEvent):
     type: Literal["revision-restore"] = "revision-restore"
-    repo: Repo
     data: RevisionData
 
 
