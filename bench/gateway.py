@@ -295,7 +295,7 @@ def main() -> None:
                         help="llama.cpp threads (1 suffers less when other jobs share the cores)")
     parser.add_argument("--rounds", type=int, default=60,
                         help="interleaved throughput rounds at 1 stream (a multiple of 3: each arm takes each "
-                             "place as often); single rounds scatter by +-15% on this machine, so many are needed")
+                             "place as often); single rounds scatter by +-15%% on this machine, so many are needed")
     parser.add_argument("--rounds-16", type=int, default=6, help="interleaved throughput rounds at 16 streams")
     parser.add_argument("--max-tokens", type=int, default=96, help="tokens per stream in the throughput rows")
     parser.add_argument("--wake-bytes", type=int, default=1 << 18,

@@ -7,11 +7,17 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import click
+import httpx
 
+from aperto.cli.remote import GATEWAY_HINT, check, hub_hint, reaching, request
 from aperto.config import Settings
 from aperto.errors import BadInput
+
+# an OpenAI-compatible server need not list its models; then there is nothing to check first
+NO_MODEL_LIST = (404, 405, 501)
 
 
 @click.group("eval")
@@ -27,6 +33,27 @@ def _ks(value: str) -> list[int]:
     if not ks or ks[0] < 1:
         raise BadInput("--k values must be >= 1")
     return ks
+
+
+def preflight(endpoint: str, api_key: str | None) -> None:
+    """Ask the endpoint for its models before starting, so a stopped gateway or a refused key is
+    one clear error now rather than retries and a stack of failed samples."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    url = endpoint.rstrip("/") + "/models"
+    with reaching(url, "the model endpoint", GATEWAY_HINT):
+        response = httpx.get(url, headers=headers, timeout=30)
+    if response.status_code not in NO_MODEL_LIST:
+        check(response)
+
+
+def push(summary: dict, repo: str, hub_url: str, token: str | None) -> None:
+    """POST each pass@k to the hub (docs/contracts.md, "Evaluation results on the hub")."""
+    from aperto.evals.report import hub_payloads
+
+    url = f"{hub_url.rstrip('/')}/api/models/{quote(repo, safe='/')}/evals"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for body in hub_payloads(summary):
+        request("POST", url, what="the hub", hint=hub_hint("--hub"), json=body, headers=headers)
 
 
 @eval_cmd.command("humaneval")
@@ -92,6 +119,8 @@ def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temp
             run_dir = settings.data_dir / "evals" / "runs" / f"{slug}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     else:
         run_settings.update(samples=str(samples_file))
+    if samples_file is None:
+        preflight(endpoint, api_key)
     run = RunDir(run_dir, run_settings) if run_dir else None
     if run and not as_json:
         click.echo(f"run folder: {run.path} (pass --run {run.path} to resume)", err=True)
@@ -118,7 +147,7 @@ def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temp
     if run:
         run.write_summary(summary)
     if push_repo:
-        report.push(summary, push_repo, hub_url or settings.hub_url, token or settings.token)
+        push(summary, push_repo, hub_url or settings.hub_url, token or settings.token)
         summary["pushed_to"] = push_repo
     if as_json:
         verdicts = [{k: r[k] for k in ("task_id", "sample", "verdict", "error", "duration")} for r in rows]

@@ -8,8 +8,9 @@ from typing import Any
 
 import click
 
+from aperto.cli.remote import hub_hint, request
 from aperto.config import Settings
-from aperto.errors import ApertoError, Forbidden, Unauthorized, Unavailable
+from aperto.errors import Unauthorized
 
 
 @click.command("gateway")
@@ -42,35 +43,24 @@ def gateway_cmd(host: str | None, port: int | None, policy_file: Path | None, hu
                 log_level="info")
 
 
-def _hub_call(path: str, body: dict[str, Any], hub_url: str | None, token: str | None) -> dict[str, Any]:
-    import httpx
-
-    settings = Settings()
-    url = (hub_url or settings.hub_url).rstrip("/") + path
-    token = token or settings.token
+def _call(base: str, path: str, body: dict[str, Any], token: str | None, hint: str) -> dict[str, Any]:
     if not token:
         raise Unauthorized("no token", hint="pass --token or set APERTO_TOKEN (admin or licensor)")
-    try:
-        response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    except httpx.HTTPError as exc:
-        raise Unavailable(f"cannot reach {url}: {exc}") from exc
-    if response.status_code >= 400:
-        try:
-            err = response.json().get("error", response.json())
-            message = err.get("message", str(err)) if isinstance(err, dict) else str(err)
-        except ValueError:
-            message = response.text[:300]
-        error_cls = {401: Unauthorized, 403: Forbidden}.get(response.status_code, ApertoError)
-        raise error_cls(f"{url} answered {response.status_code}: {message}")
+    url = base.rstrip("/") + path
+    response = request("POST", url, what="the server", hint=hint, json=body,
+                       headers={"Authorization": f"Bearer {token}"})
     return response.json() if response.content else {}
 
 
 def _switch(action: str, body: dict[str, Any], hub_url: str | None, gateway_url: str | None,
             token: str | None) -> dict[str, Any]:
     """Kill or resume at the hub (every replica follows its feed), or at one standalone gateway."""
+    settings = Settings()
+    token = token or settings.token
     if gateway_url:
-        return _hub_call(f"/admin/{action}", body, gateway_url.rstrip("/").removesuffix("/v1"), token)
-    return _hub_call(f"/api/{action}", body, hub_url, token)
+        return _call(gateway_url.rstrip("/").removesuffix("/v1"), f"/admin/{action}", body, token,
+                     "is the gateway running? start it with `aperto gateway`, or pass --gateway")
+    return _call(hub_url or settings.hub_url, f"/api/{action}", body, token, hub_hint("--hub-url"))
 
 
 _target = [

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
+from aperto.cli.remote import check, hub_hint, reaching
 from aperto.config import Settings
-from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, Unauthorized
+from aperto.errors import BadInput, Conflict
 
 CHUNK = 1024 * 1024
 
@@ -65,18 +66,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _raise_for(response) -> None:  # noqa: ANN001
-    if response.status_code < 400:
-        return
-    try:
-        message = response.json().get("message") or response.text
-    except ValueError:
-        message = response.text
-    cls = {400: BadInput, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}.get(
-        response.status_code, ApertoError)
-    raise cls(f"hub answered {response.status_code}: {message}")
-
-
 def _file_list(path: Path) -> list[tuple[str, Path]]:
     if path.is_file():
         return [(path.name, path)]
@@ -88,7 +77,7 @@ def upload_file(client, repo: str, local: Path, sha: str, size: int, bar) -> Non
     """Send what the hub lacks, resuming from the size it already holds."""
     url = f"/api/models/{repo}/upload/{sha}"
     status = client.get(url)
-    _raise_for(status)
+    check(status)
     have = status.json()["received"]
     if have < 0:  # the hub already holds these bytes
         bar.update(size)
@@ -103,7 +92,7 @@ def upload_file(client, repo: str, local: Path, sha: str, size: int, bar) -> Non
                 yield block
 
     response = client.patch(url, params={"size": size, "offset": have}, content=body())
-    _raise_for(response)
+    check(response)
     if not response.json().get("complete"):
         raise Conflict(f"{local}: the hub holds {response.json()['received']} of {size} bytes; run publish again")
 
@@ -130,7 +119,8 @@ def publish_cmd(path: str, repo: str, token: str | None, hub_url: str, message: 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     entries = []
     total = sum(p.stat().st_size for _, p in files)
-    with httpx.Client(base_url=hub_url, headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
+    with reaching(hub_url, "the hub", hub_hint("--hub")), \
+            httpx.Client(base_url=hub_url, headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
             tqdm(total=total, unit="B", unit_scale=True, desc=repo, file=sys.stderr,
                  disable=not sys.stderr.isatty()) as bar:
         for rel, local in files:
@@ -140,7 +130,7 @@ def publish_cmd(path: str, repo: str, token: str | None, hub_url: str, message: 
         response = client.post(f"/api/models/{repo}/commit",
                                json={"files": entries, "message": message or f"publish {root.name}",
                                      "gating": gating})
-        _raise_for(response)
+        check(response)
     result = response.json()
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -71,7 +71,8 @@ class Generator:
             except httpx.TransportError as exc:
                 if attempt == 4:
                     raise Unavailable(f"cannot reach {self.base_url}: {exc}",
-                                      hint="is the gateway running? (aperto gateway serve, or --base-url)") from exc
+                                      hint="is the gateway running? start it with `aperto up` or "
+                                           "`aperto gateway`, or pass --base-url") from exc
             else:
                 if response.status_code == 401:
                     raise Unauthorized(f"{self.base_url} refused the API key", hint="pass --api-key")

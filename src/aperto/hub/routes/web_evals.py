@@ -174,7 +174,9 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
     token = raw_token(request) or ""
     run_id = uuid.uuid4().hex[:12]
     log = settings.state_dir("ui-evals") / f"{run_id}.log"
-    env = {**os.environ, "APERTO_API_KEY": token, "APERTO_TOKEN": token}
+    # the run folder and caches belong under this hub's data dir, like all of its state
+    env = {**os.environ, "APERTO_API_KEY": token, "APERTO_TOKEN": token,
+           "APERTO_DATA_DIR": str(settings.data_dir)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
