@@ -27,7 +27,7 @@ USER = "aperto-sandbox"
 
 def ensure_user() -> None:
     if subprocess.run(["id", "-u", USER], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+        subprocess.run(["/usr/sbin/useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
                        check=True)
 
 

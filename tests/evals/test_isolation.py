@@ -308,7 +308,8 @@ def test_the_sandbox_tests_pass_as_an_unprivileged_user():
         with Sandbox(workers=1) as box:
             assert box.isolation["raw"]["mode"] == "userns" and box.isolation["level"] == "strong"
         return
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp",
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+           "HOME": "/tmp",
            "APERTO_ROOTLESS_RUN": "1", "CI": os.environ.get("CI", "")}
     command = [sys.executable, str(HERE / "rootless.py"), sys.executable, "-m", "pytest", "-q", "-x",
                "-p", "no:cacheprovider", *[str(HERE / name) for name in ROOTLESS_TESTS]]
