@@ -12,6 +12,7 @@ from aperto.catalog.facts import (
     ids,
     published_scores,
     released,
+    suggest,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "ids",
     "published_scores",
     "released",
+    "suggest",
 ]

@@ -7,7 +7,10 @@ where one exists) or an alias, case-insensitively.
 from __future__ import annotations
 
 import builtins
+import difflib
 import functools
+import itertools
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,9 @@ from typing import Any
 from aperto.errors import ApertoError, BadInput, NotFound, Unavailable
 
 DATA_FILE = Path(__file__).resolve().parent / "models.toml"
+FAMILIES_FILE = Path(__file__).resolve().parent / "families.toml"
+_AXIS = re.compile(r"\{(\w+)\}")
+_SIZE = re.compile(r"^(?:(\d+)x)?(\d+(?:[._]\d+)?)([bm])(\d*)$", re.I)
 COMPONENTS = ("weights", "inference_code", "training_code", "data_information", "training_data")
 UNCHECKED = "from design.md; not re-checked against the source here"
 HF_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/", "hf://")
@@ -141,13 +147,81 @@ def _model(raw: dict[str, Any], sources: dict[str, dict[str, str]]) -> ModelFact
     )
 
 
+def _size(token: str) -> float | None:
+    """Parameters in billions from a size token: 7b, 1_8B, 135M, 7b1 (BLOOM's 7.1B).
+
+    An experts pattern (8x7B) is not a total (the experts share layers): None."""
+    m = _SIZE.match(token)
+    if not m or m.group(1):
+        return None
+    _experts, number, unit, tail = m.groups()
+    value = float(number.replace("_", ".") + (f".{tail}" if tail else ""))
+    return value / 1000 if unit.lower() == "m" else value
+
+
+def _parameters(repo: str) -> tuple[float | None, float | None]:
+    tokens = repo.split("/")[-1].split("-")
+    total = next((v for t in tokens if (v := _size(t)) is not None), None)
+    active = next((v for t in tokens if t[:1] in "aA" and (v := _size(t[1:])) is not None), None)
+    return total, active
+
+
+def _by(table: dict[str, str], repo: str, default: str) -> str:
+    """The value of the longest key found in the lower-cased repo id (`license_by`, `release_by`)."""
+    low = repo.lower()
+    keys = sorted((k for k in table if k.lower() in low), key=len, reverse=True)
+    return table[keys[0]] if keys else default
+
+
+def _expand(template: str, axes: dict[str, list[str]]) -> list[str]:
+    names = _AXIS.findall(template)
+    missing = [n for n in names if n not in axes]
+    if missing:
+        raise _bad(f"{FAMILIES_FILE.name}: template {template!r} uses undefined axes {missing}")
+    out = []
+    for values in itertools.product(*(axes[n] for n in names)):
+        repo = template
+        for n, v in zip(names, values, strict=True):
+            repo = repo.replace("{" + n + "}", v, 1)
+        out.append(repo)
+    return out
+
+
+def _generated() -> list[ModelFacts]:
+    """Every official repository id of the families in families.toml."""
+    try:
+        raw = tomllib.loads(FAMILIES_FILE.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise _bad(f"{FAMILIES_FILE.name} cannot be read: {exc}") from None
+    defaults = raw.get("defaults", {})
+    out = []
+    for fam in raw.get("family", []):
+        axes = {k: v for k, v in fam.items() if isinstance(v, list) and k not in ("ids", "multimodal_by")}
+        components = defaults.get(fam.get("released", ""), {})
+        for template in fam["ids"]:
+            for repo in _expand(template, axes):
+                total, active = _parameters(repo)
+                out.append(ModelFacts(
+                    id=repo, name=f"{fam['name']}: {repo.split('/')[-1]}", family=fam["family"],
+                    developer=fam.get("developer", ""), license=_by(fam.get("license_by", {}), repo, fam["license"]),
+                    release_date=_by(fam.get("release_by", {}), repo, fam["release_date"]),
+                    parameters_b=total, active_parameters_b=active,
+                    multimodal=bool(fam.get("multimodal")) or any(k in repo.lower() for k in fam.get("multimodal_by", [])),
+                    released=Components(**{k: components.get(k) for k in COMPONENTS}),
+                    note=fam.get("note", "generated from the family pattern in families.toml"),
+                ))
+    return out
+
+
 @functools.cache
 def _load() -> tuple[tuple[ModelFacts, ...], dict[str, ModelFacts]]:
     try:
         raw = tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise _bad(f"cannot be read: {exc}") from None
-    models = tuple(_model(m, raw.get("sources", {})) for m in raw.get("model", []))
+    listed = [_model(m, raw.get("sources", {})) for m in raw.get("model", [])]
+    taken = {k.lower() for m in listed for k in (m.id, *m.aliases)}
+    models = tuple(listed + [g for g in _generated() if g.id.lower() not in taken])
     index: dict[str, ModelFacts] = {}
     for m in models:
         for key in (m.id, *m.aliases):
@@ -176,11 +250,21 @@ def get(id_or_alias: str) -> ModelFacts:
         raise BadInput("no model named", hint="give a model id such as meta-llama/Llama-2-7b-hf")
     model = find(id_or_alias)
     if model is None:
-        key = _key(id_or_alias)
-        near = [m.id for m in _load()[0] if key.rsplit("/", 1)[-1][:6] in m.id.lower()][:5]
+        near = suggest(id_or_alias)
         hint = f"did you mean {', '.join(near)}?" if near else "see aperto.catalog.ids() for the known models"
         raise NotFound(f"model {id_or_alias!r} is not in the catalogue", hint=hint, model=id_or_alias)
     return model
+
+
+def suggest(id_or_alias: str, n: int = 5) -> list[str]:
+    """The known ids closest to an unknown one (by the repo name, then the whole id)."""
+    key = _key(id_or_alias)
+    models = _load()[0]
+    by_name = {m.id.lower().rsplit("/", 1)[-1]: m.id for m in models}
+    names = difflib.get_close_matches(key.rsplit("/", 1)[-1], list(by_name), n=n, cutoff=0.6)
+    whole = difflib.get_close_matches(key, [m.id.lower() for m in models], n=n, cutoff=0.6)
+    lower = {m.id.lower(): m.id for m in models}
+    return list(dict.fromkeys([by_name[x] for x in names] + [lower[x] for x in whole]))[:n]
 
 
 def all() -> list[ModelFacts]:  # noqa: A001 - the contract names it catalog.all()
