@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     hub_url: str = Field("http://127.0.0.1:8600", description="Where gateways and the CLI find the hub.")
     max_upload_bytes: int = Field(64 * 1024**3, description="Largest single file the hub accepts.")
     accel_redirect: str | None = Field(None, description="Hub: answer authorised downloads with X-Accel-Redirect to this nginx internal prefix (e.g. /internal-blobs/).")
+    web_session_hours: float = Field(12.0, gt=0, description="Hub: how long a browser sign-in lasts.")
+    web_secret: str | None = Field(None, description="Hub: key signing the sign-in form's CSRF token; replicas behind "
+                                                     "one address need the same (default: a random key in data_dir/web).")
 
     # gateway
     gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")

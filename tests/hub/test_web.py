@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from fastapi.testclient import TestClient
 from hubtools import APACHE_CARD, LLAMA_CARD, People, publish
 
 
-def sign_in(client: TestClient, token: str) -> str:
-    r = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
-    assert r.status_code == 303
-    assert "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+def login_form(client: TestClient | httpx.Client) -> str:
+    """Open the sign-in page as a browser would: it sets the nonce cookie; returns the form's token.
+    Later posts carry this hub's Origin, as a browser's own posts do."""
+    client.headers["origin"] = str(client.base_url).rstrip("/")
+    page = client.get("/login").text
+    return re.search(r'action="/login".*?name="csrf" value="([0-9a-f]+)"', page, re.S).group(1)
+
+
+def sign_in(client: TestClient | httpx.Client, token: str) -> str:
+    """Sign in through the form; returns the session's CSRF token from a page."""
+    r = client.post("/login", data={"token": token, "next": "/", "csrf": login_form(client)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert "aperto_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert token.lower() not in cookie  # the cookie holds a session id, never the token
     page = client.get("/").text
     return re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
 
@@ -27,11 +39,13 @@ def test_catalogue_shows_category_and_verdict(client: TestClient, people: People
 
 
 def test_bad_token_does_not_sign_in(client: TestClient, people: People) -> None:
-    r = client.post("/login", data={"token": "aperto_nope"}, follow_redirects=False)
+    r = client.post("/login", data={"token": "aperto_nope", "csrf": login_form(client)}, follow_redirects=False)
     assert r.status_code == 401 and "not valid" in r.text
-    assert "set-cookie" not in r.headers
-    r = client.post("/login", data={"token": people.bob, "next": "//evil.example"}, follow_redirects=False)
-    assert r.headers["location"] == "/"
+    assert "aperto_session" not in r.headers.get("set-cookie", "")
+    for evil in ("//evil.example", "/\\evil.example", "https://evil.example"):
+        r = client.post("/login", data={"token": people.bob, "next": evil, "csrf": login_form(client)},
+                        follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/", (evil, r.status_code, r.text[-300:])
 
 
 def test_can_i_use_it_form(client: TestClient, people: People) -> None:

@@ -10,6 +10,7 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 from hubtools import APACHE_CARD, People, publish
+from test_web import sign_in
 from test_web_chat import serve
 
 from aperto.config import Settings
@@ -91,11 +92,10 @@ def test_run_humaneval_from_the_page(hub: Hub, settings: Settings, people: Peopl
         settings.hub_url = url
         with httpx.Client(base_url=url) as c:
             # bob (no role on the repo) cannot start a run
-            c.post("/login", data={"token": people.bob, "next": "/"})
-            bob_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', c.get("/").text).group(1)
+            bob_csrf = sign_in(c, people.bob)
             assert c.post("/models/acme/tiny/evals/run", data={"csrf": bob_csrf, "limit": "3"}).status_code == 403
             c.cookies.clear()
-            c.post("/login", data={"token": people.alice, "next": "/"})
+            sign_in(c, people.alice)
             page = c.get("/models/acme/tiny").text
             assert "Run HumanEval (subset)" in page and 'max="20"' in page
             csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
@@ -115,7 +115,7 @@ def test_run_humaneval_from_the_page(hub: Hub, settings: Settings, people: Peopl
             assert "40.0%" in page and "n=1, k=1, temperature 0.0, 3 samples" in page
             assert "acme/tiny (pass@1)" in c.get("/leaderboard").text
             c.cookies.clear()
-            c.post("/login", data={"token": people.bob, "next": "/"})
+            sign_in(c, people.bob)
             assert c.get(status_url).status_code == 403
 
 

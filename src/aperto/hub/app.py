@@ -24,6 +24,7 @@ from aperto.errors import (
     TakenDown,
     Unauthorized,
 )
+from aperto.hub.routes.security import WebSecurity
 from aperto.hub.service import Hub
 
 HF_CODES = {RepoNotFound: "RepoNotFound", RevisionNotFound: "RevisionNotFound", EntryNotFound: "EntryNotFound",
@@ -71,4 +72,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     for module in (hf_api, files, access, admin, events, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(WebSecurity)  # CSRF for cookie sessions, CSP and friends on every answer
     return app

@@ -16,6 +16,7 @@ from aperto.hub.control import Control
 from aperto.hub.core import Core
 from aperto.hub.evals import Evals
 from aperto.hub.repos import Repos
+from aperto.hub.sessions import Sessions
 from aperto.hub.tokens import Tokens
 
 
@@ -31,6 +32,7 @@ class Hub:
         self.control = Control(self.core)
         self.evals = Evals(self.core)
         self.audit = Audit(self.core)
+        self.sessions = Sessions(self.core)
 
     def stop_waiting(self) -> None:
         """On shutdown: open long-polls answer now instead of holding it up."""

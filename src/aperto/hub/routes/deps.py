@@ -1,13 +1,12 @@
-"""What every route needs: the Hub and the caller (bearer token or login cookie)."""
+"""What every route needs: the Hub and the caller (a bearer token, else a browser session)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from aperto.hub.auth import Caller
+from aperto.hub.routes.security import SESSION_COOKIE
 from aperto.hub.service import Hub
-
-COOKIE = "aperto_token"
 
 
 def get_hub(request: Request) -> Hub:
@@ -15,15 +14,29 @@ def get_hub(request: Request) -> Hub:
 
 
 def raw_token(request: Request) -> str | None:
+    """The bearer token of an API call; a browser session's cookie is never a token."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return request.cookies.get(COOKIE) or None
+    return None
+
+
+def session_id(request: Request) -> str | None:
+    return None if raw_token(request) else (request.cookies.get(SESSION_COOKIE) or None)
 
 
 def get_caller(request: Request) -> Caller | None:
-    """None for anonymous; an invalid or revoked token is refused (401), never downgraded."""
-    return get_hub(request).tokens.authenticate(raw_token(request))
+    """None for anonymous; an invalid or revoked token, or an ended session, is refused (401),
+    never downgraded. State changes by session were CSRF-checked in routes/security.py."""
+    hub = get_hub(request)
+    token = raw_token(request)
+    return hub.tokens.authenticate(token) if token else hub.sessions.authenticate(session_id(request))
+
+
+def acting_token(request: Request) -> str:
+    """The token to act with on the user's behalf (gateway chat, eval runs): the bearer
+    token, or the one the session was made from (kept in memory only)."""
+    return raw_token(request) or get_hub(request).sessions.token(session_id(request))
 
 
 def repo_name(org: str, name: str) -> str:

@@ -1,8 +1,8 @@
 """Server-rendered pages: catalogue, model page ("Can I use it?", request access,
 files, leaderboard, takedown), licensor queue, audit view, token sign-in.
 
-Forms post with the login cookie (HttpOnly, SameSite=Strict) plus a CSRF field
-derived from the token, so another site cannot make a signed-in browser act.
+Signing in exchanges a token for a session (hub/sessions.py); forms carry the session's
+CSRF field and routes/security.py refuses cookie-authenticated changes without it.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from aperto.errors import ApertoError, BadInput, NotFound
 from aperto.hub import licensing
 from aperto.hub.access import clean_attestation
 from aperto.hub.routes import web_chat, web_evals
-from aperto.hub.routes.deps import COOKIE, get_hub, repo_name
+from aperto.hub.routes.deps import get_hub, repo_name, session_id
+from aperto.hub.routes.security import LOGIN_COOKIE, SESSION_COOKIE, same_origin
 from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older imports
     CATEGORY_LABELS,
     GATING_LABELS,
     OUTCOME_LABELS,
     back,
     check_csrf,
-    csrf_for,
     halted,
     is_owner,
     page,
@@ -58,37 +58,54 @@ def index(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
     return page(request, "index.html", hub, repos=hub.repos.list_repos())
 
 
+def safe_next(target: str) -> str:
+    """Only a path on this hub: no open redirects (``//host`` and ``/\\host`` leave it)."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+def login_page(request: Request, hub: Hub, target: str, error: str | None, status: int = 200) -> HTMLResponse:
+    """The sign-in form with a fresh pre-session CSRF token: a nonce cookie and its signature."""
+    nonce = hub.sessions.login_nonce()
+    response = page(request, "login.html", hub, next=safe_next(target), error=error,
+                    login_csrf=hub.sessions.login_csrf(nonce))
+    response.status_code = status
+    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", path="/login",
+                        secure=request.url.scheme == "https", max_age=3600)
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/", hub: Hub = Depends(get_hub)) -> HTMLResponse:
-    return page(request, "login.html", hub, next=next if next.startswith("/") else "/", error=None)
+    return login_page(request, hub, next, None)
 
 
 @router.post("/login")
 async def login(request: Request, hub: Hub = Depends(get_hub)):  # noqa: ANN201
+    """Exchange a token for a session: the cookie gets a random session id, never the token."""
     form = await request.form()
-    token = str(form.get("token", "")).strip()
-    target = str(form.get("next") or "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # no open redirects
+    target = safe_next(str(form.get("next") or "/"))
+    if not same_origin(request) or not hub.sessions.login_ok(request.cookies.get(LOGIN_COOKIE, ""),
+                                                            str(form.get("csrf", ""))):
+        return login_page(request, hub, target, "The sign-in form was stale or came from another site; "
+                                                "it has been renewed, please sign in again.", 403)
     try:
-        caller = hub.tokens.authenticate(token)
+        session = hub.sessions.start(str(form.get("token", "")).strip())
     except ApertoError:
-        caller = None
-    if caller is None:
-        response = page(request, "login.html", hub, next=target, error="That token is not valid.")
-        response.status_code = 401
-        return response
+        return login_page(request, hub, target, "That token is not valid.", 401)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        max_age=7 * 24 * 3600)
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https",
+                        max_age=int(hub.settings.web_session_hours * 3600))
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> RedirectResponse:
+async def logout(request: Request, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     await check_csrf(request)
+    hub.sessions.end(session_id(request))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 

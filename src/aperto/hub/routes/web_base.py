@@ -3,22 +3,38 @@ CSRF field, labels. Split out of web.py so web_chat.py and web_evals.py can use 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from aperto.errors import ApertoError, Forbidden
 from aperto.hub.auth import Caller
-from aperto.hub.routes.deps import raw_token
+from aperto.hub.routes.deps import get_caller, raw_token, session_id
 from aperto.hub.service import Hub
+from aperto.hub.sessions import csrf_for
 
-templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+
+def http_url(value: Any) -> str:
+    """The URL if it is http(s) with a host, else "": data (eval rows, the catalogue) never
+    becomes a javascript: or data: link."""
+    text = str(value or "").strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return ""
+    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
+# autoescape on for every template whatever its name; links from data go through http_url
+templates = Jinja2Templates(env=jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"), autoescape=True))
+templates.env.filters["http_url"] = http_url
 
 CATEGORY_LABELS = {"open-source": "open source", "open-weights-restricted": "open weights with restrictions",
                    "noncommercial-research": "non-commercial / research only", "closed": "closed",
@@ -28,26 +44,26 @@ OUTCOME_LABELS = {"allowed": "Yes, you may use it.", "allowed_with_obligations":
                   "needs_licensor_grant": "Only with the licensor's permission.", "prohibited": "No."}
 
 
-def csrf_for(token: str | None) -> str:
-    return hashlib.sha256(b"aperto-csrf:" + (token or "").encode()).hexdigest()[:32] if token else ""
-
-
 def web_caller(request: Request, hub: Hub) -> Caller | None:
-    """The signed-in user, or None (a stale cookie is treated as signed out on pages)."""
+    """The signed-in user, or None (an ended session is treated as signed out on pages)."""
     try:
-        return hub.tokens.authenticate(raw_token(request))
+        return get_caller(request)
     except ApertoError:
         return None
 
 
 def csrf_ok(request: Request, given: str) -> bool:
-    expected = csrf_for(raw_token(request))
+    """Checked again here although routes/security.py already refused a bad one: a route
+    must not depend on the middleware being installed."""
+    if raw_token(request):
+        return True  # a bearer token cannot be sent by another site's page
+    expected = csrf_for(session_id(request))
     return bool(expected) and hmac.compare_digest(str(given), expected)
 
 
 async def check_csrf(request: Request) -> dict[str, Any]:
     form = dict(await request.form())
-    if not csrf_ok(request, str(form.get("csrf", ""))):
+    if not csrf_ok(request, request.headers.get("x-csrf-token") or str(form.get("csrf", ""))):
         raise Forbidden("the form is stale or came from another site; reload the page and try again")
     return form
 
@@ -55,7 +71,7 @@ async def check_csrf(request: Request) -> dict[str, Any]:
 def page(request: Request, name: str, hub: Hub, **context: Any) -> HTMLResponse:
     me = web_caller(request, hub)
     return templates.TemplateResponse(request, name, {
-        "me": me, "csrf": csrf_for(raw_token(request)) if me else "", "labels": CATEGORY_LABELS,
+        "me": me, "csrf": csrf_for(session_id(request)) if me else "", "labels": CATEGORY_LABELS,
         "gating_labels": GATING_LABELS, "outcome_labels": OUTCOME_LABELS,
         "flash": request.query_params.get("msg"), **context})
 

@@ -1,10 +1,9 @@
 """The chat page and the kill switch.
 
 The browser talks only to the hub. The hub relays the chat to the gateway's
-OpenAI-compatible ``/chat/completions`` as the signed-in user: the login cookie
-already carries the user's raw token (HttpOnly, SameSite=Strict, so page scripts
-cannot read it and other sites cannot send it), the server keeps only its hash,
-and the gateway enforces that user's own grants. Nothing is stored anew.
+OpenAI-compatible ``/chat/completions`` as the signed-in user, with the token the
+session was made from (held in the hub's memory, never in the cookie or the store),
+so the gateway enforces that user's own grants.
 
 Kill and resume call ``Hub.kill`` / ``Hub.resume`` (admin or the repo's licensor;
 the hub audits both and tells every gateway through its event feed).
@@ -21,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from aperto.errors import BadInput, Forbidden, Unauthorized
-from aperto.hub.routes.deps import get_hub, raw_token, repo_name
+from aperto.hub.routes.deps import acting_token, get_hub, repo_name
 from aperto.hub.routes.web_base import back, check_csrf, csrf_ok, halted, is_owner, page, web_caller
 from aperto.hub.service import Hub
 
@@ -103,7 +102,7 @@ async def chat_stream(request: Request, org: str, name: str, hub: Hub = Depends(
         raise BadInput("the request body must be JSON") from exc
     payload = {"model": repo_id, "messages": clean_messages(body), "stream": True, "max_tokens": MAX_TOKENS}
     url = request.app.state.settings.gateway_url.rstrip("/") + "/chat/completions"
-    return StreamingResponse(relay(url, raw_token(request) or "", payload), media_type="text/event-stream",
+    return StreamingResponse(relay(url, acting_token(request), payload), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from aperto.errors import BadInput, Forbidden, NotFound
-from aperto.hub.routes.deps import get_hub, raw_token, repo_name
+from aperto.hub.routes.deps import acting_token, get_hub, repo_name
 from aperto.hub.routes.web_base import back, check_csrf, is_owner, page, web_caller
 from aperto.hub.service import Hub
 
@@ -171,7 +171,7 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
     settings = request.app.state.settings
     builder: CommandBuilder = getattr(request.app.state, "eval_command", None) or eval_command
     argv = builder(repo_id, limit, settings.gateway_url, settings.hub_url)
-    token = raw_token(request) or ""
+    token = acting_token(request)
     run_id = uuid.uuid4().hex[:12]
     log = settings.state_dir("ui-evals") / f"{run_id}.log"
     # the run folder and caches belong under this hub's data dir, like all of its state

@@ -117,8 +117,9 @@ function setupFetchForms() {
     f.dataset.bound = "1";
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
+      const csrf = f.querySelector("input[name=csrf]");
       const res = await fetch(f.action, { method: "POST", body: new FormData(f), credentials: "same-origin",
-                                          headers: { Accept: "application/json" } });
+                                          headers: { Accept: "application/json", "X-CSRF-Token": csrf ? csrf.value : "" } });
       let body = {};
       try { body = await res.json(); } catch (e) { /* keep empty */ }
       const status = document.getElementById("chat-status");
