@@ -13,6 +13,23 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "aperto"
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and its missing parents owner-only (0700): the data dir holds the database,
+    tokens, keys and gated weights. Folders that already exist keep their mode (see the warning
+    of ``aperto up``); ``Path.mkdir(parents=True)`` would give new parents the umask's mode."""
+    path = Path(path)
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+    return missing[0] if missing else path
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APERTO_", extra="ignore")
 
@@ -25,10 +42,16 @@ class Settings(BaseSettings):
     hub_port: int = Field(8600, description="Port the hub listens on.")
     hub_url: str = Field("http://127.0.0.1:8600", description="Where gateways and the CLI find the hub.")
     max_upload_bytes: int = Field(64 * 1024**3, description="Largest single file the hub accepts.")
+    max_body_bytes: int = Field(
+        8 * 1024**2, ge=1024, description="Largest request body the hub reads, uploads aside (they stream to disk); "
+                                          "a larger one is refused with 413 before it is read.")
     accel_redirect: str | None = Field(None, description="Hub: answer authorised downloads with X-Accel-Redirect to this nginx internal prefix (e.g. /internal-blobs/).")
     web_session_hours: float = Field(12.0, gt=0, description="Hub: how long a browser sign-in lasts.")
     web_secret: str | None = Field(None, description="Hub: key signing the sign-in form's CSRF token; replicas behind "
                                                      "one address need the same (default: a random key in data_dir/web).")
+    blob_scrub_interval_s: float = Field(
+        86400.0, ge=0, description="Hub: re-hash every stored blob this often in a low-priority thread of "
+                                   "`aperto hub` / `aperto up`, quarantining those whose bytes no longer match (0: off).")
 
     # gateway
     gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")
@@ -62,9 +85,7 @@ class Settings(BaseSettings):
     token: str | None = Field(None, description="Hub token for CLI calls and gateway subscription.")
 
     def state_dir(self, name: str) -> Path:
-        path = self.data_dir / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self.data_dir / name)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

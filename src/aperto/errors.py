@@ -41,6 +41,13 @@ class BadInput(ApertoError):
     http_status = 400
 
 
+class InvalidRequest(BadInput):
+    """A request whose fields do not have the documented shape (HTTP 422, as FastAPI answers)."""
+
+    code = "invalid_request"
+    http_status = 422
+
+
 class TooLarge(BadInput):
     code = "too_large"
     http_status = 413

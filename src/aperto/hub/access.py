@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aperto import events
 from aperto.errors import BadInput, NotFound
 from aperto.hub import licensing
 from aperto.hub.auth import Caller, check_name, iso, need, utcnow
@@ -92,7 +93,7 @@ class Access:
         if rows.live_grants(s, repo_id=repo.id, user_id=user.id):
             return False
         rows.add_grant(s, repo_id=repo.id, user_id=user.id, by=by, obligations=obligations)
-        emit(s, "grant", repo.name, user.name, {"by": by})
+        emit(s, events.Grant(repo=repo.name, user=user.name, data=events.GrantData(by=by)))
         audit(s, by, "grant", f"repo:{repo.name}", None, {"user": user.name, "obligations": obligations})
         return True
 
@@ -101,7 +102,7 @@ class Access:
         for grant in live:
             grant.revoked_at = utcnow()
         if live:
-            emit(s, "revoke", repo.name, user.name, {"by": by, "reason": reason})
+            emit(s, events.Revoke(repo=repo.name, user=user.name, data=events.ReasonData(by=by, reason=reason)))
             audit(s, by, "revoke", f"repo:{repo.name}", {"user": user.name, "granted": True},
                   {"user": user.name, "granted": False, "reason": reason})
         return bool(live)
@@ -206,7 +207,9 @@ class Access:
         caller = need(caller, "read")
         with self.core.store.read() as s:
             repo = find_repo(s, name)
-            if user_name is None or user_name != caller.name:
+            if user_name is None and not is_owner(caller, repo):
+                user_name = caller.name  # a requester's own history
+            if user_name != caller.name:
                 need_owner(caller, repo)
             user_id = find_user(s, check_name(user_name, "user name")).id if user_name else None
             return [version_dict(v, u) for v, u in rows.history(s, repo_id=repo.id, user_id=user_id)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -18,12 +19,14 @@ from aperto.errors import (
     ApertoError,
     EntryNotFound,
     GatedAccess,
+    InvalidRequest,
     InvalidToken,
     RepoNotFound,
     RevisionNotFound,
     TakenDown,
     Unauthorized,
 )
+from aperto.hub.routes.guards import HubBodyLimit, JsonDepth, hub_error
 from aperto.hub.routes.security import WebSecurity
 from aperto.hub.service import Hub
 
@@ -54,6 +57,13 @@ def error_response(request: Request, exc: ApertoError) -> JSONResponse | Redirec
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 
+def invalid_request(exc: RequestValidationError) -> InvalidRequest:
+    """FastAPI's validation errors in the hub's shape, naming each field."""
+    problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in exc.errors()]
+    return InvalidRequest("; ".join(problems)[:1000] or "the request is malformed",
+                    hint="see the API docs at /docs for the expected fields")
+
+
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
     settings = settings or Settings()
     hub = hub or Hub(settings)
@@ -67,10 +77,17 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     async def _aperto_error(request: Request, exc: ApertoError):  # noqa: ANN202
         return error_response(request, exc)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):  # noqa: ANN202
+        return error_response(request, invalid_request(exc))
+
     from aperto.hub.routes import access, admin, events, files, hf_api, web
 
     for module in (hf_api, files, access, admin, events, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(WebSecurity)  # CSRF for cookie sessions, CSP and friends on every answer
+    # added last, so they run first: nothing parses a body before its size and depth are checked
+    app.add_middleware(JsonDepth)
+    app.add_middleware(HubBodyLimit, limit=settings.max_body_bytes, error=hub_error)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aperto import events
 from aperto.errors import Forbidden
 from aperto.hub.auth import Caller, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
@@ -49,7 +50,8 @@ class Control:
             elif not kill:
                 rows.remove(s, rows=active)
             kind = "kill" if kill else "resume"
-            emit(s, kind, repo, None, {"reason": reason, "by": caller.name} if kill else {"by": caller.name})
+            emit(s, events.Kill(repo=repo, data=events.KillData(reason=reason, by=caller.name)) if kill
+                 else events.Resume(repo=repo, data=events.ByData(by=caller.name)))
             audit(s, caller.name, kind, f"repo:{repo}" if repo else "everything", before,
                   {"killed": kill, "reason": reason})
             return {"repo": repo, "killed": kill, "reason": reason}
@@ -75,12 +77,10 @@ class Control:
             grants = access_rows.live_grant_pairs(s)
             tokens = token_rows.live_tokens(s)
             owners = repo_rows.licensor_pairs(s)  # licensors always may use their own models
-        grant_list = [{"user": u, "repo": r} for u, r in grants]
-        for u, r in owners:
-            if {"user": u, "repo": r} not in grant_list:
-                grant_list.append({"user": u, "repo": r})
-        return {"seq": seq, "kills": kills, "takedowns": [r.name for r in repos if r.withdrawn],
-                "open_repos": [r.name for r in repos if r.gating == "open" and not r.withdrawn],
-                "gating": {r.name: r.gating for r in repos},
-                "grants": grant_list,
-                "tokens": [{"sha256": h, "user": u, "scopes": sc.split()} for h, u, sc in tokens]}
+        pairs = list(dict.fromkeys([*grants, *owners]))
+        return events.Snapshot(
+            seq=seq, kills=[events.KillEntry(**k) for k in kills],
+            takedowns=[r.name for r in repos if r.withdrawn],
+            open_repos=[r.name for r in repos if r.gating == "open" and not r.withdrawn],
+            grants=[events.GrantEntry(user=u, repo=r) for u, r in pairs],
+            tokens=[events.TokenEntry(sha256=h, user=u, scopes=sc.split()) for h, u, sc in tokens]).wire()

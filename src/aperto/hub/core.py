@@ -7,8 +7,9 @@ import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
+from aperto import events
 from aperto.config import Settings
 from aperto.hub.auth import canonical, iso, utcnow
 from aperto.store import BlobStore, Session, Store
@@ -31,11 +32,19 @@ def audit(s: Session, actor: str, action: str, subject: str, before: Any, after:
                            "subject": subject, "before": canonical(before), "after": canonical(after),
                            "at": iso(utcnow()), "prev_hash": last.hash if last else GENESIS}
     audit_rows.add(s, row={**row, "hash": audit_hash(row)})
+    s.info["audited"] = True  # Core.write signs a checkpoint of the new head before it commits
 
 
-def emit(s: Session, type_: str, repo: str | None, user: str | None, data: dict[str, Any]) -> None:
-    """Record an event for the gateways (the events table is the outbox)."""
-    event_rows.append(s, type=type_, repo=repo, user=user, data=data)
+def emit(s: Session, event: events.Event) -> None:
+    """Record an event for the gateways (the events table is the outbox). Only the contract's
+    typed classes go in, so every gateway can read what the hub writes."""
+    event_rows.append(s, **event.row())
+
+
+class Checkpointer(Protocol):
+    def seal(self, s: Session) -> str | None: ...
+
+    def publish(self, note: str) -> None: ...
 
 
 class Core:
@@ -47,15 +56,21 @@ class Core:
             self.last_seq = event_rows.last_seq(s)
         self.seq_read_at = time.monotonic()
         self.stopping = False  # set on shutdown: open long-polls answer now instead of holding it up
+        self.checkpointer: Checkpointer | None = None  # the Audit service installs itself
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        events = False
+        events, note = False, None
         with self.store.write() as s:
             yield s
             events = bool(s.info.get("events"))
+            if s.info.get("audited") and self.checkpointer:
+                # in the same transaction: rows and the checkpoint vouching for them commit together
+                note = self.checkpointer.seal(s)
         if events:  # wake long-polls in this process; other processes poll the table
             self.refresh_seq()
+        if note and self.checkpointer:
+            self.checkpointer.publish(note)
 
     def refresh_seq(self, max_age: float = 0.0) -> int:
         """Re-read the newest event number; with ``max_age``, at most that often, so that

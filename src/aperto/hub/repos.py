@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from aperto import events
 from aperto.errors import BadInput, Conflict, EntryNotFound, Forbidden
 from aperto.hub import licensing
 from aperto.hub.auth import Caller, canonical, iso, need, utcnow
@@ -244,9 +245,9 @@ class Repos:
             repo.gating = repo.override["gating"] if repo.override else automatic
             repo.main = commit_id
             if was_new:  # the licensor may always use their own model
-                emit(s, "grant", name, caller.name, {"by": "publish", "licensor": True})
+                emit(s, events.Grant(repo=name, user=caller.name, data=events.GrantData(by="publish", licensor=True)))
             if was_new or repo.gating != old_gating:
-                emit(s, "gating", name, None, {"gating": repo.gating})
+                emit(s, events.GatingChanged(repo=name, data=events.GatingData(gating=repo.gating)))
             after = {"main": commit_id, "license": license_id, "gating": repo.gating,
                      "category": repo.verdict.get("category"), "files": len(tree), "message": message}
             audit(s, caller.name, "publish", f"repo:{name}", before, after)
@@ -266,7 +267,7 @@ class Repos:
                              "at": iso(utcnow())}
             repo.gating = gating
             if before["gating"] != gating:
-                emit(s, "gating", name, None, {"gating": gating})
+                emit(s, events.GatingChanged(repo=name, data=events.GatingData(gating=gating)))
             audit(s, caller.name, "license.override", f"repo:{name}", before, repo.override)
             return {"repo": name, "gating": gating, "override": repo.override}
 
@@ -311,10 +312,15 @@ class Repos:
                 repo.withdrawn, repo.withdrawn_reason = reason is not None, reason
                 subject = f"repo:{name}"
             kind = "takedown" if reason else "restore"
-            data = {"reason": reason, "revision": revision, "by": caller.name}
             # gateways serve whole models: a single withdrawn revision is its own event type,
             # so it is never mistaken for (and never diverges from the snapshot as) a whole takedown
-            emit(s, f"revision-{kind}" if revision else kind, name, None, data)
+            if revision:
+                data = events.RevisionData(reason=reason, revision=revision, by=caller.name)
+                emit(s, events.RevisionTakedown(repo=name, data=data) if reason
+                     else events.RevisionRestore(repo=name, data=data))
+            else:
+                data = events.ReasonData(reason=reason, by=caller.name)
+                emit(s, events.Takedown(repo=name, data=data) if reason else events.Restore(repo=name, data=data))
             audit(s, caller.name, kind, subject, before, {"withdrawn_reason": reason, "revision": revision})
             return {"repo": name, "revision": revision, "withdrawn": reason is not None, "reason": reason}
 

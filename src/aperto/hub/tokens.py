@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from aperto import events
 from aperto.errors import BadInput, Conflict, Forbidden, InvalidToken, NotFound
 from aperto.hub.auth import SCOPES, Caller, check_name, iso, need, token_hash, utcnow
 from aperto.hub.core import Core, audit, emit
@@ -18,7 +19,7 @@ def new_token(s: Session, actor: str, user: User, scopes: list[str], label: str)
     sha = token_hash(raw)
     rows.add_token(s, user_id=user.id, sha256=sha, scopes=scopes, label=label)
     data = {"sha256": sha, "user": user.name, "scopes": sorted(set(scopes))}
-    emit(s, "token-created", None, user.name, data)
+    emit(s, events.TokenCreated(user=user.name, data=events.TokenCreatedData(**data)))
     audit(s, actor, "token.create", f"token:{sha[:12]}", None, {**data, "label": label})
     return raw
 
@@ -113,7 +114,7 @@ class Tokens:
             tok, user = row
             if tok.revoked_at is None:
                 tok.revoked_at = utcnow()
-                emit(s, "token-revoked", None, user.name, {"sha256": sha})
+                emit(s, events.TokenRevoked(user=user.name, data=events.TokenRevokedData(sha256=sha)))
                 audit(s, caller.name, "token.revoke", f"token:{sha[:12]}", {"revoked": False},
                       {"revoked": True, "user": user.name})
             return {"sha256": sha, "user": user.name, "revoked_at": iso(tok.revoked_at)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from aperto.errors import BadInput
 from aperto.hub.auth import Caller
@@ -75,6 +75,13 @@ def audit_verify(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(ge
 def add_eval(org: str, name: str, body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
              caller: Caller | None = Depends(get_caller)) -> dict:
     return hub.evals.add_eval(caller, repo_name(org, name), body)
+
+
+@router.delete("/api/models/{org}/{name}/evals/{eval_id}")
+def delete_eval(org: str, name: str, eval_id: int = Path(ge=1, le=MAX_SEQ), hub: Hub = Depends(get_hub),
+                caller: Caller | None = Depends(get_caller)) -> dict:
+    """The publisher or an admin removes a result (for example one that no longer validates)."""
+    return hub.evals.delete_eval(caller, repo_name(org, name), eval_id)
 
 
 @router.get("/api/models/{org}/{name}/evals")
