@@ -364,7 +364,7 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
     for streams, n_rounds in zip((1, 16), rounds, strict=True):
         d, h, g, lo = [], [], [], []
         arms = [(d, lambda s=streams, n=max_tokens: throughput_direct(direct, s, n)),
-                (h, lambda s=streams, n=max_tokens: throughput_http(llama_http, s, n, None, wake_bytes)),
+                (h, lambda s=streams, n=max_tokens: throughput_http(llama_http, s, n, direct.local_key, wake_bytes)),
                 (g, lambda s=streams, n=max_tokens: throughput_http(gw_url + "/v1", s, n, ALICE, wake_bytes))]
         if loop_url:
             arms.append((lo, lambda s=streams, n=max_tokens: throughput_http(loop_url + "/v1", s, n, ALICE,
@@ -405,7 +405,7 @@ def llama_parts(tmp: Path, policy: Path, procs: list, n_ttft: int, max_tokens: i
         settle()
         direct_ttft.append(direct_stream(direct, body(0, 2))[1] * 1000)
         settle()
-        http_ttft.append(http_stream(llama_http, body(0, 2), None)[1] * 1000)
+        http_ttft.append(http_stream(llama_http, body(0, 2), direct.local_key)[1] * 1000)
         settle()
         gw_ttft.append(http_stream(gw_url + "/v1", body(0, 2), ALICE)[1] * 1000)
     direct_ttft, http_ttft, gw_ttft = direct_ttft[2:], http_ttft[2:], gw_ttft[2:]  # the first two warm the caches

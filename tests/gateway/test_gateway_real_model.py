@@ -198,3 +198,11 @@ def test_engine_knobs_cannot_override_max_tokens(client):
     assert caught.value.body["param"] == "n_predict"
     r = client.chat.completions.create(model=MODEL, messages=HI, max_tokens=1, extra_body=NO_EOS)
     assert r.usage.completion_tokens == 1
+
+
+def test_llama_cpps_own_http_port_needs_the_gateways_key(gw):
+    url = gw.backend.server.listening_address + "/v1/chat/completions"
+    body = {"messages": HI, "max_tokens": 1}
+    assert httpx.post(url, json=body, timeout=30).status_code == 401  # no way around the gateway's policy
+    auth = {"Authorization": f"Bearer {gw.backend.local_key}"}
+    assert httpx.post(url, json=body, headers=auth, timeout=30).status_code == 200

@@ -94,7 +94,7 @@ def test_ranges_as_openai_checks_them(client, field, value):
 
 
 @pytest.mark.parametrize(("messages", "param"), [
-    ([{"role": "wizard", "content": "x"}], "messages[0].role"),
+    ([{"role": "wizard", "content": "x"}], "messages[0].role"), ([{"role": ["user"], "content": "x"}], "messages[0].role"),
     ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}], "messages[0].content"),
     ([{"role": "user", "content": 5}], "messages[0].content"), ([], "messages"), ("hi", "messages")])
 def test_bad_messages_name_the_message(client, messages, param):
@@ -116,9 +116,11 @@ def test_a_very_deep_body_is_a_400(client):
     assert r.status_code == 400 and "deeper than 64" in r.json()["error"]["message"]
 
 
-def test_request_ids(client):
+def test_request_ids(client, caplog):
+    caplog.set_level("INFO", logger="aperto.gateway")
     r = client.get("/healthz")
     assert r.headers["x-request-id"].startswith("req_")
+    assert f"{r.headers['x-request-id']} GET /healthz -> 200" in caplog.text
     assert client.get("/healthz", headers={"x-request-id": "trace-42"}).headers["x-request-id"] == "trace-42"
     odd = client.get("/healthz", headers={"x-request-id": "bad id\x7f" + "x" * 300}).headers["x-request-id"]
     assert odd.startswith("req_")

@@ -83,7 +83,7 @@ def _messages(value: Any) -> list[dict[str, str]]:
         raise BadInput("'messages' must be a non-empty list of message objects", param="messages")
     out = []
     for i, message in enumerate(value):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str) or message["role"] not in ROLES:
             raise BadInput(f"messages[{i}] must be an object whose 'role' is one of {sorted(ROLES)}",
                            param=f"messages[{i}].role")
         content = message.get("content")

@@ -63,9 +63,13 @@ class LlamaCpp(Backend):
         controls = sorted(control_token_texts(params.model.path), key=len, reverse=True)
         self.controls = re.compile("|".join(map(re.escape, controls))) if controls else None
         self.guarded = 0  # requests that took the plain-text tokenisation path
+        # llama.cpp also serves HTTP on a loopback port; a key keeps anyone else on the host from using
+        # the model there without the gateway's policy. The gateway uses its template and tokenizer endpoints
+        self.local_key = secrets.token_urlsafe(24)
+        params.api_keys = [self.local_key]
         self.server = xllamacpp.Server(params)
-        # llama.cpp's own loopback HTTP server: its template and tokenizer endpoints
-        self.local = httpx.Client(base_url=self.server.listening_address, timeout=30)
+        self.local = httpx.Client(base_url=self.server.listening_address, timeout=30,
+                                  headers={"Authorization": f"Bearer {self.local_key}"})
         # requests beyond the slots wait inside llama.cpp, so give them threads to wait in; the event
         # loop starts them, so they inherit its short scheduler slice (gateway/slices.py)
         self.pool = ThreadPoolExecutor(max_workers=max(64, parallel * 4), thread_name_prefix="llamacpp")
