@@ -21,7 +21,7 @@ BODY = {"user": "carol", "status": "accepted", "reason": "because", "repo": None
         "benchmark": "humaneval", "metric": "pass@1", "value": 1.0, "org": "bobco", "mau": 1,
         "use": "research", "accepts_aup": True, "rejectionReason": "no"}
 PARAMS = {"org": "acme", "name": "gated", "rev": "main", "path": "w.bin", "status": "pending", "sha256": SECRET_SHA,
-          "benchmark": "humaneval"}
+          "benchmark": "humaneval", "eval_id": "1", "run_id": "0"}
 
 
 def routes(client: TestClient) -> list[tuple[str, str]]:
@@ -88,3 +88,51 @@ def test_admin_only_reads_refuse_ordinary_users(world: People, client: TestClien
         assert client.get(path).status_code == 401, path
     mine = client.get("/api/tokens", headers=auth(world.bob)).json()
     assert {t["user"] for t in mine} == {"bob"}
+
+
+def state_changes(client: TestClient) -> list[tuple[str, str]]:
+    """Every non-safe method of every route: the API's (in the OpenAPI schema) and the pages' forms."""
+    from fastapi.routing import APIRoute
+
+    def walk(items: list) -> list[APIRoute]:  # included routers nest (FastAPI keeps them as wrappers)
+        out = []
+        for r in items:
+            if isinstance(r, APIRoute):
+                out.append(r)
+            elif hasattr(r, "original_router"):
+                out += walk(r.original_router.routes)
+        return out
+
+    found = {(m, r.path) for r in walk(client.app.routes) for m in r.methods if m not in ("GET", "HEAD", "OPTIONS")}
+    assert {(m, p) for m, p in routes(client) if m not in ("GET", "HEAD")} <= found  # the schema's are all here
+    assert ("POST", "/login") in found and ("POST", "/models/{org}/{name}/kill") in found  # and the pages'
+    return sorted(found)
+
+
+@pytest.mark.parametrize("attack", ["no token", "foreign origin"])
+def test_no_cookie_change_without_csrf(world: People, client: TestClient, attack: str) -> None:
+    """Signed in as the administrator in a browser, a request that another site could make
+    (no CSRF token; or the token but from another origin) changes nothing, on any route."""
+    from test_web import sign_in
+
+    csrf = sign_in(client, world.admin)
+    checked = 0
+    for method, template in state_changes(client):
+        url = re.sub(r"\{(\w+)(?::path)?\}", lambda m: PARAMS[m.group(1)], template)
+        headers = {"Origin": "http://127.0.0.1:1", "X-CSRF-Token": csrf} if attack == "foreign origin" else {}
+        for body in ({"json": BODY}, {"data": {**{k: str(v) for k, v in BODY.items()}, "token": world.admin}}):
+            r = client.request(method, url, headers=headers, **body)
+            assert r.status_code == 403, (method, template, r.status_code, r.text[:200])
+            assert ("another site" in r.text) if attack == "foreign origin" or template == "/login" \
+                else ("CSRF" in r.text), (method, template)
+            checked += 1
+    assert checked >= 2 * 25
+    hub = world.hub
+    assert hub.control.kills() == [] and hub.repos.repo("acme/gated")["gating"] == "manual"
+    assert not hub.repos.repo("acme/gated")["disabled"]
+    assert hub.access.list_requests(hub.tokens.authenticate(world.alice), "acme/gated", "accepted") == []
+    assert {u["name"] for u in hub.tokens.users(hub.tokens.authenticate(world.admin))} == \
+        {"admin", "alice", "bob", "gw", "carol"}
+    # the same session with its token from this hub's own origin does act: the refusals above were the check
+    r = client.post("/api/kill", json={"reason": "drill"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and hub.control.kills()[0]["reason"] == "drill"
