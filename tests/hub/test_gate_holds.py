@@ -199,3 +199,50 @@ def test_bodies_are_limited_before_parsing(client, people, gated) -> None:
     r = client.post(f"/api/models/{GATED}/upload/{sha}", params={"size": len(blob)}, content=blob,
                     headers=auth(people.alice))
     assert r.status_code == 200 and r.json()["complete"] is True
+
+
+def test_the_queue_holds_through_the_real_client(live, client, people, gated, tmp_path) -> None:
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import GatedRepoError
+
+    ask(client, people.bob, BIG)
+    ask(client, people.bob, SMALL)
+    queue = HfApi(endpoint=live, token=people.alice).list_pending_access_requests(GATED)
+    assert [r.username for r in queue] == ["bob"]
+    with pytest.raises(GatedRepoError):
+        hf_hub_download(GATED, "model.bin", endpoint=live, token=people.bob, cache_dir=tmp_path / "cache")
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_unauthenticated_bodies_are_cut_off_not_buffered(live) -> None:
+    """Four concurrent 64 MiB bodies without a token, chunked (no Content-Length to refuse early):
+    each is answered 413 once the limit is passed, and the hub (in this process) does not grow."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    host, port = live.removeprefix("http://").split(":")
+    chunk = b"x" * (1 << 20)
+
+    def send() -> bytes:
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /api/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+            try:
+                for _ in range(64):
+                    sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except OSError:
+                pass  # the server answered and closed: what we want
+            sock.settimeout(10)
+            return sock.recv(200)
+
+    before = rss_mib()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: send(), range(4)))
+    assert all(a.startswith(b"HTTP/1.1 413") for a in answers), answers
+    assert rss_mib() - before < 100

@@ -9,7 +9,7 @@ licensor with the grant kept until they decide."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aperto import events
 from aperto.errors import BadInput, NotFound
@@ -18,7 +18,7 @@ from aperto.hub.auth import Caller, check_name, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import find_repo, has_grant, is_owner, need_owner
 from aperto.hub.tokens import find_user
-from aperto.policy import Profile
+from aperto.policy import Profile, Use
 from aperto.store import Session
 from aperto.store import access as rows
 from aperto.store import repos as repo_rows
@@ -52,7 +52,8 @@ def clean_attestation(fields: Any) -> tuple[dict[str, Any], Profile]:
         raise BadInput("you must accept the licence and its acceptable-use policy", field="accepts_aup")
     derivative = str(fields.get("derivative_name") or "")[:200] or None
     profile = Profile(mau=counts["mau"], affiliates_mau=counts["affiliates_mau"],
-                      use=fields.get("use") or "commercial", country=fields.get("country") or None,
+                      use=cast(Use, fields.get("use") or "commercial"),  # Profile checks and converts it
+                      country=fields.get("country") or None,
                       derivative_name=derivative, **flags)
     stored = {"org": str(fields.get("org") or "")[:200], **profile.to_dict()}
     stored["country"] = stored["country"] or ""

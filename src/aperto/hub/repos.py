@@ -315,12 +315,12 @@ class Repos:
             # gateways serve whole models: a single withdrawn revision is its own event type,
             # so it is never mistaken for (and never diverges from the snapshot as) a whole takedown
             if revision:
-                data = events.RevisionData(reason=reason, revision=revision, by=caller.name)
-                emit(s, events.RevisionTakedown(repo=name, data=data) if reason
-                     else events.RevisionRestore(repo=name, data=data))
+                one = events.RevisionData(reason=reason, revision=revision, by=caller.name)
+                emit(s, events.RevisionTakedown(repo=name, data=one) if reason
+                     else events.RevisionRestore(repo=name, data=one))
             else:
-                data = events.ReasonData(reason=reason, by=caller.name)
-                emit(s, events.Takedown(repo=name, data=data) if reason else events.Restore(repo=name, data=data))
+                whole = events.ReasonData(reason=reason, by=caller.name)
+                emit(s, events.Takedown(repo=name, data=whole) if reason else events.Restore(repo=name, data=whole))
             audit(s, caller.name, kind, subject, before, {"withdrawn_reason": reason, "revision": revision})
             return {"repo": name, "revision": revision, "withdrawn": reason is not None, "reason": reason}
 
