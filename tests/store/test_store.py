@@ -120,7 +120,7 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path, db_url: str) -> None:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: hub.tokens.create_user(root, f"user{i}"), range(24)))
     result = hub.audit.verify_audit()
-    assert result == {"ok": True, "rows": 25, "head": result["head"]}
+    assert result == {"ok": True, "rows": 25, "head": result["head"], "checkpoint": 25, "key": hub.audit.key.vkey}
     with hub.store.read() as s:
         assert s.scalar(select(Audit.seq).order_by(Audit.seq.desc()).limit(1)) == 25
     hub.close()

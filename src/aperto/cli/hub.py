@@ -148,31 +148,81 @@ def audit_cmd() -> None:
 @audit_cmd.command("verify")
 @data_dir_option
 @db_option
-def audit_verify(data_dir: str | None, database_url: str | None) -> None:
-    """Recompute the chain; exit 1 and name the first bad row if it was altered."""
-    from aperto.hub.service import Hub
+@click.option("--key", "vkey", help="The hub's verifier key (NAME+ID+KEY, from 'aperto audit key' or "
+              "GET /api/audit/key); default: the key in the data dir.")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint kept elsewhere (e.g. published earlier); it must still hold. Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def audit_verify(data_dir: str | None, database_url: str | None, vkey: str | None, checkpoints: tuple[str, ...],
+                 as_json: bool) -> None:
+    """Recompute the chain and check the signed checkpoints: exit 1 and say what is wrong if a
+    row was altered or removed, or the newest rows were cut. Creates nothing."""
+    from aperto.hub.audit import verify_stored
 
-    hub = Hub(_settings(data_dir, database_url))
-    result = hub.audit.verify_audit()
+    settings = _settings(data_dir, database_url)
+    extra = [(path, Path(path).read_text(encoding="utf-8", errors="replace")) for path in checkpoints]
+    result = verify_stored(settings, vkey, extra)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    elif result["ok"]:
+        click.echo(f"audit chain ok: {result['database']}: {result['rows']} rows, the newest "
+                   f"{result['checkpoint']} vouched for by a signed checkpoint, head {result['head'][:16]}")
+        if result["key"]:
+            click.echo(f"  key {result['key']}")
+    else:
+        where = f" at row {result['bad_seq']}" if result.get("bad_seq") else ""
+        click.echo(f"audit chain BROKEN{where} in {result['database']}: {result['why']}", err=True)
     if not result["ok"]:
-        click.echo(f"audit chain BROKEN at row {result['bad_seq']}: {result['why']}", err=True)
         sys.exit(1)
-    click.echo(f"audit chain ok: {result['rows']} rows, head {result.get('head', '')[:16]}")
+
+
+@audit_cmd.command("checkpoint")
+@data_dir_option
+@db_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
+@click.option("--json", "as_json", is_flag=True, help="Print the checkpoint, its size and the key as JSON.")
+def audit_checkpoint(data_dir: str | None, database_url: str | None, output: str | None, as_json: bool) -> None:
+    """Print the newest signed checkpoint (a C2SP signed note) so it can be kept elsewhere and
+    checked offline with the key from 'aperto audit key'."""
+    from aperto.hub.audit import stored_checkpoint
+
+    result = stored_checkpoint(_settings(data_dir, database_url))
+    text = json.dumps(result, indent=2) + "\n" if as_json else result["checkpoint"]
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@audit_cmd.command("key")
+@data_dir_option
+def audit_key(data_dir: str | None) -> None:
+    """Print the verifier key (C2SP vkey) that checks the hub's checkpoints."""
+    from aperto.errors import NotFound
+    from aperto.hub.audit import stored_key
+
+    settings = _settings(data_dir)
+    key = stored_key(settings.data_dir) if settings.data_dir.is_dir() else None
+    if key is None:
+        raise NotFound(f"no audit signing key in {settings.data_dir}", hint="pass the hub's --data-dir")
+    click.echo(key.vkey)
 
 
 @audit_cmd.command("export")
 @data_dir_option
 @db_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
-def audit_export(data_dir: str | None, database_url: str | None, output: str | None) -> None:
-    """Write the audit log as JSON lines."""
-    from aperto.hub.service import Hub
+@click.option("--leaves", is_flag=True, help="Write each row as its Merkle leaf (JCS of the stored row), "
+              "for checking a checkpoint offline.")
+def audit_export(data_dir: str | None, database_url: str | None, output: str | None, leaves: bool) -> None:
+    """Write the audit log as JSON lines. Reads only: creates nothing."""
+    from aperto.hub.audit import export_rows
 
-    hub = Hub(_settings(data_dir, database_url))
-    out = open(output, "w") if output else sys.stdout  # noqa: SIM115
+    lines = export_rows(_settings(data_dir, database_url), leaves)
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
-        for row in hub.audit.iter_audit():
-            out.write(json.dumps(row, sort_keys=True) + "\n")
+        for line in lines:
+            out.write(line + "\n")
     finally:
         if output:
             out.close()

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "publish": "aperto.cli.hub:publish_cmd",
     "audit": "aperto.cli.hub:audit_cmd",
     "token": "aperto.cli.hub:token_cmd",
+    "blobs": "aperto.cli.blobs:blobs_cmd",
     "gateway": "aperto.cli.gateway:gateway_cmd",
     "kill": "aperto.cli.gateway:kill_cmd",
     "resume": "aperto.cli.gateway:resume_cmd",

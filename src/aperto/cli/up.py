@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from aperto.config import Settings
+from aperto.config import Settings, private_dir
 from aperto.errors import BadInput, Conflict
 
 TOKENS_FILE = "aperto-up.json"
@@ -170,6 +170,7 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
     revoked). State persists in the data dir; Ctrl-C stops both services.
     """
     from aperto.bundled import smollm2_gguf
+    from aperto.cli.blobs import warn_exposed
     from aperto.gateway import create_app as create_gateway
     from aperto.hub.app import create_app as create_hub
     from aperto.hub.seed import DEMO_USER, issue_tokens, seed
@@ -180,9 +181,12 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
     for port in (hub_port, gateway_port):
         check_port(host, port)
     data_dir = data_dir or Settings().data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    warn_exposed(data_dir)
+    private_dir(data_dir)
     gguf = smollm2_gguf()
+    umask = os.umask(0o077)  # whatever the hub and the gateway write (database, -wal/-shm, keys, state) is owner-only
     hub = Hub(up_settings(data_dir, host, hub_port, gateway_port, gguf))
+    hub.integrity.start_scrub(hub.settings.blob_scrub_interval_s)
     try:
         report = seed(hub, gguf)
         tokens = issue_tokens(hub)
@@ -213,4 +217,6 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
                                   wake_long_polls))
         click.echo("aperto stopped")
     finally:
+        hub.integrity.stop()
         hub.close()
+        os.umask(umask)

@@ -22,6 +22,7 @@ from aperto.errors import ApertoError, BadInput, Stale
 from aperto.gateway.backends import Backend, Chunk
 from aperto.gateway.core import Gateway, UnknownModel
 from aperto.gateway.policy import InvalidApiKey, sha256
+from aperto.gateway.request import body_schema
 from aperto.gateway.stream import Stream
 from aperto.gateway.wire import SEND_KEY, SocketWriter, sse
 from aperto.limits import BodyLimit, BodyTooLarge, loads
@@ -61,30 +62,6 @@ def too_large_body(status: int, message: str) -> dict[str, Any]:
 def body_limit(settings: Settings) -> int:
     """Room for the longest prompt accepted even if every character is JSON-escaped, plus the rest."""
     return (1 << 20) + 8 * settings.max_prompt_chars
-
-
-SCHEMAS: dict[str, Any] = {  # the documented shape (gateway/request.py checks every field)
-    "model": {"type": "string"},
-    "messages": {"type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {
-        "role": {"enum": ["system", "developer", "user", "assistant"]}, "content": {"type": "string"}}}},
-    "prompt": {"type": "string"}, "max_tokens": {"type": "integer", "minimum": 1},
-    "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": {"type": "number", "minimum": 0,
-                                                                             "maximum": 1},
-    "stream": {"type": "boolean"}, "stop": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
-    "seed": {"type": "integer"}, "n": {"type": "integer", "enum": [1]},
-    "repo": {"type": ["string", "null"]}, "reason": {"type": "string"},
-}
-FIELDS = {"messages": ["model", "messages", "max_tokens", "temperature", "top_p", "stream", "stop", "seed", "n"],
-          "prompt": ["model", "prompt", "max_tokens", "temperature", "top_p", "stream", "stop", "seed", "n"],
-          "reason": ["repo", "reason"], None: ["repo"]}
-
-
-def body_schema(required: str | None = None) -> dict[str, Any]:
-    """The OpenAPI requestBody of a route that reads its JSON itself."""
-    fields = FIELDS[required]
-    schema = {"type": "object", "properties": {name: SCHEMAS[name] for name in fields},
-              "required": ([] if required is None else [required]) + (["model"] if "model" in fields else [])}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def bearer(request: Request) -> str | None:

@@ -144,3 +144,28 @@ def prompt_chars(request: dict[str, Any]) -> int:
     if "prompt" in request:
         return len(request["prompt"])
     return sum(len(m["content"]) for m in request["messages"])
+
+
+# the OpenAPI shape of the routes that read their JSON themselves; clean() above checks every field
+SCHEMAS: dict[str, Any] = {
+    "model": {"type": "string"},
+    "messages": {"type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {
+        "role": {"enum": ["system", "developer", "user", "assistant"]}, "content": {"type": "string"}}}},
+    "prompt": {"type": "string"}, "max_tokens": {"type": "integer", "minimum": 1},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": {"type": "number", "minimum": 0,
+                                                                             "maximum": 1},
+    "stream": {"type": "boolean"}, "stop": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+    "seed": {"type": "integer"}, "n": {"type": "integer", "enum": [1]},
+    "repo": {"type": ["string", "null"]}, "reason": {"type": "string"},
+}
+FIELDS = {"messages": ["model", "messages", "max_tokens", "temperature", "top_p", "stream", "stop", "seed", "n"],
+          "prompt": ["model", "prompt", "max_tokens", "temperature", "top_p", "stream", "stop", "seed", "n"],
+          "reason": ["repo", "reason"], None: ["repo"]}
+
+
+def body_schema(required: str | None = None) -> dict[str, Any]:
+    """The OpenAPI requestBody of a route that reads its JSON itself."""
+    fields = FIELDS[required]
+    schema = {"type": "object", "properties": {name: SCHEMAS[name] for name in fields},
+              "required": ([] if required is None else [required]) + (["model"] if "model" in fields else [])}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

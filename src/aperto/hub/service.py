@@ -12,6 +12,7 @@ from __future__ import annotations
 from aperto.config import Settings
 from aperto.hub.access import Access
 from aperto.hub.audit import Audit
+from aperto.hub.blobs import Integrity
 from aperto.hub.control import Control
 from aperto.hub.core import Core
 from aperto.hub.evals import Evals
@@ -32,6 +33,7 @@ class Hub:
         self.control = Control(self.core)
         self.evals = Evals(self.core)
         self.audit = Audit(self.core)
+        self.integrity = Integrity(self.core)  # blob bytes still match their sha256
         self.sessions = Sessions(self.core)
 
     def stop_waiting(self) -> None:

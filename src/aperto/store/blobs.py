@@ -4,17 +4,27 @@ An upload grows in ``<data_dir>/uploads/`` and becomes a blob only after its
 sha256 and size are verified: written, fsynced, then renamed into place, so a
 crash never leaves a visible partial blob. A blob is referenced by the files of
 a commit only after that commit is in the database.
+
+Bytes can still rot or be altered on disk afterwards. A blob hashed in full (at upload, by a
+complete download, by the scrub) gets a marker under ``<data_dir>/verified/`` holding its
+(size, mtime_ns, ctime_ns, inode); a blob whose stat no longer matches its marker is not known
+good. A blob found bad is moved to ``<data_dir>/quarantine/`` with a note saying what was found.
+Everything here is owner-only: folders 0700, files 0600.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
-from collections.abc import Iterable
+import stat
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from aperto.errors import BadInput, Conflict, NotFound, TooLarge
+from aperto.config import private_dir
+from aperto.errors import BadInput, Conflict, NotFound, TooLarge, Unavailable
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -24,6 +34,47 @@ def check_sha256(value: str) -> str:
     if not SHA256.match(value or ""):
         raise BadInput("sha256 must be 64 lowercase hex characters", sha256=value)
     return value
+
+
+class DamagedBlob(Unavailable):
+    """The stored bytes of a file are missing or no longer match its sha256."""
+
+    code = "blob_damaged"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Crash-safe, owner-only: a temporary file, fsynced, renamed over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def stamp(st: os.stat_result) -> str:
+    """What a verified-marker records: any write, truncation or replacement changes it."""
+    return f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def readable_by_others(root: Path) -> list[Path]:
+    """``root`` and everything under it whose mode grants group or other users any access."""
+    found = [Path(root)] if os.stat(root).st_mode & 0o077 else []
+    for folder, dirs, files in os.walk(root):  # does not follow links into other folders
+        for name in dirs + files:
+            st = os.lstat(os.path.join(folder, name))
+            if st.st_mode & 0o077 and not stat.S_ISLNK(st.st_mode):
+                found.append(Path(folder) / name)
+    return found
 
 
 def _fsync_dir(path: Path) -> None:
@@ -39,9 +90,11 @@ class BlobStore:
         self.root = Path(root)
         self.blobs = self.root / "blobs"
         self.uploads = self.root / "uploads"
+        self.verified = self.root / "verified"
+        self.quarantine_dir = self.root / "quarantine"
         self.max_size = max_size
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        self.uploads.mkdir(parents=True, exist_ok=True)
+        for folder in (self.blobs, self.uploads, self.verified):
+            private_dir(folder)
 
     def path(self, sha256: str) -> Path:
         check_sha256(sha256)
@@ -49,6 +102,64 @@ class BlobStore:
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def all(self) -> Iterator[str]:
+        """The sha256 of every blob on disk."""
+        for sub in sorted(self.blobs.iterdir()):
+            if sub.is_dir():
+                yield from sorted(p.name for p in sub.iterdir() if SHA256.match(p.name) and p.is_file())
+
+    # ---- verification ---------------------------------------------------------------
+    def _marker(self, sha256: str) -> Path:
+        return self.verified / sha256[:2] / check_sha256(sha256)
+
+    def known_good(self, sha256: str) -> bool:
+        """Hashed in full since its bytes last changed (its stat still matches the marker)."""
+        try:
+            return self._marker(sha256).read_text() == stamp(self.path(sha256).stat())
+        except FileNotFoundError:
+            return False
+
+    def mark_verified(self, sha256: str, st: os.stat_result) -> None:
+        """Record a full verification of the bytes that had stat ``st``; nothing if they changed since."""
+        try:
+            if stamp(self.path(sha256).stat()) != stamp(st):
+                return
+        except FileNotFoundError:
+            return
+        private_dir(self._marker(sha256).parent)
+        _write_private(self._marker(sha256), stamp(st).encode())
+
+    def verify(self, sha256: str) -> str | None:
+        """Hash the blob in full. None when it matches (and marks it verified), else what was found."""
+        path = self.path(sha256)
+        st = path.stat()
+        found = hash_file(path)
+        if found != sha256:
+            return found
+        self.mark_verified(sha256, st)
+        return None
+
+    def quarantine(self, sha256: str, found: str, by: str) -> Path:
+        """Move a bad blob out of service into ``quarantine/``, with a note of what was found."""
+        private_dir(self.quarantine_dir)
+        dest = self.quarantine_dir / f"{check_sha256(sha256)}.{time.time_ns()}"
+        self._marker(sha256).unlink(missing_ok=True)
+        try:
+            os.replace(self.path(sha256), dest)
+        except FileNotFoundError:
+            pass  # moved already, by another request or the scrub
+        note = {"sha256": sha256, "found": found, "by": by, "moved_to": dest.name,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        _write_private(self.quarantine_dir / f"{sha256}.json", json.dumps(note).encode())
+        return dest
+
+    def quarantined(self, sha256: str) -> dict | None:
+        """The note of the last quarantine of this blob, if any."""
+        try:
+            return json.loads((self.quarantine_dir / f"{check_sha256(sha256)}.json").read_text())
+        except FileNotFoundError:
+            return None
 
     def _part(self, owner: int, sha256: str) -> Path:
         check_sha256(sha256)
@@ -110,13 +221,14 @@ class BlobStore:
             part.unlink()
             raise BadInput("the uploaded bytes do not match the declared sha256",
                            hint="the upload was discarded; send it again", sha256=sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         if final.is_file():
             part.unlink()  # the same bytes are stored already
         else:
             os.replace(part, final)
             _fsync_dir(final.parent)
-        self._proof(owner, sha256).touch()
+            self.mark_verified(sha256, final.stat())  # hashed just above; the rename keeps the inode
+        self._proof(owner, sha256).touch(mode=0o600)
         return final
 
     def put_bytes(self, data: bytes) -> str:
@@ -124,13 +236,11 @@ class BlobStore:
         sha = hashlib.sha256(data).hexdigest()
         final = self.path(sha)
         if not final.exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(final.parent)
             tmp = self.uploads / f"direct-{sha}.part"
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            _write_private(tmp, data)
             os.replace(tmp, final)
+            self.mark_verified(sha, final.stat())
         return sha
 
 
@@ -140,7 +250,8 @@ class BlobWriter:
 
     def __init__(self, part: Path, have: int, size: int) -> None:
         self.part, self.received, self.size = part, have, size
-        self._file = open(part, "ab")  # noqa: SIM115 - closed in close()
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file = os.fdopen(fd, "ab")  # closed in close()
 
     def write(self, chunk: bytes) -> None:
         if self.received + len(chunk) > self.size:

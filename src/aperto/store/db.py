@@ -3,6 +3,7 @@ record survives a crash) by default; PostgreSQL through APERTO_DATABASE_URL."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from aperto.config import Settings
+from aperto.config import Settings, private_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # one number for all writers that must be serialised (audit chain, event order)
@@ -61,7 +62,9 @@ class Store:
     @classmethod
     def open(cls, settings: Settings) -> Store:
         if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(settings.data_dir)
+            # owner-only from the start; SQLite gives its -wal and -shm files the database's mode
+            os.close(os.open(settings.data_dir / "hub.sqlite3", os.O_WRONLY | os.O_CREAT, 0o600))
         store = cls(settings.resolved_database_url())
         migrate(store.engine)
         return store

@@ -157,6 +157,18 @@ class Audit(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """A signed checkpoint of the audit log's first ``size`` rows (a C2SP signed note), with
+    the Merkle frontier from which the next one is computed without re-reading the log."""
+
+    __tablename__ = "audit_checkpoints"
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    frontier: Mapped[str] = mapped_column(Text)  # JSON list of hex subtree roots, largest first
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(String(40))
+
+
 class EvalResult(Base):
     __tablename__ = "eval_results"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

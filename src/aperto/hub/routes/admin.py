@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import PlainTextResponse
 
 from aperto.errors import BadInput
 from aperto.hub.auth import Caller
@@ -69,6 +71,21 @@ def audit_verify(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(ge
 
     need(caller, "admin")
     return hub.audit.verify_audit()
+
+
+@router.get("/api/audit/checkpoint", response_class=PlainTextResponse)
+def audit_checkpoint(hub: Hub = Depends(get_hub)) -> PlainTextResponse:
+    """Public: the newest signed checkpoint (a C2SP signed note). Keep copies elsewhere; a later
+    'aperto audit verify --checkpoint FILE' shows whether the log still holds what it vouched for."""
+    return PlainTextResponse(hub.audit.latest_checkpoint(), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/api/audit/key")
+def audit_key(hub: Hub = Depends(get_hub)) -> dict:
+    """Public: the verifier key for the checkpoints (C2SP vkey), and its parts."""
+    key = hub.audit.key
+    return {"vkey": key.vkey, "name": key.name, "key_id": key.key_id.hex(), "algorithm": "ed25519",
+            "public_key": base64.b64encode(key.public).decode()}
 
 
 @router.post("/api/models/{org}/{name}/evals")

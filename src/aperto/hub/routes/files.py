@@ -1,23 +1,84 @@
-"""File downloads (/resolve, HEAD + GET with Range) and the resumable upload API."""
+"""File downloads (/resolve, HEAD + GET with Range) and the resumable upload API.
+
+A whole-file GET is hashed while it streams and its last chunk is sent only once the sha256
+matches: on a mismatch the connection closes short of Content-Length, so no client takes the
+bytes for a complete file. Ranges and X-Accel-Redirect cannot be hashed on the way; they are
+served only from blobs verified in full since their last change (``Integrity.ensure_verified``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from aperto.errors import BadInput
 from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, raw_token, repo_name
 from aperto.hub.service import Hub
+from aperto.store.blobs import DamagedBlob
 
 router = APIRouter(tags=["files"])
 
 
+CHUNK = 1024 * 1024  # fewer, larger reads than Starlette's 64 KiB default
+
+
 class BlobResponse(FileResponse):
-    chunk_size = 1024 * 1024  # fewer, larger reads than Starlette's 64 KiB default
+    chunk_size = CHUNK
+
+
+class VerifiedBlobResponse(Response):
+    """The whole blob, hashed on the way; the last chunk waits for the verdict."""
+
+    def __init__(self, hub: Hub, path: Path, sha256: str, size: int, headers: dict[str, str], filename: str):
+        quoted = quote(filename)  # as Starlette's FileResponse: non-ASCII or quotes go in filename*
+        disposition = (f'attachment; filename="{filename}"' if quoted == filename
+                       else f"attachment; filename*=utf-8''{quoted}")
+        super().__init__(status_code=200, headers={**headers, "Content-Length": str(size),
+                                                   "Content-Disposition": disposition},
+                         media_type="application/octet-stream")
+        self.hub, self.path, self.sha256, self.size = hub, path, sha256, size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            f = await anyio.to_thread.run_sync(open, self.path, "rb")
+        except FileNotFoundError:  # quarantined since it was authorised: refuse as HEAD would
+            raise DamagedBlob("the stored bytes of this file were quarantined", sha256=self.sha256) from None
+        digest = hashlib.sha256()
+        st = os.fstat(f.fileno())
+
+        def read() -> bytes:  # in a worker thread; hashlib releases the GIL, the loop keeps serving
+            block = f.read(CHUNK)
+            digest.update(block)
+            return block
+
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            held = await anyio.to_thread.run_sync(read)
+            while held:
+                block = await anyio.to_thread.run_sync(read)
+                if not block:
+                    break
+                await send({"type": "http.response.body", "body": held, "more_body": True})
+                held = block
+        except OSError:  # the client went away
+            return
+        finally:
+            f.close()
+        if digest.hexdigest() != self.sha256:
+            await run_in_threadpool(self.hub.integrity.quarantine, self.sha256, digest.hexdigest(), "download")
+            return  # without the last chunk: the server closes the connection short of Content-Length
+        await send({"type": "http.response.body", "body": held, "more_body": False})
+        await run_in_threadpool(self.hub.blobs.mark_verified, self.sha256, st)
 
 
 def _file_headers(info: dict) -> dict[str, str]:
@@ -39,15 +100,20 @@ def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub
     info = hub.repos.file(caller, repo_name(org, name), rev, path)
     headers = _file_headers(info)
     accel = hub.settings.accel_redirect
+    sha, size, filename = info["sha256"], info["size"], path.rsplit("/", 1)[-1]
     if request.method == "HEAD":
-        headers["Content-Length"] = str(info["size"])
+        hub.integrity.servable(sha, size)
+        headers["Content-Length"] = str(size)
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
     if accel:
-        sha = info["sha256"]
+        hub.integrity.ensure_verified(sha, size)
         headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{sha[:2]}/{sha}"
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
-    return BlobResponse(info["blob"], headers=headers, media_type="application/octet-stream",
-                        filename=path.rsplit("/", 1)[-1], content_disposition_type="attachment")
+    if "range" in request.headers:
+        return BlobResponse(hub.integrity.ensure_verified(sha, size), headers=headers,
+                            media_type="application/octet-stream", filename=filename,
+                            content_disposition_type="attachment")
+    return VerifiedBlobResponse(hub, hub.integrity.servable(sha, size), sha, size, headers, filename)
 
 
 @router.get("/api/models/{org}/{name}/upload/{sha256}")
