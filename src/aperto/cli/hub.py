@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -40,21 +41,29 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
     """Run the hub. On first start it creates an administrator and prints its token once."""
     import uvicorn
 
+    from aperto.cli.blobs import warn_exposed
     from aperto.hub.app import create_app
     from aperto.hub.service import Hub
 
+    umask = os.umask(0o077)  # whatever the hub writes (database, -wal/-shm, keys, blobs) is owner-only
     settings = _settings(data_dir, database_url)
     if accel_redirect:
         settings.accel_redirect = accel_redirect
+    warn_exposed(settings.data_dir)
     hub = Hub(settings)
+    hub.integrity.start_scrub(settings.blob_scrub_interval_s)
     token = hub.tokens.bootstrap_admin()
     if token:
         click.echo("Created the administrator 'admin'. Its token is shown this once; keep it safe:")
         click.echo(f"  {token}")
     click.echo(f"aperto hub on http://{host or settings.hub_host}:{port or settings.hub_port} "
                f"(data in {settings.data_dir})")
-    uvicorn.run(create_app(settings, hub), host=host or settings.hub_host, port=port or settings.hub_port,
-                log_level="warning")
+    try:
+        uvicorn.run(create_app(settings, hub), host=host or settings.hub_host, port=port or settings.hub_port,
+                    log_level="warning")
+    finally:
+        hub.integrity.stop()
+        os.umask(umask)
 
 
 # ---- publish ---------------------------------------------------------------------
