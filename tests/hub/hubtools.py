@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from aperto.hub.seed import CATALOGUE_USER
 from aperto.hub.service import Hub
 
 APACHE_CARD = "---\nlicense: apache-2.0\n---\n# Tiny\nA tiny test model.\n"
@@ -45,6 +46,14 @@ def make_people(hub: Hub) -> People:
                   hub.tokens.create_token(root, "alice", ["read", "publish"]),
                   hub.tokens.create_token(root, "bob", ["read"]),
                   hub.tokens.create_token(root, "gw", ["gateway"]))
+
+
+def catalogue_token(people: People) -> str:
+    """A token of the catalogue's account (as ``aperto up`` seeds it): what it lists is
+    described on this hub, not hosted here."""
+    root = people.caller(people.admin)
+    people.hub.tokens.create_user(root, CATALOGUE_USER, None, True)
+    return people.hub.tokens.create_token(root, CATALOGUE_USER, ["read", "publish", "admin"])
 
 
 

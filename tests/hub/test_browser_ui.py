@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hubtools import APACHE_CARD, People, publish
+from hubtools import APACHE_CARD, People, catalogue_token, publish
 from test_browser import sign_in
 from test_web_chat import WORDS, gateway  # noqa: F401 - gateway is a fixture
 from test_web_models import LLAMA2, LLAMA2_CARD
@@ -23,7 +23,7 @@ def no_sideways_scroll(page) -> None:  # noqa: ANN001
 
 def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway: dict,  # noqa: F811
                                      artifacts_dir: Path) -> None:
-    publish(people.hub, people.admin, LLAMA2, {"README.md": LLAMA2_CARD}, gating="auto")
+    publish(people.hub, catalogue_token(people), LLAMA2, {"README.md": LLAMA2_CARD}, gating="auto")
     publish(people.hub, people.alice, "acme/tiny", {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"})
     shots = artifacts_dir / "hub"
     shots.mkdir(exist_ok=True)

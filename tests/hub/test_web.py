@@ -7,7 +7,7 @@ import re
 
 import httpx
 from fastapi.testclient import TestClient
-from hubtools import APACHE_CARD, LLAMA_CARD, People, publish
+from hubtools import APACHE_CARD, LLAMA_CARD, People, catalogue_token, publish
 
 
 def login_form(client: TestClient | httpx.Client) -> str:
@@ -99,7 +99,7 @@ def test_takedown_form_and_audit_view(client: TestClient, people: People) -> Non
 
 def test_metadata_only_page_offers_no_access_request(client: TestClient, people: People) -> None:
     """A catalogue entry without weights says so and has nothing to request; with weights, the form is there."""
-    publish(people.hub, people.alice, "acme/card-only", {"README.md": LLAMA_CARD.encode()}, gating="manual")
+    publish(people.hub, catalogue_token(people), "acme/card-only", {"README.md": LLAMA_CARD.encode()}, gating="manual")
     publish(people.hub, people.alice, "acme/with-weights",
             {"README.md": LLAMA_CARD.encode(), "model.safetensors": b"weights"}, gating="manual")
     sign_in(client, people.bob)

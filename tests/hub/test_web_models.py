@@ -9,7 +9,7 @@ import time
 
 import httpx
 from fastapi.testclient import TestClient
-from hubtools import APACHE_CARD, People, publish
+from hubtools import APACHE_CARD, People, catalogue_token, publish
 from test_web import sign_in
 from test_web_chat import serve
 
@@ -22,7 +22,7 @@ LLAMA2_CARD = b"---\nlicense: llama2\n---\n# Llama 2 7B\nMetadata only: the weig
 
 
 def test_metadata_only_llama2_page(client: TestClient, people: People) -> None:
-    publish(people.hub, people.admin, LLAMA2, {"README.md": LLAMA2_CARD}, gating="auto")
+    publish(people.hub, catalogue_token(people), LLAMA2, {"README.md": LLAMA2_CARD}, gating="auto")
     catalogue = client.get("/").text
     assert "cat-open-weights-restricted" in catalogue and "OSI open source: no" in catalogue
     page = client.get(f"/models/{LLAMA2}").text

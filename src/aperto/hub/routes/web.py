@@ -29,14 +29,25 @@ from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older i
     page,
     web_caller,
 )
+from aperto.hub.seed import CATALOGUE_USER
 from aperto.hub.service import Hub
 
 router = APIRouter(include_in_schema=False)
 router.include_router(web_chat.router)
 router.include_router(web_evals.router)
 
-# files that are model weights; a repo without any holds metadata only
-WEIGHT_SUFFIXES = (".gguf", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack", ".npz")
+
+def is_hosted(repo: dict[str, Any]) -> bool:
+    """Whether this hub holds the model: a repo committed here is hosted, whatever its files are
+    called; a catalogue entry (listed by the catalogue account) only describes a model held elsewhere."""
+    return bool(repo["sha"]) and repo["licensor"] != CATALOGUE_USER
+
+
+def access_label(repo: dict[str, Any]) -> str:
+    """How to get the model: the gating of a hosted repo, or that it is not here to get."""
+    if is_hosted(repo):
+        return GATING_LABELS[repo["gating"]]
+    return "closed, not hosted" if repo["category"] == "closed" else "not hosted here"
 
 
 def catalogue_facts(repo_id: str) -> dict[str, Any] | None:
@@ -55,7 +66,8 @@ def catalogue_facts(repo_id: str) -> dict[str, Any] | None:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
-    return page(request, "index.html", hub, repos=hub.repos.list_repos())
+    repos = [{**r, "access": access_label(r)} for r in hub.repos.list_repos()]
+    return page(request, "index.html", hub, repos=repos)
 
 
 def safe_next(target: str) -> str:
@@ -131,12 +143,13 @@ def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub
         except NotFound:
             mine = None
     files = info["siblings"]
-    has_weights = any(f["rfilename"].lower().endswith(WEIGHT_SUFFIXES) for f in files)
+    hosted = is_hosted(repo)
     evals = web_evals.measured(hub.evals.evals(repo_id))
     facts = catalogue_facts(repo_id)
     return page(request, "model.html", hub, repo=repo, files=files, form=form, check=check,
                 lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
-                can_download=hub.repos.can_download(me, repo_id), evals=evals, has_weights=has_weights, facts=facts,
+                access=access_label(repo), can_download=hub.repos.can_download(me, repo_id), evals=evals,
+                hosted=hosted, facts=facts,
                 halt=halted(hub, repo_id), runs=web_evals.runs_for(request, repo_id),
                 chart=web_evals.model_chart(repo_id, evals, facts))
 
