@@ -76,6 +76,7 @@ class ModelFacts:
     aliases: tuple[str, ...] = ()
     note: str = ""
     weights_hosted_here: bool = False   # aperto's own hub does not hold these weights
+    base: str = ""                      # the catalogued model it was made from (a distillation's student base)
 
     @property
     def weights_released(self) -> bool | None:
@@ -91,6 +92,7 @@ class ModelFacts:
             "active_parameters_b": self.active_parameters_b, "multimodal": self.multimodal,
             "released": self.released.to_dict(), "scores": [s.to_dict() for s in self.scores],
             "aliases": list(self.aliases), "note": self.note, "weights_hosted_here": self.weights_hosted_here,
+            "base": self.base,
         }
 
 
@@ -144,6 +146,7 @@ def _model(raw: dict[str, Any], sources: dict[str, dict[str, str]]) -> ModelFact
         multimodal=bool(raw.get("multimodal", False)),
         released=Components(**{k: released.get(k) for k in COMPONENTS}),
         scores=tuple(scores), aliases=tuple(raw.get("aliases", [])), note=raw.get("note", ""),
+        base=raw.get("base", ""),
     )
 
 
@@ -209,6 +212,7 @@ def _generated() -> list[ModelFacts]:
                     multimodal=bool(fam.get("multimodal")) or any(k in repo.lower() for k in fam.get("multimodal_by", [])),
                     released=Components(**{k: components.get(k) for k in COMPONENTS}),
                     note=fam.get("note", "generated from the family pattern in families.toml"),
+                    base=_by(fam.get("base_by", {}), repo, ""),
                 ))
     return out
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from aperto.errors import BadInput
+from aperto.licenses import lineage
 from aperto.licenses.identify import (
     ALTERED,
     CONFLICT,
@@ -36,20 +37,7 @@ ALIASES = {
     "gemma-terms-of-use": "gemma", "falcon-llm-license": "tii-falcon-llm-license",
     "apache 2.0": "apache-2.0", "apache-2": "apache-2.0", "apache2": "apache-2.0",
 }
-# base model name -> the licence its weights come under (checked against the model's own repo)
-BASE_MODELS = [
-    (re.compile(r"llama[-_ ]?3\.3", re.I), "llama3.3"),
-    (re.compile(r"llama[-_ ]?3\.2", re.I), "llama3.2"),
-    (re.compile(r"llama[-_ ]?3\.1", re.I), "llama3.1"),
-    (re.compile(r"llama[-_ ]?3(?![.\d])", re.I), "llama3"),
-    (re.compile(r"llama[-_ ]?4(?!\d)", re.I), "llama4"),
-    (re.compile(r"llama[-_ ]?2(?!\d)", re.I), "llama2"),
-    (re.compile(r"gemma", re.I), "gemma"),
-    (re.compile(r"qwen3", re.I), "apache-2.0"),
-    (re.compile(r"qwen2\.5-(?:coder-|vl-)?3b", re.I), "qwen-research"),
-    (re.compile(r"qwen2\.5-(?:vl-)?72b", re.I), "qwen"),
-]
-_FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
+_FRONT = re.compile(r"\A\ufeff?(?:[ \t]*\r?\n)*---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.S)
 _H1 = re.compile(r"^#[ \t]+(.+)$", re.M)
 
 
@@ -140,28 +128,18 @@ def _key_evidence(text: str, start: int, key: str, source: str) -> list[Evidence
     return [Evidence(source, m.start(), m.end(), m.group(0), f"model card declares {key}")]
 
 
-def base_licence(names: list[str], where: str) -> tuple[str | None, str]:
-    """The licence of the first base model name we recognise, and where it was found."""
-    for name in names:
-        for pattern, lid in BASE_MODELS:
-            if pattern.search(name):
-                return lid, f"{where} {name.strip()}"
-    return None, ""
-
-
-def _base_licence(front: dict[str, Any], text: str, body_start: int) -> tuple[str | None, str]:
-    base = front.get("base_model")
-    names = [base] if isinstance(base, str) else [b for b in base if isinstance(b, str)] if isinstance(base, list) else []
-    if names:
-        return base_licence(names, "base_model")
-    # no base_model: the card's title often names the base ("... Llama2 Model")
+def _title(text: str, body_start: int) -> str:
     h1 = _H1.search(text, body_start)
-    return base_licence([h1.group(1)] if h1 else [], "title")
+    return h1.group(1) if h1 else ""
 
 
 def identify_card(text: str, source: str = "README.md") -> Identification:
     front, start = parse_front_matter(text, source)
     lic = front.get("license")
+    if lic is None:      # the Hub's tags carry the licence of cards without a license key ("license:apache-2.0")
+        tags = front.get("tags")
+        lic = next((t.split(":", 1)[1] for t in tags if isinstance(t, str) and t.startswith("license:")), None) \
+            if isinstance(tags, list) else None
     decl = declaration(lic, front.get("license_name"), front.get("license_link"), source=source,
                        evidence=_key_evidence(text, start, "license", source)
                        + (_key_evidence(text, start, "license_name", source) if front.get("license_name") else []))
@@ -179,11 +157,24 @@ def identify_card(text: str, source: str = "README.md") -> Identification:
         embedded.source = f"{source} (licence text in the card)"
         result.sources.append(embedded)
 
-    body_start = text.find("\n", start + 1)
-    base_id, base_where = _base_licence(front, text, max(body_start, 0))
-    if base_id:
+    body_start = max(text.find("\n", start + 1), 0)
+    # no base_model: the card's title often names the base ("... Llama2 Model")
+    # the repo name is a hint too: a card file named after its repository ("L3-8B-Stheno...")
+    hints = [h for h in (_title(text, body_start), str(front.get("model_name") or ""),
+                         "" if source.lower().startswith("readme") else source) if h]
+    base = next((b for h in hints or [""] for b in lineage.bases(front, h) if b.license), None)
+    base_id, base_where = (base.license, f"{'base_model' if base.how != 'title' else 'title'} {base.name}") \
+        if base else (None, "")
+    if base:
         result.sources.append(Identification(base_id, status=IDENTIFIED, confidence=0.6, source=base_where,
-                                              kind="base-model", notes=[f"inferred from {base_where}"]))
+                                              kind="base-model",
+                                              notes=[f"relation: {base.relation}", f"licence found by {base.how}"]))
+    prose = [p for p in lineage.named_in_prose(text[body_start:]) if p[0] != decl.id]
+    for lid, s0, s1 in prose[:3]:
+        result.sources.append(Identification(lid, status=IDENTIFIED, confidence=0.4, source=f"{source} (prose)",
+                                              kind="prose", evidence=[Evidence(source, body_start + s0, body_start + s1,
+                                                                               text[body_start + s0:body_start + s1],
+                                                                               "the card's text names this licence")]))
 
     if embedded is not None:
         if decl.id is None or decl.id == embedded.id:
@@ -199,12 +190,22 @@ def identify_card(text: str, source: str = "README.md") -> Identification:
             result.version = embedded.version
             result.notes.append(f"the card declares {decl.id} but the licence text in it is {embedded.id}; "
                                 "the full text governs over the label")
-    elif base_id and decl.id and base_id != decl.id and decl.id in known_ids():
-        result.status, result.governing, result.id = CONFLICT, base_where, base_id
-        result.notes.append(f"the card declares {decl.id} but {base_where} is under {base_id}; "
-                            "a derivative cannot relicense its base model's weights, so the base licence governs")
     elif base_id and decl.id and base_id != decl.id:
-        result.notes.append(f"{base_where} is under {base_id}, whose terms also apply")
+        kind, relicense, why = lineage.rule(base_id)
+        if relicense or decl.id not in known_ids():
+            result.notes.append(f"{base_where} is under {base_id}, which {why}")
+        else:
+            result.status, result.governing, result.id = CONFLICT, base_where, base_id
+            result.notes.append(f"the card declares {decl.id} but {base_where} is under {base_id}, which {why}: "
+                                "the base licence governs")
+    elif decl.id is None and base_id:
+        result.id, result.status, result.confidence, result.governing = base_id, IDENTIFIED, 0.5, base_where
+        result.notes.append(f"no licence declared; {base_where} is under {base_id}, whose terms apply")
+    elif decl.id is None and prose:
+        result.id, result.status, result.confidence = prose[0][0], IDENTIFIED, 0.5
+        result.evidence = result.sources[-len(prose[:3])].evidence
+        result.governing = f"{source} (prose)"
+        result.notes.append(f"no licence in the metadata; the card's text names {prose[0][0]}")
     if result.governing is None and result.id:
         result.governing = decl.source
     if result.status == UNKNOWN:

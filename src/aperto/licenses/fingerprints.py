@@ -17,16 +17,18 @@ docs/identification.md, "Rebuilding the fingerprints") with
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import json
 import re
 import sys
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from aperto.licenses.normalize import SHINGLE, shingles, tokenize
+from aperto.licenses.normalize import SHINGLE, TOKEN, mask_markup, shingles, tokenize
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "_signatures.json"
 MAGNITUDE = {"million", "billion", "thousand", "hundred", "percent"}
@@ -46,6 +48,7 @@ class Signature:
     numbers: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]
     n_words: int
     optional: frozenset[int] = frozenset()   # sample indices inside click-through sentences
+    whole: int = 0                # crc32 of every word outside copyright lines: an exact copy's fast path
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Index:
     signatures: tuple[Signature, ...]
     by_hash: dict[int, tuple[int, ...]]   # shingle hash -> indices of signatures that sample it
     distinct: tuple[int, ...]             # number of distinct sampled shingles, per signature
+    by_whole: dict[int, int]              # whole-text hash -> index of the first signature with it
 
 
 @functools.cache
@@ -65,14 +69,25 @@ def load() -> Index:
             hashes=tuple(r["h"]), positions=tuple(r["t"]),
             anchors=tuple(tuple(a.split()) for a in r["anchors"]),
             numbers=tuple((tuple(n[0].split()), tuple(n[1].split()), tuple(n[2].split())) for n in r["numbers"]),
-            n_words=r["n_words"], optional=frozenset(r.get("opt", ())),
+            n_words=r["n_words"], optional=frozenset(r.get("opt", ())), whole=r.get("whole", 0),
         ))
     by_hash: dict[int, list[int]] = defaultdict(list)
     for i, s in enumerate(sigs):
         for h in set(s.hashes):
             by_hash[h].append(i)
+    by_whole: dict[int, int] = {}
+    for i, s in enumerate(sigs):
+        by_whole.setdefault(s.whole, i)
     return Index(tuple(sigs), {h: tuple(v) for h, v in by_hash.items()},
-                 tuple(len(set(s.hashes)) for s in sigs))
+                 tuple(len(set(s.hashes)) for s in sigs), by_whole)
+
+
+def whole_hash(text: str) -> int:
+    """crc32 of a text's words, leaving out those on copyright lines (who holds it is never a term).
+
+    Regular expressions only, no token offsets: the cheap first look at every file a scan reads."""
+    masked = _COPYRIGHT_LINE.sub(" ", mask_markup(text))
+    return zlib.crc32(" ".join(TOKEN.findall(masked)).lower().encode("utf-8"))
 
 
 def version_of(family: str) -> str:
@@ -125,11 +140,11 @@ def _numbers(words: list[str]) -> list[list[str]]:
 _COPYRIGHT_LINE = re.compile(r"^[ \t]*(?:copyright\b|\(c\)|©).*$", re.I | re.M)
 
 
-def _copyright_tokens(text: str, starts: list[int]) -> set[int]:
+def copyright_tokens(text: str, starts: list[int]) -> set[int]:
     """Token indices on copyright lines: who holds the copyright is never a term, so it is not sampled."""
     out: set[int] = set()
     for m in _COPYRIGHT_LINE.finditer(text):
-        out.update(k for k, st in enumerate(starts) if m.start() <= st < m.end())
+        out.update(range(bisect.bisect_left(starts, m.start()), bisect.bisect_left(starts, m.end())))
     return out
 
 
@@ -148,6 +163,7 @@ def build(corpora: list[Path]) -> dict[str, object]:
     refs = []
     optional_of: list[set[int]] = []
     holders: list[set[int]] = []
+    texts: list[str] = []
     for path, row in _rows(corpora):
         rows.append(row)
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -161,7 +177,8 @@ def build(corpora: list[Path]) -> dict[str, object]:
                 optional.update(range(max(inside[0] - SHINGLE + 1, 0), inside[-1] + 1))
         refs.append((row, words, shingles(words)))
         optional_of.append(optional)
-        holders.append(_copyright_tokens(text, toks.starts))
+        holders.append(copyright_tokens(text, toks.starts))
+        texts.append(text)
 
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     docs = [_document_kind(r.get("note", ""), r["relative_path"]) for r, _, _ in refs]
@@ -210,6 +227,7 @@ def build(corpora: list[Path]) -> dict[str, object]:
             "ref": row["ref"], "family": row["license_family_id"], "version": row["version"],
             "document": docs[i], "n_words": len(words), "h": hs, "t": ps, "opt": opt,
             "anchors": anchors_of[key], "numbers": _numbers(words),
+            "whole": whole_hash(texts[i]),
         })
     return {"shingle": SHINGLE, "hash": "crc32", "signatures": signatures}
 

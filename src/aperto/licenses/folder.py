@@ -21,6 +21,7 @@ from aperto.licenses.identify import (
     identify_card,
     identify_gguf,
     identify_text,
+    is_card,
     read_text_file,
 )
 
@@ -51,7 +52,7 @@ def identify_folder(folder: Path) -> Identification:
             found = identify_gguf(path)
         else:
             text = read_text_file(path)
-            if path.name.lower() == "readme.md" and text.lstrip("\ufeff").startswith("---"):
+            if path.name.lower() == "readme.md" and is_card(text):
                 found = identify_card(text, source=path.name)
             else:
                 found = identify_text(text, source=path.name)

@@ -121,7 +121,8 @@ def read_metadata(path: Path) -> Metadata:
 
 def identify_gguf(path: Path) -> Any:
     """Identification from a GGUF file's licence metadata (a declaration, not a licence text)."""
-    from aperto.licenses.cards import base_licence, declaration, known_ids
+    from aperto.licenses import lineage
+    from aperto.licenses.cards import declaration, known_ids
     from aperto.licenses.identify import CONFLICT, IDENTIFIED, Identification
 
     meta = read_metadata(path)
@@ -133,17 +134,20 @@ def identify_gguf(path: Path) -> Any:
         source=path.name, kind="gguf",
         spans=[(k, v) for k, v in (("general.license", raw), ("general.license.name", name)) if v],
     )
-    # newer converters record the base model(s): a declaration cannot relicense them
-    bases = [meta.get(f"general.base_model.{i}.{f}") for i in range(4) for f in ("name", "repo_url")]
-    base_id, where = base_licence([b for b in bases if isinstance(b, str)], "GGUF general.base_model")
+    # newer converters record the base model(s): the relicensing table decides whether a declaration may differ
+    names = [meta.get(f"general.base_model.{i}.{f}") for i in range(4) for f in ("repo_url", "name")]
+    resolved = [(n, *lineage.licence_of(n)) for n in names if isinstance(n, str)]
+    base_name, base_id, _how = next((r for r in resolved if r[1]), ("", None, ""))
     if base_id:
+        where = f"GGUF general.base_model {base_name}"
         base = Identification(base_id, status=IDENTIFIED, confidence=0.6, source=where, kind="base-model")
-        if found.id and found.id != base_id and found.id in known_ids():
+        _kind, relicense, why = lineage.rule(base_id)
+        if found.id and found.id != base_id and found.id in known_ids() and not relicense:
             found.sources = [Identification(found.id, status=found.status, confidence=found.confidence,
                                             source=path.name, kind="gguf", evidence=list(found.evidence)), base]
             found.status, found.id, found.governing = CONFLICT, base_id, where
-            found.notes.append(f"general.license says {found.sources[0].id} but {where} is under {base_id}; "
-                               "a derivative cannot relicense its base model's weights")
+            found.notes.append(f"general.license says {found.sources[0].id} but {where} is under {base_id}, "
+                               f"which {why}")
         else:
-            found.notes.append(f"{where} is under {base_id}")
+            found.notes.append(f"{where} is under {base_id}, which {why}")
     return found

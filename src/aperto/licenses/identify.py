@@ -44,7 +44,7 @@ DENSITY_WEIGHT = 1.0     # how much unexplained text inside the matched region l
 OPERATIVE = frozenset({"may", "must", "shall", "not", "only", "prohibited", "license", "licence", "licensee",
                        "permitted", "rights", "grant", "granted", "terminate", "commercial", "never", "required",
                        "provided", "notice", "condition", "conditions", "subject", "agree", "except"})
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n")   # a model card's YAML block opens with a line of exactly ---
+_FRONT_MATTER = re.compile(r"\A\ufeff?(?:[ \t]*\r?\n)*---[ \t]*\r?\n")   # a model card's YAML block opens with a line of exactly ---
 OFFICIAL_GOVERNS = "the official text governs: this copy is not the licence itself"
 TAIL_NOTE = 0.05         # a missing tail longer than this is reported as truncation
 
@@ -89,9 +89,29 @@ class Identification:
 
 # ---------------------------------------------------------------- text
 
-def identify_text(text: str, source: str = "text") -> Identification:
-    """Identify a licence (or acceptable-use policy) from its text."""
+def identify_text(text: str, source: str = "text", evidence: bool = True) -> Identification:
+    """Identify a licence (or acceptable-use policy) from its text.
+
+    evidence=False skips locating evidence in a word-for-word copy (a scan over many files)."""
+    index = fingerprints.load()
+    best = index.by_whole.get(fingerprints.whole_hash(text))
+    if best is not None:
+        return _exact(text, index.signatures[best], source, evidence)
     return _identify_tokens(text, tokenize(text), source)
+
+
+def _exact(text: str, sig: fingerprints.Signature, source: str, evidence: bool) -> Identification:
+    """A word-for-word copy of a reference (formatting and copyright lines aside): no alignment needed."""
+    result = Identification(sig.family, version=sig.version, document=sig.document, source=source,
+                            status=IDENTIFIED, confidence=1.0, revision=revisions.date_of(sig.ref))
+    if evidence:
+        tokens = tokenize(text)
+        anchors = [_find(tokens.words, list(a)) for a in sig.anchors]
+        _add_evidence(result, text, tokens, sig, anchors, [], 1.0)
+        result.evidence.append(Evidence(source, tokens.starts[0], tokens.ends[-1],
+                                        _shorten(text[tokens.starts[0]:tokens.ends[-1]]),
+                                        f"the whole text is word for word the reference text of {sig.family}"))
+    return result
 
 
 def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None = None) -> Identification:
@@ -495,7 +515,7 @@ def identify_card(text: str, source: str = "README.md") -> Identification:
     return _card(text, source)
 
 
-def identify_path(path: str | Path) -> Identification:
+def identify_path(path: str | Path, evidence: bool = True) -> Identification:
     """A LICENSE file, a model card, a GGUF file or a model folder (all of them at once)."""
     p = Path(path)
     if p.is_dir():
@@ -509,9 +529,14 @@ def identify_path(path: str | Path) -> Identification:
     if magic == b"GGUF" or p.suffix.lower() == ".gguf":
         return identify_gguf(p)
     text = read_text_file(p)
-    if _FRONT_MATTER.match(text):
+    if is_card(text):
         return identify_card(text, source=p.name)
-    return identify_text(text, source=p.name)
+    return identify_text(text, source=p.name, evidence=evidence)
+
+
+def is_card(text: str) -> bool:
+    """A model card: a text that opens with a YAML front-matter line of exactly ---."""
+    return _FRONT_MATTER.match(text) is not None
 
 
 @functools.cache

@@ -24,7 +24,7 @@ _MASK = re.compile(
     re.S,
 )
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 
 SHINGLE = 5  # words per shingle: long enough to be specific, short enough to survive edits
 
@@ -49,19 +49,15 @@ def mask_markup(text: str) -> str:
 
 def tokenize(text: str) -> Tokens:
     masked = mask_markup(text)
-    words: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for m in _TOKEN.finditer(masked):
-        words.append(m.group(0).lower())
-        starts.append(m.start())
-        ends.append(m.end())
-    return Tokens(words, starts, ends)
+    matches = list(TOKEN.finditer(masked))
+    # one lower() over the joined words (no token holds a space, so splitting restores them)
+    words = " ".join(TOKEN.findall(masked)).lower().split(" ") if matches else []
+    return Tokens(words, [m.start() for m in matches], [m.end() for m in matches])
 
 
 def phrase_words(phrase: str) -> list[str]:
     """A fingerprint phrase, tokenised the same way as the user's text."""
-    return [m.group(0).lower() for m in _TOKEN.finditer(mask_markup(phrase))]
+    return [m.group(0).lower() for m in TOKEN.finditer(mask_markup(phrase))]
 
 
 def shingle_hash(words: list[str] | tuple[str, ...]) -> int:
