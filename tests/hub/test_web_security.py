@@ -176,3 +176,15 @@ def hostile_row(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
                                    "source": "<img src=x onerror=alert(1)>", "url": "javascript:alert(document.cookie)"}]
 
     monkeypatch.setattr(hub.evals, "leaderboard", with_hostile)
+
+
+def test_a_session_cannot_mint_tokens(client: TestClient, people: People, hub: Hub) -> None:
+    """A stolen cookie (whose CSRF token follows from it) stays one session: no lasting token from it."""
+    csrf = sign_in(client, people.admin)
+    before = len(hub.tokens.list_tokens(hub.tokens.authenticate(people.admin)))
+    for user, scopes in (("admin", ["admin"]), ("bob", ["read"])):
+        r = client.post("/api/tokens", json={"user": user, "scopes": scopes}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 403 and "browser session" in r.json()["error"]
+    assert len(hub.tokens.list_tokens(hub.tokens.authenticate(people.admin))) == before
+    r = client.post("/api/tokens", json={"user": "bob", "scopes": ["read"]}, headers=auth(people.admin))
+    assert r.status_code == 200  # with a token, as before

@@ -38,6 +38,22 @@ def tourist(up: Up) -> str:
     return answer.json()["token"]
 
 
+CSP_SEEN: dict[str, list[str]] = {"violations": [], "pages": [], "without_csp": []}
+
+
+def watch_csp(page, hub: str) -> None:  # noqa: ANN001
+    """Every hub page of the tour must carry the CSP and break none of it (no inline script)."""
+    page.on("console", lambda m: CSP_SEEN["violations"].append(m.text) if "Content Security Policy" in m.text else None)
+
+    def seen(response) -> None:  # noqa: ANN001
+        if response.url.startswith(hub) and response.request.resource_type == "document":
+            CSP_SEEN["pages"].append(response.url)
+            if "script-src 'self'" not in response.headers.get("content-security-policy", ""):
+                CSP_SEEN["without_csp"].append(response.url)
+
+    page.on("response", seen)
+
+
 @pytest.fixture(scope="module")
 def pages(browser, up: Up, tourist: str):  # noqa: ANN001, ANN201
     """The tourist's page and the demo licensor's page, each signed in with its token."""
@@ -45,6 +61,7 @@ def pages(browser, up: Up, tourist: str):  # noqa: ANN001, ANN201
     for who, token in (("tourist", tourist), ("licensor", up.licensor)):
         context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
+        watch_csp(page, up.hub)
         page.goto(f"{up.hub}/login")
         page.get_by_label("Hub token").fill(token)
         page.get_by_role("button", name="Sign in").click()
@@ -157,3 +174,8 @@ def test_5_humaneval_subset_from_the_ui_on_the_leaderboard(pages, up: Up, shots:
     text = licensor.locator("main").inner_text()
     assert DEMO in text and "gpt-4" in text.lower() and "Llama-2-7b" in text
     licensor.screenshot(path=str(shots / "5b-leaderboard.png"), full_page=True)
+
+
+def test_6_no_tour_page_breaks_its_csp(pages) -> None:  # noqa: ANN001
+    assert len(CSP_SEEN["pages"]) >= 10
+    assert CSP_SEEN["without_csp"] == [] and CSP_SEEN["violations"] == []

@@ -1,13 +1,10 @@
-"""Presenting a summary, and pushing it to the hub (docs/contracts.md, "Evaluation results on the hub")."""
+"""Presenting a summary, and its bodies for the hub (docs/contracts.md, "Evaluation results on the hub")."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-import httpx
-
-from aperto.errors import ApertoError, Forbidden, NotFound, Unauthorized, Unavailable
+MAX_SETTING = 1000  # the hub's limit on one setting's string
 
 
 def text(summary: dict[str, Any]) -> str:
@@ -24,6 +21,21 @@ def text(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def flat_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The hub keeps settings flat (short strings, numbers, booleans): nested limits become
+    ``limits.floor`` and so on, a list becomes one comma-separated string, or its length if long."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(flat_settings({f"{key}.{k}": v for k, v in value.items()}))
+        elif isinstance(value, list | tuple):
+            joined = ",".join(map(str, value))
+            flat[key] = joined if len(joined) <= MAX_SETTING else f"{len(value)} values"
+        else:
+            flat[key] = value
+    return flat
+
+
 def hub_payloads(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """One body per pass@k, in the contract's shape."""
     bodies = []
@@ -32,32 +44,9 @@ def hub_payloads(summary: dict[str, Any]) -> list[dict[str, Any]]:
         bodies.append({
             "benchmark": "humaneval", "metric": name, "value": score["value"], "ci95": score["ci95"],
             "n": summary["n"], "k": k, "samples": summary["samples"],
-            "settings": {**summary["settings"], "isolation": summary["isolation"].get("level"),
+            "settings": {**flat_settings(summary["settings"]), "isolation": summary["isolation"].get("level"),
                          "ci_method": summary["ci_method"], "harness": summary["harness"],
                          "problems": summary["problems"], "dataset": summary["dataset"]},
             "run_id": summary["run_id"], "at": summary["at"],
         })
     return bodies
-
-
-def push(summary: dict[str, Any], repo: str, hub_url: str, token: str | None, timeout: float = 30.0) -> list[Any]:
-    """POST each pass@k to ``{hub}/api/models/{repo}/evals``; returns the hub's answers."""
-    url = f"{hub_url.rstrip('/')}/api/models/{quote(repo, safe='/')}/evals"
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    answers = []
-    with httpx.Client(timeout=timeout, headers=headers) as client:
-        for body in hub_payloads(summary):
-            try:
-                response = client.post(url, json=body)
-            except httpx.TransportError as exc:
-                raise Unavailable(f"cannot reach the hub at {hub_url}: {exc}") from exc
-            if response.status_code == 401:
-                raise Unauthorized("the hub refused the token", hint="pass --token or set APERTO_TOKEN")
-            if response.status_code == 403:
-                raise Forbidden(f"the hub refused: {response.text[:200]}", hint="the token needs publish scope on the repo")
-            if response.status_code == 404:
-                raise NotFound(f"no model {repo!r} on the hub")
-            if response.status_code >= 400:
-                raise ApertoError(f"the hub answered {response.status_code}: {response.text[:300]}")
-            answers.append(response.json() if response.content else None)
-    return answers

@@ -92,6 +92,9 @@ class Tokens:
         """Admins make tokens for anyone; a user may make tokens for themselves with
         no more scopes than the token they hold."""
         caller = need(caller, "read") if caller is None or caller.name == user else need(caller, "admin")
+        if caller.via_cookie:  # so a stolen browser cookie stays one session, never a lasting token
+            raise Forbidden("tokens cannot be made from a browser session",
+                            hint="use `aperto token create`, or POST /api/tokens with Authorization: Bearer <token>")
         bad = [x for x in scopes if x not in SCOPES]
         if bad or not scopes:
             raise BadInput(f"unknown scopes {bad}; choose from {list(SCOPES)}")
