@@ -2,16 +2,26 @@
 from disk), the hub authorising + nginx serving (X-Accel-Redirect), and nginx
 serving the same file directly. Same machine, same run; curl is the client.
 
-    .venv/bin/python bench/hub_download.py [--size-mb 1024] [--runs 3]
+    .venv/bin/python bench/hub_download.py [--size-mb 1024] [--runs 3] [--baseline-src DIR]
+
+``--baseline-src`` also runs the hub from another source tree (e.g. ``git archive`` of an
+earlier commit, its ``src/`` under DIR) on its own data, interleaved in the same runs: a
+before/after comparison that the shared machine's drift hits alike.
 
 Prints GB/s for each and the ratios to nginx, and the hub process's resident memory
 while it serves the file (sampled every 20 ms): it must stay flat, not grow with the file.
+The hub alone hashes every download while it streams it; the X-Accel-Redirect path hands
+nginx only blobs verified since their last change (the upload verified this one), so it
+also prints what one full verification costs: the price of the first range or nginx
+hand-off of a blob that is not known good.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -25,10 +35,12 @@ from pathlib import Path
 
 from aperto.config import Settings
 from aperto.hub.service import Hub
+from aperto.store.blobs import BlobStore
 
 CHUNK = 8 * 1024 * 1024
 NGINX_CONF = """
 daemon off;
+user {user};
 worker_processes 1;
 pid {root}/nginx.pid;
 error_log {root}/nginx-error.log warn;
@@ -51,7 +63,13 @@ http {{
     location /internal-blobs/ {{ internal; alias {blobs}/; }}
     location / {{ proxy_pass http://127.0.0.1:{hub_accel}; proxy_buffering off; }}
   }}
-}}
+{baseline}}}
+"""
+BASELINE_SERVER = """  server {{  # the same, in front of the baseline hub
+    listen 127.0.0.1:{front};
+    location /internal-blobs/ {{ internal; alias {blobs}/; }}
+    location / {{ proxy_pass http://127.0.0.1:{hub_accel}; proxy_buffering off; }}
+  }}
 """
 
 
@@ -110,40 +128,73 @@ def curl_speed(url: str, token: str | None) -> float:
     return float(out[0])
 
 
+def prepare(data_dir: Path, size_mb: int) -> tuple[str, str]:
+    """A hub data dir holding one ``size_mb`` file in a gated repo; returns (admin token, sha256)."""
+    hub = Hub(Settings(data_dir=data_dir))
+    admin = hub.tokens.bootstrap_admin()
+    caller = hub.tokens.authenticate(admin)
+    size = size_mb * 1024 * 1024
+    block = os.urandom(CHUNK)
+    digest = hashlib.sha256()
+    for _ in range(size // CHUNK):
+        digest.update(block)
+    sha = digest.hexdigest()
+    hub.repos.upload(caller, "bench/big", sha, size, 0, (block for _ in range(size // CHUNK)))
+    hub.repos.commit(caller, "bench/big", [{"path": "big.bin", "sha256": sha, "size": size}], "bench", gating="manual")
+    hub.close()
+    return admin, sha
+
+
+def start_hubs(data_dir: Path, env: dict[str, str], procs: list[subprocess.Popen]) -> tuple[int, int]:
+    """``aperto hub`` alone and with X-Accel-Redirect on the same data; returns their ports."""
+    aperto = str(Path(sys.executable).with_name("aperto"))
+    plain, accel = free_port(), free_port()
+    procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(data_dir), "--port", str(plain)], env=env,
+                                  stdout=subprocess.DEVNULL))
+    procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(data_dir), "--port", str(accel),
+                                   "--accel-redirect", "/internal-blobs/"], env=env, stdout=subprocess.DEVNULL))
+    return plain, accel
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline-src", type=Path, help="Also run the hub from this source tree's src/.")
+    ap.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)  # the baseline's data, made by its own code
     args = ap.parse_args()
+    if args.prepare:
+        print(json.dumps(prepare(args.prepare, args.size_mb)))
+        return
     root = Path(tempfile.mkdtemp(prefix="aperto-bench-"))
-    root.chmod(0o755)  # nginx workers run unprivileged and must read the blobs
     procs: list[subprocess.Popen] = []
     try:
         data_dir = root / "data"
-        hub = Hub(Settings(data_dir=data_dir))
-        admin = hub.tokens.bootstrap_admin()
-        caller = hub.tokens.authenticate(admin)
+        admin, sha = prepare(data_dir, args.size_mb)
         size = args.size_mb * 1024 * 1024
-        block = os.urandom(CHUNK)
-        digest = hashlib.sha256()
-        for _ in range(size // CHUNK):
-            digest.update(block)
-        sha = digest.hexdigest()
-        hub.repos.upload(caller, "bench/big", sha, size, 0, (block for _ in range(size // CHUNK)))
-        hub.repos.commit(caller, "bench/big", [{"path": "big.bin", "sha256": sha, "size": size}], "bench", gating="manual")
-        hub.close()
+        blobs = BlobStore(data_dir)
+        blobs.path(sha).touch()  # no longer known good: time the full verification that follows
+        started = time.perf_counter()
+        assert blobs.verify(sha) is None
+        verify_s = time.perf_counter() - started
 
-        aperto = str(Path(sys.executable).with_name("aperto"))
-        hub_plain, hub_accel, direct, front = free_port(), free_port(), free_port(), free_port()
         env = {**os.environ, "APERTO_DATABASE_URL": ""}
-        procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(data_dir), "--port", str(hub_plain)], env=env,
-                                      stdout=subprocess.DEVNULL))
-        procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(data_dir), "--port", str(hub_accel),
-                                       "--accel-redirect", "/internal-blobs/"], env=env, stdout=subprocess.DEVNULL))
+        hub_plain, hub_accel = start_hubs(data_dir, env, procs)
+        direct, front = free_port(), free_port()
+        baseline = ""
+        if args.baseline_src:
+            base_env = {**env, "PYTHONPATH": str(args.baseline_src.resolve() / "src")}
+            base_admin, base_sha = json.loads(subprocess.run(
+                [sys.executable, __file__, "--prepare", str(root / "base"), "--size-mb", str(args.size_mb)],
+                env=base_env, check=True, capture_output=True, text=True).stdout)
+            base_plain, base_accel = start_hubs(root / "base", base_env, procs)
+            base_front = free_port()
+            baseline = BASELINE_SERVER.format(front=base_front, hub_accel=base_accel, blobs=root / "base" / "blobs")
         (root / "nginx-tmp").mkdir()
         conf = root / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(root=root, direct=direct, front=front, hub_accel=hub_accel,
-                                          blobs=data_dir / "blobs"))
+        # the data dir is owner-only: nginx's workers run as the hub's user to read the blobs
+        conf.write_text(NGINX_CONF.format(user=getpass.getuser(), root=root, direct=direct, front=front,
+                                          hub_accel=hub_accel, blobs=data_dir / "blobs", baseline=baseline))
         procs.append(subprocess.Popen(["nginx", "-c", str(conf), "-p", str(root)]))
         for port in (hub_plain, hub_accel, direct, front):
             wait_port(port)
@@ -153,6 +204,13 @@ def main() -> None:
             "hub alone (uvicorn, authorised)": (f"http://127.0.0.1:{hub_plain}/bench/big/resolve/main/big.bin", admin),
             "hub + nginx X-Accel-Redirect": (f"http://127.0.0.1:{front}/bench/big/resolve/main/big.bin", admin),
         }
+        if args.baseline_src:
+            for port in (base_plain, base_accel, base_front):
+                wait_port(port)
+            urls["baseline hub alone"] = (f"http://127.0.0.1:{base_plain}/bench/big/resolve/main/big.bin", base_admin)
+            urls["baseline hub + nginx"] = (f"http://127.0.0.1:{base_front}/bench/big/resolve/main/big.bin",
+                                            base_admin)
+            curl_speed(urls["baseline hub alone"][0], base_admin)  # its file into the page cache too
         curl_speed(urls["nginx direct (no auth)"][0], None)  # warm the page cache
         results: dict[str, list[float]] = {k: [] for k in urls}
         hub_pid = procs[0].pid
@@ -167,6 +225,7 @@ def main() -> None:
             med = statistics.median(speeds)
             print(f"{name:34s} median {med / 1e9:5.2f} GB/s  (runs: {', '.join(f'{s / 1e9:.2f}' for s in speeds)})"
                   f"  ratio to nginx {med / base:5.2f}")
+        print(f"one full verification of the blob (page cache): {verify_s:.2f} s, {size / verify_s / 1e9:.2f} GB/s")
         growth = hub_rss.peak - rss_before
         print(f"hub alone, resident memory: {rss_before / 2**20:.0f} MiB before, peak {hub_rss.peak / 2**20:.0f} MiB"
               f" while serving {args.runs} x {args.size_mb} MiB (growth {growth / 2**20:.1f} MiB ="

@@ -8,6 +8,7 @@ served only from blobs verified in full since their last change (``Integrity.ens
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
@@ -56,28 +57,35 @@ class VerifiedBlobResponse(Response):
         digest = hashlib.sha256()
         st = os.fstat(f.fileno())
 
-        def read() -> bytes:  # in a worker thread; hashlib releases the GIL, the loop keeps serving
-            block = f.read(CHUNK)
+        def read(n: int) -> bytes:  # in a worker thread: hashlib releases the GIL
+            block = f.read(n)
             digest.update(block)
             return block
 
+        loop = asyncio.get_running_loop()
+        got, block, upcoming = 0, b"", None
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            held = await anyio.to_thread.run_sync(read)
-            while held:
-                block = await anyio.to_thread.run_sync(read)
-                if not block:
+            upcoming = loop.run_in_executor(None, read, min(CHUNK, self.size))
+            while True:
+                block = await upcoming
+                got += len(block)
+                if not block or got >= self.size:  # the last chunk (or the file ended early): verdict first
                     break
-                await send({"type": "http.response.body", "body": held, "more_body": True})
-                held = block
+                # read and hash the next chunk while this one goes out
+                upcoming = loop.run_in_executor(None, read, min(CHUNK, self.size - got))
+                await send({"type": "http.response.body", "body": block, "more_body": True})
         except OSError:  # the client went away
             return
         finally:
+            if upcoming is not None:
+                await asyncio.gather(upcoming, return_exceptions=True)
             f.close()
-        if digest.hexdigest() != self.sha256:
-            await run_in_threadpool(self.hub.integrity.quarantine, self.sha256, digest.hexdigest(), "download")
+        if got != self.size or digest.hexdigest() != self.sha256:
+            found = digest.hexdigest() if got == self.size else f"only {got} of {self.size} bytes"
+            await run_in_threadpool(self.hub.integrity.quarantine, self.sha256, found, "download")
             return  # without the last chunk: the server closes the connection short of Content-Length
-        await send({"type": "http.response.body", "body": held, "more_body": False})
+        await send({"type": "http.response.body", "body": block, "more_body": False})
         await run_in_threadpool(self.hub.blobs.mark_verified, self.sha256, st)
 
 
