@@ -188,3 +188,14 @@ def test_a_session_cannot_mint_tokens(client: TestClient, people: People, hub: H
     assert len(hub.tokens.list_tokens(hub.tokens.authenticate(people.admin))) == before
     r = client.post("/api/tokens", json={"user": "bob", "scopes": ["read"]}, headers=auth(people.admin))
     assert r.status_code == 200  # with a token, as before
+
+
+def test_after_a_restart_chat_asks_to_sign_in_again(client: TestClient, people: People, hub: Hub) -> None:
+    """The token behind a session lives in memory only: a new process cannot act with it."""
+    publish(hub, people.alice, "acme/tiny", {"README.md": APACHE_CARD.encode(), "model.gguf": b"GGUF"})
+    csrf = sign_in(client, people.bob)
+    hub.sessions._tokens.clear()  # what a restart leaves: the session row, no token
+    r = client.post("/models/acme/tiny/chat/stream", json={"messages": [{"role": "user", "content": "hi"}]},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401 and "sign in again" in r.json()["hint"]
+    assert "Signed in as" in client.get("/").text  # pages keep working
