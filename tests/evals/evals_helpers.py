@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
+
+from aperto.evals import seccomp
 from aperto.evals.sandbox import Job
 
 ADD_PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
@@ -10,6 +13,44 @@ ADD_TEST = "\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n    asse
 
 def add_job(completion: str, timeout: float = 1.0) -> Job:
     return Job("toy/add", ADD_PROMPT, completion, ADD_TEST, "add", timeout)
+
+
+def body(code: str) -> str:
+    """Code inside the function body, then a wrong answer."""
+    return textwrap.indent(textwrap.dedent(code).strip() + "\nreturn None", "    ") + "\n"
+
+
+def module(code: str) -> str:
+    """Code at module level, after a wrong function."""
+    return "    return None\n" + textwrap.dedent(code).strip() + "\n"
+
+
+def denied(name: str, *args: int) -> tuple[str, str, str]:
+    """A raw system call (number from libseccomp) and the verdict the filter gives it: PermissionError;
+    any other errno would mean the kernel saw the call."""
+    nr = seccomp.syscall_number(name)
+    return (body(f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                 f"if libc.syscall({nr}, {', '.join(str(a) for a in args) or '0'}) == -1:\n"
+                 f"    e = ctypes.get_errno()\n    raise OSError(e, os.strerror(e))"), "failed", "PermissionError")
+
+
+# passes only on a clean start: nothing in /tmp or its folder, nothing left in the interpreter
+WITNESS = ("    import os, sys, builtins\n"
+           "    seen = [p for p in os.listdir('/tmp') if p != os.path.basename(os.getcwd())] + os.listdir('.')\n"
+           "    if seen or hasattr(builtins, 'LEAK') or len(sys.modules) > 400:\n"
+           "        raise ValueError(repr(seen))\n"
+           "    return a + b\n")
+
+
+def shmem_mb() -> float:
+    """The host's shared memory in use (tmpfs files, shared mappings, IPC segments)."""
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Shmem:")) / 1024
+
+
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(x) for x in f.read().split()]
 
 
 class FakeEndpoint:

@@ -12,30 +12,17 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from evals_helpers import add_job
+from evals_helpers import WITNESS, add_job, body, children, shmem_mb
 
-from aperto.evals import rootfs, seccomp
+from aperto.evals import rootfs
 from aperto.evals.sandbox import GUARANTEES, Job, Sandbox
 
 HERE = Path(__file__).resolve().parent
-CLEAN = ("    import os, sys, builtins\n"
-         "    seen = [p for p in os.listdir('/tmp') if p != os.path.basename(os.getcwd())] + os.listdir('.')\n"
-         "    if seen or hasattr(builtins, 'LEAK') or 'leaky' in sys.modules:\n"
-         "        raise ValueError(repr(seen))\n"
-         "    return a + b\n")
-
-
-def probe(code: str) -> str:
-    """A completion that runs ``code`` in its body, then returns a wrong answer."""
-    return textwrap.indent(textwrap.dedent(code).strip() + "\nreturn None", "    ") + "\n"
-
-
 @pytest.fixture(scope="module")
 def box():
     with Sandbox(workers=1, memory_mb=512) as sandbox:
@@ -43,13 +30,7 @@ def box():
 
 
 def zygote_of(worker) -> int:
-    with open(f"/proc/{worker.proc.pid}/task/{worker.proc.pid}/children") as f:
-        return int(f.read().split()[0])
-
-
-def _shmem_mb() -> float:
-    with open("/proc/meminfo") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("Shmem:")) / 1024
+    return children(worker.proc.pid)[0]
 
 
 # ---------------------------------------------------------------- the file system
@@ -107,7 +88,7 @@ def _host_paths(host_data: Path) -> dict[str, str]:
 def test_host_paths_do_not_exist_for_the_child(box, host_data, what):
     path = _host_paths(host_data)[what]
     assert os.path.exists(path)  # it is there on the host
-    outcome = box.run(add_job(probe(f"import os\nos.stat({path!r})")))
+    outcome = box.run(add_job(body(f"import os\nos.stat({path!r})")))
     assert (outcome.verdict, outcome.error) == ("failed", "FileNotFoundError"), outcome
 
 
@@ -132,55 +113,26 @@ def test_stdlib_and_extension_modules_import(box):
 
 
 def test_the_root_is_read_only(box):
-    outcome = box.run(add_job(probe("import os\nopen(os.__file__, 'a')")))
+    outcome = box.run(add_job(body("import os\nopen(os.__file__, 'a')")))
     assert outcome.verdict == "failed" and outcome.error in ("PermissionError", "OSError"), outcome
-    outcome = box.run(add_job(probe("open('/usr/planted', 'w')")))
+    outcome = box.run(add_job(body("open('/usr/planted', 'w')")))
     assert outcome.verdict == "failed" and outcome.error in ("PermissionError", "OSError"), outcome
 
 
 # ---------------------------------------------------------------- IPC and shared memory
-def _syscall_probe(name: str, *args: int) -> str:
-    nr = seccomp.syscall_number(name)
-    return probe(f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-                 f"if libc.syscall({nr}, {', '.join(map(str, args))}) == -1:\n"
-                 f"    e = ctypes.get_errno()\n    raise OSError(e, os.strerror(e))")
-
-
-IPC = {
-    "System V shared memory (200 MB)": ("shmget", 0x1234, 200 << 20, 0o1666),
-    "System V message queue": ("msgget", 0x1235, 0o1666),
-    "System V semaphores": ("semget", 0x1236, 4, 0o1666),
-    "POSIX message queue": ("mq_open", 0, 0o102, 0o666, 0),
-    "memfd": ("memfd_create", 0, 0),
-}
-
-
-@pytest.mark.parametrize("name", list(IPC))
-def test_no_ipc_object_can_be_made(box, name):
-    outcome = box.run(add_job(_syscall_probe(*IPC[name])))
-    assert (outcome.verdict, outcome.error) == ("failed", "PermissionError"), outcome
-
-
 def test_shared_memory_does_not_outlive_a_sample(box):
     """Three 200 MB shared mappings and as much as fits in /tmp: the host's Shmem is back after."""
-    grab = probe("import mmap\nkeep = []\nfor _ in range(3):\n    m = mmap.mmap(-1, 200 * 2**20)\n"
+    grab = body("import mmap\nkeep = []\nfor _ in range(3):\n    m = mmap.mmap(-1, 200 * 2**20)\n"
                  "    m.write(b'x' * (200 * 2**20))\n    keep.append(m)\n"
                  "for n in range(8):\n    try:\n        open(f'/tmp/fill{n}', 'wb').write(b'x' * 15 * 2**20)\n"
                  "    except OSError:\n        break")
     box.run(add_job("    return a + b\n"))
-    before = _shmem_mb()
+    before = shmem_mb()
     for _ in range(3):
         outcome = box.run(add_job(grab, timeout=5.0))
         assert outcome.verdict in ("failed", "error"), outcome  # MemoryError at the 512 MB limit, or the wrong answer
-    assert box.run(add_job(CLEAN)).passed
-    assert _shmem_mb() < before + 100  # 600 MB would show
-
-
-def test_tmp_is_bounded(box):
-    fill = probe("n = 0\nwhile True:\n    open(f'/tmp/f{n}', 'wb').write(b'x' * 15 * 2**20)\n    n += 1")
-    outcome = box.run(add_job(fill, timeout=5.0))
-    assert (outcome.verdict, outcome.error) == ("failed", "OSError"), outcome  # ENOSPC at 64 MB
-    assert box.run(add_job(CLEAN)).passed
+    assert box.run(add_job(WITNESS)).passed
+    assert shmem_mb() < before + 100  # 600 MB would show
 
 
 # ---------------------------------------------------------------- a harness that survives
@@ -201,21 +153,30 @@ LEFTOVERS = {
 @pytest.mark.parametrize("name", list(LEFTOVERS))
 def test_leftovers_of_any_shape_are_gone_for_the_next_sample(box, name):
     worker = box._all[0]
-    outcome = box.run(add_job(probe(LEFTOVERS[name]), timeout=5.0))
+    outcome = box.run(add_job(body(LEFTOVERS[name]), timeout=5.0))
     assert outcome.verdict == "failed", outcome
-    after = box.run(add_job(CLEAN))
+    after = box.run(add_job(WITNESS))
     assert (after.verdict, after.detail) == ("passed", ""), after
     assert box._all == [worker]  # the same worker: nothing broke
 
 
-def test_remove_tree_handles_depth_modes_and_links(tmp_path):
+@pytest.fixture()
+def memory_dir():
+    """A folder on a tmpfs when there is one: thousands of metadata writes on this disk take seconds."""
+    folder = Path(tempfile.mkdtemp(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None))
+    yield folder
+    subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def test_remove_tree_handles_depth_modes_and_links(memory_dir):
     """The wipe used where there is no mount namespace (and /tmp is shared)."""
+    tmp_path = memory_dir
     canary = tmp_path / "canary"
     canary.write_text("alive")
     top = tmp_path / "tree"
     top.mkdir()
     fd = os.open(top, os.O_RDONLY)
-    for _ in range(5000):  # far past shutil.rmtree's recursion limit
+    for _ in range(3000):  # the issue's depth; shutil.rmtree gives up near 1,000 on 3.11
         os.mkdir("d", dir_fd=fd)
         os.symlink(str(canary), "link", dir_fd=fd)
         os.symlink(str(tmp_path), "dirlink", dir_fd=fd)

@@ -13,22 +13,11 @@ import sys
 import textwrap
 
 import pytest
-from evals_helpers import add_job
+from evals_helpers import WITNESS, add_job, body, children, denied, module, shmem_mb
 
-from aperto.evals import seccomp, worker
+from aperto.evals import worker
 from aperto.evals.dataset import default_problems_path
 from aperto.evals.sandbox import Sandbox
-
-
-def body(code: str) -> str:
-    """Code inside the function body, then a wrong answer."""
-    return textwrap.indent(textwrap.dedent(code).strip() + "\nreturn None", "    ") + "\n"
-
-
-def module(code: str) -> str:
-    """Code at module level, after a wrong function."""
-    return "    return None\n" + textwrap.dedent(code).strip() + "\n"
-
 
 CLASSIC = {
     "fork bomb at module level": (module("import os\nwhile True:\n    os.fork()"), "error", "PermissionError"),
@@ -78,15 +67,6 @@ CLASSIC = {
     "syntax error": ("    return (\n", "error", "SyntaxError"),
     "exit during import of a helper": (module("import atexit\natexit.register(lambda: print('passed'))"), "failed", "AssertionError"),
 }
-
-
-def denied(name: str, *args: int) -> tuple[str, str, str]:
-    """A raw system call (number from libseccomp); PermissionError is the filter's answer, any
-    other errno would mean the kernel saw the call."""
-    nr = seccomp.syscall_number(name)
-    return (body(f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-                 f"if libc.syscall({nr}, {', '.join(str(a) for a in args) or '0'}) == -1:\n"
-                 f"    e = ctypes.get_errno()\n    raise OSError(e, os.strerror(e))"), "failed", "PermissionError")
 
 
 def absent(path: str) -> tuple[str, str, str]:
@@ -274,45 +254,30 @@ def canary_dir(tmp_path_factory):
     return folder
 
 
-WITNESS = ("    import os, sys, builtins\n"
-           "    seen = [p for p in os.listdir('/tmp') if p != os.path.basename(os.getcwd())] + os.listdir('.')\n"
-           "    if seen or hasattr(builtins, 'LEAK') or len(sys.modules) > 400:\n"
-           "        raise ValueError(repr(seen))\n"
-           "    return a + b\n")
-
-
-def _meminfo(field: str) -> float:
-    with open("/proc/meminfo") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
-
-
 @pytest.fixture(scope="module")
 def one_worker():
     with Sandbox(workers=1, memory_mb=512) as box:
         yield box
 
 
-def _assert_nothing_escaped(box: Sandbox, worker: object, folder, shmem_mb: float) -> None:
+def _assert_nothing_escaped(box: Sandbox, worker: object, folder, shmem: float) -> None:
     assert box._all == [worker], "the worker was replaced"
     # the next sample on the same worker starts clean (nothing in /tmp, nothing in the interpreter)
     after = box.run(add_job(WITNESS))
     assert (after.verdict, after.detail) == ("passed", ""), after
-    judge = box._all[0].proc.pid
-    with open(f"/proc/{judge}/task/{judge}/children") as f:
-        zygote = int(f.read().split()[0])
+    zygote = children(box._all[0].proc.pid)[0]
     box.usage()  # waits for the zygote's reap: then at most the next, idle child is alive
-    with open(f"/proc/{zygote}/task/{zygote}/children") as f:
-        assert len(f.read().split()) <= 1
+    assert len(children(zygote)) <= 1
     assert (folder / "canary.txt").read_text() == "alive"
     assert sorted(p.name for p in folder.iterdir()) == ["canary.txt"]
-    assert _meminfo("Shmem") < shmem_mb + 100  # no shared memory outlives its sample
+    assert shmem_mb() < shmem + 100  # no shared memory outlives its sample
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_completion_gets_its_verdict_and_nothing_escapes(one_worker, canary_dir, name):
     completion, verdict, error = HOSTILE[name]
     worker = one_worker._all[0]
-    shmem = _meminfo("Shmem")
+    shmem = shmem_mb()
     # a generous limit where the verdict is not a timeout: a loaded machine must not turn a
     # MemoryError into a timeout
     outcome = one_worker.run(add_job(completion, timeout=1.0 if verdict == "timeout" else 8.0))
