@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, delete, select, update
+from sqlalchemy import text as sql
 
 from aperto.cli.hub import audit_cmd
 from aperto.config import Settings
@@ -119,6 +120,25 @@ def test_rows_appended_outside_the_hub_are_not_vouched_for(tmp_path: Path) -> No
     hub.close()
     bad = verify("--data-dir", str(data))
     assert bad.exit_code == 1 and "rows 3 to 3 are not vouched for" in bad.output
+
+
+def test_a_database_without_checkpoints_is_not_vouched_for(tmp_path: Path) -> None:
+    """As a database from before checkpoints, copied without the data dir's file, reads."""
+    data = tmp_path / "data"
+    make_hub(data, users=2)
+    attacker_sql(data, sql("DROP TABLE audit_checkpoints"))
+    (data / CHECKPOINT_FILE).unlink()
+    bad = verify("--data-dir", str(data))
+    assert bad.exit_code == 1 and "rows 1 to 3 are not vouched for" in bad.output
+
+
+def test_a_damaged_frontier_stops_signing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_hub(data, users=2)
+    attacker_sql(data, update(AuditCheckpoint).where(AuditCheckpoint.size == 3).values(
+        frontier=json.dumps(["00" * 32, "11" * 32])))
+    with pytest.raises(Conflict, match="checkpoint for 3 rows is damaged"):  # a start signs, so it refuses
+        Hub(Settings(data_dir=data, database_url=None))
 
 
 def forged_note(text: str, name: str) -> str:

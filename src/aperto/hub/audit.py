@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from aperto.hub.core import GENESIS, Core, audit_hash
 from aperto.store import Session, Store
 from aperto.store import audit as rows
 
+log = logging.getLogger("aperto.hub.audit")
 KEY_FILE = "audit-ed25519.pem"  # the private key, owner-only
 CHECKPOINT_FILE = "audit-checkpoint"  # the newest signed checkpoint, outside the database
 
@@ -52,7 +54,7 @@ class Audit:
         if last and last.size < self.highest:  # never sign a history shorter than one already signed
             raise Conflict(f"the audit log was cut: a checkpoint for {self.highest} rows was signed, the database's "
                            f"newest is for {last.size}; no new checkpoint is signed", hint="restore the database")
-        tree = cp.Tree(last.size, [bytes.fromhex(h) for h in json.loads(last.frontier)]) if last else cp.Tree()
+        tree = resume(last) if last else cp.Tree()
         for a in rows.rows(s, after=tree.size):
             tree.append(cp.leaf(stored(a)))
         if tree.size == (last.size if last else 0):
@@ -67,17 +69,22 @@ class Audit:
         """Copy the checkpoint out of the database, unless a larger one is already there
         (another process may have committed after us and written first)."""
         self.highest = max(self.highest, _size(note))  # only once committed: a rollback must not raise it
-        # owner-only like everything in the data dir; the checkpoint is public through the API
-        lock_fd = os.open(self.file.with_name(CHECKPOINT_FILE + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        with os.fdopen(lock_fd) as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if self.file.exists():
-                try:
-                    if cp.verify_checkpoint(self.file.read_text(), self.key).size >= _size(note):
-                        return
-                except BadInput:
-                    pass  # unreadable or foreign: replace it with ours
-            write_atomic(self.file, note.encode(), 0o600)
+        try:
+            # owner-only like everything in the data dir; the checkpoint is public through the API
+            lock_fd = os.open(self.file.with_name(CHECKPOINT_FILE + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            with os.fdopen(lock_fd) as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if self.file.exists():
+                    try:
+                        if cp.verify_checkpoint(self.file.read_text(), self.key).size >= _size(note):
+                            return
+                    except BadInput:
+                        pass  # unreadable or foreign: replace it with ours
+                write_atomic(self.file, note.encode(), 0o600)
+        except OSError as exc:
+            # the write is committed and its checkpoint is in the database; failing the request now
+            # would invite a retry that repeats it. The file lags until the next write succeeds.
+            log.warning("could not copy the audit checkpoint to %s: %s", self.file, exc)
 
     def _check_not_cut(self) -> int:
         """Refuse to start on a database shorter than the checkpoint kept outside it."""
@@ -122,7 +129,21 @@ class Audit:
         notes = [("the database", last.note)] if last else []
         if self.file.exists():
             notes.append((str(self.file), self.file.read_text()))
-        return {**check_log(self.core.store, self.key, notes, with_checkpoints=True), "key": self.key.vkey}
+        return {**check_log(self.core.store, self.key, notes), "key": self.key.vkey}
+
+
+def resume(last: Any) -> cp.Tree:
+    """The tree as of the newest checkpoint, from its stored frontier, which must give the root
+    that checkpoint signed: otherwise new checkpoints would sign a damaged tree."""
+    try:
+        tree = cp.Tree(last.size, [bytes.fromhex(h) for h in json.loads(last.frontier)])
+        signed = cp.parse_checkpoint(last.note[:last.note.rindex("\n\n") + 1])
+    except (ValueError, TypeError, BadInput):
+        signed = None
+    if signed is None or (signed.size, signed.root) != (tree.size, tree.root()):
+        raise Conflict(f"the database's audit checkpoint for {last.size} rows is damaged; no new checkpoint is signed",
+                       hint="run 'aperto audit verify' and restore the database")
+    return tree
 
 
 def stored(a: Any) -> dict[str, Any]:
@@ -135,7 +156,7 @@ def _size(note: str) -> int:
 
 
 def check_log(store: Store, key: cp.VerifierKey | None, notes: list[tuple[str, str]],
-              with_checkpoints: bool) -> dict:
+              has_checkpoints: bool = True) -> dict:
     """The chain, then every given checkpoint (source, note): signed by ``key``, for no more
     rows than are present, and with the Merkle root of that many rows. The newest rows must
     be vouched for by a checkpoint. The first problem found is named in ``why``."""
@@ -177,20 +198,17 @@ def check_log(store: Store, key: cp.VerifierKey | None, notes: list[tuple[str, s
                 return _bad(count, f"the first {c.size} rows differ from what the signed checkpoint from {source} "
                                    "vouches for: they were rewritten")
             vouched = max(vouched, c.size)
-        exact = rows.checkpoint_at(s, count) if with_checkpoints and key and vouched < count else None
+        exact = rows.checkpoint_at(s, count) if key and has_checkpoints and vouched < count else None
         if exact and key:  # signed after our first look at the checkpoints
             try:
                 if cp.verify_checkpoint(exact.note, key).root == tree.root():
                     vouched = count
             except BadInput as exc:
                 return _bad(count, f"the database's checkpoint for {count} rows is not valid: {exc.message}")
-    if with_checkpoints and vouched < count:
+    if vouched < count:
         return _bad(count, f"rows {vouched + 1} to {count} are not vouched for by any signed checkpoint "
                            "(written outside the hub, or its newest checkpoints were removed)")
-    result: dict[str, Any] = {"ok": True, "rows": count, "head": prev}
-    if with_checkpoints:
-        result.update(checkpoint=vouched, key=key.vkey if key else None)
-    return result
+    return {"ok": True, "rows": count, "head": prev, "checkpoint": vouched, "key": key.vkey if key else None}
 
 
 def _bad(count: int, why: str, bad_seq: int | None = None) -> dict:
@@ -238,7 +256,7 @@ def verify_stored(settings: Settings, vkey: str | None = None, extra: list[tuple
         file = data_dir / CHECKPOINT_FILE
         if file.is_file():
             notes.append((str(file), file.read_text()))
-        result = check_log(store, key, notes, with_checkpoints=True)
+        result = check_log(store, key, notes, has_checkpoints)
     finally:
         store.close()
     return {**result, "database": rows.describe(url), "key": key.vkey if key else None}
