@@ -69,6 +69,24 @@ def test_deleting_the_newest_rows_is_detected(tmp_path: Path, also_checkpoints: 
         Hub(Settings(data_dir=data, database_url=None))
 
 
+def test_a_cut_is_detected_on_this_database(settings: Settings) -> None:
+    """SQLite and PostgreSQL: verify by --database-url, and the hub's own verify_audit."""
+    hub = Hub(settings)
+    root = hub.tokens.authenticate(hub.tokens.bootstrap_admin())
+    for i in range(4):
+        hub.tokens.create_user(root, f"user{i}")
+    args = ["--data-dir", str(settings.data_dir), "--database-url", settings.resolved_database_url()]
+    ok = verify(*args)
+    assert ok.exit_code == 0 and "5 rows" in ok.output and "vouched for" in ok.output
+    with hub.store.write() as s:
+        s.execute(delete(Audit).where(Audit.seq > 2))
+        s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.size > 2))
+    assert "vouches for 5 rows" in hub.audit.verify_audit()["why"]
+    hub.close()
+    bad = verify(*args)
+    assert bad.exit_code == 1 and "vouches for 5 rows but only 2 are present" in bad.output
+
+
 def test_a_checkpoint_kept_elsewhere_catches_a_cut_the_data_dir_hides(tmp_path: Path) -> None:
     """The attacker holds the whole data dir and rolls the checkpoint file back too; a copy
     published earlier still shows the cut."""
