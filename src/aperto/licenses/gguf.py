@@ -135,7 +135,9 @@ def identify_gguf(path: Path) -> Any:
         spans=[(k, v) for k, v in (("general.license", raw), ("general.license.name", name)) if v],
     )
     # newer converters record the base model(s): the relicensing table decides whether a declaration may differ
-    names = [meta.get(f"general.base_model.{i}.{f}") for i in range(4) for f in ("repo_url", "name")]
+    count = meta.get("general.base_model.count")  # as many as the file says (bounded by its entries)
+    count = min(count, len(meta.kv)) if isinstance(count, int) else 0
+    names = [meta.get(f"general.base_model.{i}.{f}") for i in range(count) for f in ("repo_url", "name")]
     resolved = [(n, *lineage.licence_of(n)) for n in names if isinstance(n, str)]
     base_name, base_id, _how = next((r for r in resolved if r[1]), ("", None, ""))
     if base_id:
