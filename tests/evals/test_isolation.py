@@ -277,3 +277,27 @@ def test_the_sandbox_tests_pass_as_an_unprivileged_user():
     run = subprocess.run(command, env=env, cwd=str(HERE.parents[1]), capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "skipped" not in run.stdout, run.stdout[-2000:]
+
+
+def test_without_namespaces_the_report_says_so_and_strict_refuses():
+    """What a machine without root or user namespaces gets: a plain warning, and a refusal under
+    --strict-isolation. The samples' folders are still wiped, at any depth."""
+    from aperto.errors import Unavailable
+
+    strict = Sandbox(workers=1, memory_mb=512, strict=True)
+    strict.config["namespaces"] = False
+    with pytest.raises(Unavailable, match="missing: namespaces"):
+        strict.start()
+    degraded = Sandbox(workers=1, memory_mb=512)
+    degraded.config["namespaces"] = False
+    with pytest.warns(RuntimeWarning, match="minimal read-only root"), degraded:
+        assert degraded.isolation["level"] == "partial"
+        deep = body("import os\nfor _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\nos.chmod('..', 0)")
+        assert degraded.run(add_job(deep, timeout=5.0)).verdict == "failed"
+        degraded.usage()  # the zygote has reaped and wiped by now
+        where = "import os\n    raise ValueError(os.getcwd())\n"
+        folder = degraded.run(add_job("    " + where)).detail
+        assert folder.startswith("/tmp/sample-")
+        degraded.usage()
+        assert not os.path.exists(folder)
+        assert degraded.run(add_job("    return a + b\n")).passed
