@@ -98,3 +98,30 @@ def test_parse_count() -> None:
     assert parse_count("1_000") == 1000
     with pytest.raises(BadInput):
         parse_count("1.5")
+
+
+def test_official_ids_from_family_patterns_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    for model in ("meta-llama/Llama-2-13b-chat-hf", "meta-llama/Llama-3.1-70B"):
+        try:
+            main(["check", model, "--json"])
+        except SystemExit:
+            pass
+        body = json.loads(capsys.readouterr().out)
+        assert body["openness"]["model"] == model
+        assert body["openness"]["osaid"]["result"] == "does-not-conform"
+
+
+def test_an_unknown_model_suggests_the_closest(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ex:
+        main(["check", "meta-llama/Llama-3.1-80B"])
+    assert ex.value.code == 4
+    assert "did you mean meta-llama/Llama-3.1-8B" in capsys.readouterr().err
+
+
+def test_check_json_has_the_mof_class_of_an_open_release(capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        main(["check", "allenai/OLMo-7B", "--json"])
+    except SystemExit:
+        pass
+    body = json.loads(capsys.readouterr().out)
+    assert body["openness"]["mof"]["class"] == "I" and body["openness"]["osaid"]["result"] == "conforms"

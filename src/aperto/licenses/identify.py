@@ -412,9 +412,9 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
             result.status = PARAPHRASED
             result.confidence = round(0.3 + 0.4 * coverage, 3)
             result.notes.append(f"keeps the structure of {sig.family} but not its words: {OFFICIAL_GOVERNS}")
-            for a in reading.missing:
+            for anchor in reading.missing:
                 result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
-                                           "why": f"the {a.label} ({a.expected}) was not found"})
+                                           "why": f"the {anchor.label} ({anchor.expected}) was not found"})
             return
         result.differences.append({"kind": "rewritten", "start": tokens.starts[upos[last]], "end": len(text),
                                    "text": "", "why": f"after {_pct(sig, last)} of the reference the text goes on "

@@ -59,7 +59,7 @@ def _catalogue_licence(name: str) -> tuple[str | None, str]:
         from aperto import catalog
     except ImportError:      # the catalogue is optional here: name patterns still work
         return None, ""
-    chain = []
+    chain: list[Any] = []
     model = catalog.find(name)
     while model is not None and model.id not in [m.id for m in chain] and len(chain) < MAX_CHAIN:
         chain.append(model)

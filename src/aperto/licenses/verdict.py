@@ -382,3 +382,60 @@ def osaid(license: License | str, released: Released) -> OsaidAssessment:
     else:
         result = "conforms"
     return OsaidAssessment(lic.id, result, tuple(reasons), released, v)
+
+
+# ---------------------------------------------------------------- Model Openness Framework
+
+MOF_CLASSES = {
+    "III": ("Open Model", ("weights", "inference_code")),
+    "II": ("Open Tooling Model", ("weights", "inference_code", "training_code")),
+    "I": ("Open Science Model", ("weights", "inference_code", "training_code", "data_information", "training_data")),
+}
+
+
+@dataclass(frozen=True)
+class MofClass:
+    """The Model Openness Framework class a release meets (None: no class), from its released components.
+
+    A simplification of MOF 1.0: aperto's catalogue records five of its sixteen components
+    (weights, inference code, training code, data information, training data), and each must be
+    released under an open licence; the model's licence stands in for all of them, so a licence that
+    is not an open-source kind (Llama, Gemma, RAIL) meets no class, as the Model Openness Tool finds."""
+
+    license_id: str
+    mof_class: str | None
+    name: str
+    missing: tuple[str, ...]
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"license": self.license_id, "class": self.mof_class, "name": self.name,
+                "missing_for_next_class": list(self.missing), "why": self.why,
+                "note": "approximates MOF 1.0 from five of its sixteen components"}
+
+
+def mof(license: License | str, released: Released) -> MofClass:
+    lic = kb.get(license) if isinstance(license, str) else license
+    if lic.category != Category.OPEN_SOURCE:
+        return MofClass(lic.id, None, "", (), f"{lic.id} is {lic.category.label}, not an open licence: "
+                                               "no MOF class can be met")
+    met: tuple[str, str] | None = None
+    missing: tuple[str, ...] = ()
+    for cls in ("III", "II", "I"):
+        name, needed = MOF_CLASSES[cls]
+        absent = tuple(c for c in needed if getattr(released, c) is not True)
+        if absent:
+            missing = absent
+            break
+        met = (cls, name)
+    if met is None:
+        return MofClass(lic.id, None, "", missing, f"not released (or not known): {', '.join(missing)}")
+    why = f"released under {lic.id}: {', '.join(MOF_CLASSES[met[0]][1])}"
+    return MofClass(lic.id, met[0], met[1], missing, why)
+
+
+def openness(license: License | str, released: Released | None = None) -> dict[str, Any]:
+    """OSD verdict, OSAID assessment and MOF class of a licence and (where known) a release, as one dict."""
+    lic = kb.get(license) if isinstance(license, str) else license
+    facts = released or Released()
+    return {"osd": osd(lic).to_dict(), "osaid": osaid(lic, facts).to_dict(), "mof": mof(lic, facts).to_dict()}
