@@ -1,4 +1,4 @@
-"""A HumanEval run started from the web keeps to the hub's data dir: all state of
+"""HumanEval runs keep to the data dir, started from the web or with the CLI's --data-dir: all state of
 ``aperto up --data-dir D`` lives under D, the run folder of a UI-launched run included."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from hubtools import APACHE_CARD, People, publish
 from livekit import serve_url
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from test_web import sign_in
 
+from aperto.cli.main import cli
 from aperto.config import Settings
 from aperto.evals.dataset import load_problems
 from aperto.hub.app import create_app
@@ -56,3 +58,17 @@ def test_a_web_run_writes_only_under_the_data_dir(hub: Hub, settings: Settings, 
     assert len(runs) == 1 and (runs[0] / "summary.json").is_file()
     assert not home.exists() or not any(home.rglob("*")), sorted(home.rglob("*"))
     assert [e["value"] for e in hub.evals.evals("acme/tiny") if e["metric"] == "pass@1"] == [1.0]
+
+
+def test_the_cli_takes_the_data_dir_as_a_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("APERTO_DATA_DIR", raising=False)
+    with serve_url(stand_in_gateway()) as gateway:
+        result = CliRunner().invoke(cli, ["eval", "humaneval", "--model", "m", "--base-url", gateway + "/v1",
+                                          "--tasks", "0", "--workers", "1", "--no-progress",
+                                          "--data-dir", str(tmp_path / "D")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    runs = list((tmp_path / "D" / "evals" / "runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "summary.json").is_file()
+    assert not home.exists() or not any(home.rglob("*")), sorted(home.rglob("*"))

@@ -88,10 +88,12 @@ def push(summary: dict, repo: str, hub_url: str, token: str | None) -> None:
 @click.option("--push", "push_repo", help="Push the scores to this hub repo (POST /api/models/REPO/evals).")
 @click.option("--hub", "hub_url", help="Hub URL (default APERTO_HUB_URL).")
 @click.option("--token", envvar="APERTO_TOKEN", help="Hub token with publish scope.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="State folder for run folders and timing caches (default: APERTO_DATA_DIR).")
 def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temperature, top_p, max_tokens, mode,
                   strip_prompt, limit, tasks, concurrency, workers, k_list, run_dir, memory_mb, timeout_floor,
                   timeout_factor, timeout_cap, strict_isolation, as_json, no_progress, push_repo, hub_url,
-                  token) -> None:
+                  token, data_dir) -> None:
     """Generate completions for HumanEval, execute them in a sandbox, report pass@k with a 95% CI."""
     from aperto.evals import dataset, report
     from aperto.evals.generate import GenerationSettings, Generator
@@ -99,7 +101,7 @@ def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temp
     from aperto.evals.runs import RunDir
     from aperto.evals.sandbox import Sandbox
 
-    settings = Settings()
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
     ks = _ks(k_list)
     problems = dataset.load_problems(problems_file)
     selected = dataset.select(problems, [t.strip() for t in tasks.split(",")] if tasks else None, limit)
