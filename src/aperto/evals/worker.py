@@ -331,7 +331,7 @@ class Judge:
         self.isolation.update(
             minimal_root=fresh_root, fresh_tmp=fresh_root, uid=probe.get("uid"), caps=probe.get("caps"),
             seccomp="allowlist" if probe.get("seccomp") else False, visible=probe.get("visible"),
-            pid1="pid" in self.isolation["namespaces"], judge_uid=os.getuid(), judge_caps=rootfs.capabilities())
+            judge_uid=os.getuid(), judge_caps=rootfs.capabilities())
 
     def _tests(self, job: dict[str, Any]) -> Any:
         key = job["task_id"] + "\0" + job["prompt"] + job["test"]
