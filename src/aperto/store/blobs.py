@@ -213,11 +213,7 @@ class BlobStore:
         have = part.stat().st_size
         if have != size:
             raise Conflict(f"upload incomplete: {have} of {size} bytes", received=have)
-        digest = hashlib.sha256()
-        with open(part, "rb") as f:
-            while block := f.read(CHUNK):
-                digest.update(block)
-        if digest.hexdigest() != sha256:
+        if hash_file(part) != sha256:
             part.unlink()
             raise BadInput("the uploaded bytes do not match the declared sha256",
                            hint="the upload was discarded; send it again", sha256=sha256)
