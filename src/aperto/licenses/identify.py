@@ -168,6 +168,14 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
                             revision=revisions.date_of(sig.ref))
     _add_evidence(result, text, tokens, sig, anchors, upos, coverage)
     _analyse(result, text, tokens, sig, upos, coverage)
+    if result.status == IDENTIFIED and len(anchors) >= 2 and anchor_frac < 0.5:
+        # the wording is there but not the phrases only this licence has (its name, version, parties):
+        # a sibling licence built from the same template names another product or licensor
+        result.status, result.confidence = ALTERED, round(0.4 + 0.5 * coverage * anchor_frac, 3)
+        result.differences.append({"kind": "changed", "start": 0, "end": 0, "text": "",
+                                   "why": f"only {n_anchors} of the {len(anchors)} phrases that name {sig.family} "
+                                          f"{sig.version} (its product, version or parties) are here".rstrip()})
+        result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
     result.notes.extend(f"the file also holds the full text of {f}" for f in also)
     if result.status == ALTERED and (coverage < MOST_OF or _density(upos) < MIN_DENSITY):
         reading = reading_mod.read(tokens.words, sig.family, reading_mod.language(tokens.words))
@@ -229,6 +237,10 @@ def _unmatched(text: str, tokens: Tokens, source: str, result: Identification) -
     lang = reading_mod.language(tokens.words)
     reading = reading_mod.best_reading(tokens.words, lang)
     if reading is None:
+        return result
+    if lang == "en" and not reading.keeps_terms():
+        # English that names the licence but lacks its operative terms is about it, not a version of it
+        result.resembles = result.resembles or reading.family
         return result
     lic_version = fingerprints.version_of(reading.family)
     found = Identification(reading.family, version=lic_version, source=source, language=lang if lang != "en" else "",
