@@ -52,6 +52,10 @@ def find_repo(s: Session, name: str) -> Repo:
 
 def find_commit(s: Session, repo: Repo, rev: str) -> Commit:
     commit_id = repo.main if rev in ("main", "HEAD") else rev
+    if commit_id and not COMMIT_ID.match(commit_id):  # another branch, or a tag
+        ref = (repo_rows.ref(s, repo_id=repo.id, kind="branch", name=rev)
+               or repo_rows.ref(s, repo_id=repo.id, kind="tag", name=rev))
+        commit_id = ref.commit_id if ref else None
     commit = repo_rows.commit_by_id(s, commit_id=commit_id) if commit_id and COMMIT_ID.match(commit_id) else None
     if commit is None or commit.repo_id != repo.id:
         raise RevisionNotFound(f"Revision {rev!r} not found in {repo.name}")

@@ -23,6 +23,7 @@ from aperto.hub.gate import (
     may_read,
     need_owner,
 )
+from aperto.hub.listing import card_metadata, tags_of
 from aperto.store import Session
 from aperto.store import repos as rows
 from aperto.store.blobs import BlobWriter, check_sha256
@@ -69,42 +70,24 @@ class Repos:
             licensor = rows.licensor_name(s, repo=repo)
             commit = find_commit(s, repo, rev) if (repo.main or rev != "main") else None
             files = rows.files(s, commit_id=commit.id) if commit else []
+            meta = card_metadata(self.core, files)
             gated: Any = False if repo.gating == "open" else repo.gating
             return {
                 "_id": f"aperto-{repo.id}", "id": repo.name, "modelId": repo.name, "author": repo.name.split("/")[0],
                 "sha": commit.id if commit else None, "private": False, "gated": gated,
                 "disabled": repo.withdrawn or bool(commit and commit.withdrawn_reason),
-                "downloads": 0, "likes": 0, "tags": [f"license:{repo.license_id}"] if repo.license_id else [],
-                "library_name": None, "createdAt": iso(repo.created_at),
+                "downloads": 0, "likes": 0, "tags": tags_of(repo, meta),
+                "library_name": meta.get("library_name"), "pipeline_tag": meta.get("pipeline_tag"),
+                "createdAt": iso(repo.created_at),
                 "lastModified": iso(commit.created_at) if commit else iso(repo.created_at),
-                "cardData": {"license": repo.license_id or "unknown"},
+                "cardData": {**meta, "license": repo.license_id or meta.get("license") or "unknown"},
                 "siblings": [{"rfilename": f.path, "size": f.size, "blobId": f.sha256,
                               "lfs": {"sha256": f.sha256, "size": f.size, "pointerSize": 134}} for f in files],
                 "aperto": {"licensor": licensor, "gating": repo.gating,
                            "category": (repo.verdict or {}).get("category", "unknown"),
-                           "withdrawn_reason": repo.withdrawn_reason},
+                           "withdrawn_reason": repo.withdrawn_reason,
+                           "licence_status": (repo.identification or {}).get("status")},
             }
-
-    def tree(self, caller: Caller | None, name: str, rev: str, prefix: str = "") -> list[dict]:
-        with self.core.store.read() as s:
-            repo = find_repo(s, name)
-            commit = find_commit(s, repo, rev)
-            entries: list[dict] = []
-            dirs: set[str] = set()
-            prefix = prefix.strip("/")
-            for f in rows.files(s, commit_id=commit.id):
-                if prefix and not f.path.startswith(prefix + "/"):
-                    continue
-                parts = f.path.split("/")
-                for i in range(1, len(parts)):
-                    dirs.add("/".join(parts[:i]))
-                entries.append({"type": "file", "path": f.path, "size": f.size, "oid": f.sha256,
-                                "lfs": {"oid": f.sha256, "sha256": f.sha256, "size": f.size, "pointerSize": 134}})
-            for d in sorted(dirs):
-                if not prefix or d.startswith(prefix + "/"):
-                    entries.append({"type": "directory", "path": d, "size": 0,
-                                    "oid": hashlib.sha1(d.encode()).hexdigest()})
-            return sorted(entries, key=lambda e: e["path"])
 
     def file(self, caller: Caller | None, name: str, rev: str, path: str) -> dict:
         """Authorise one download and locate its blob: commit, size, sha256, blob path."""
@@ -270,13 +253,6 @@ class Repos:
                 emit(s, events.GatingChanged(repo=name, data=events.GatingData(gating=gating)))
             audit(s, caller.name, "license.override", f"repo:{name}", before, repo.override)
             return {"repo": name, "gating": gating, "override": repo.override}
-
-    def commits(self, name: str) -> list[dict]:
-        with self.core.store.read() as s:
-            repo = find_repo(s, name)
-            return [{"id": c.id, "parent": c.parent, "message": c.message, "author": a,
-                     "created_at": iso(c.created_at), "withdrawn_reason": c.withdrawn_reason}
-                    for c, a in rows.commits(s, repo_id=repo.id)]
 
     def license_file(self, name: str) -> dict | None:
         """The licence file at main (path and sha256 of its text), which an acceptance records."""

@@ -16,6 +16,8 @@ from aperto.hub.blobs import Integrity
 from aperto.hub.control import Control
 from aperto.hub.core import Core
 from aperto.hub.evals import Evals
+from aperto.hub.listing import Listing
+from aperto.hub.publish import Publish
 from aperto.hub.repos import Repos
 from aperto.hub.sessions import Sessions
 from aperto.hub.tokens import Tokens
@@ -35,10 +37,13 @@ class Hub:
         self.audit = Audit(self.core)
         self.integrity = Integrity(self.core)  # blob bytes still match their sha256
         self.sessions = Sessions(self.core)
+        self.publish = Publish(self.core, self.repos, self.sessions.key)  # the HF client's publishing API
+        self.listing = Listing(self.core)
 
     def stop_waiting(self) -> None:
         """On shutdown: open long-polls answer now instead of holding it up."""
         self.core.stopping = True
 
     def close(self) -> None:
+        self.core.follower.close()
         self.store.close()

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from aperto.store.models import Commit, File, Repo, User, utcnow
+from aperto.store.models import Commit, File, Ref, Repo, User, utcnow
 
 
 def repo_by_name(s: Session, *, name: str) -> Repo | None:
     return s.scalar(select(Repo).where(Repo.name == name))
 
 
+# a deleted repo keeps its rows (access history, possession of its bytes) under a name no
+# lookup can match: "~" never starts a valid organisation
+DELETED = "~deleted/"
+
+
+def live() -> Any:
+    return Repo.name.not_like(DELETED + "%")
+
+
 def repos(s: Session) -> list[Repo]:
-    return list(s.scalars(select(Repo).order_by(Repo.name)))
+    return list(s.scalars(select(Repo).where(live()).order_by(Repo.name)))
 
 
 def repos_with_licensor(s: Session) -> list[tuple[Repo, str]]:
-    q = select(Repo, User.name).join(User, Repo.licensor_id == User.id).order_by(Repo.name)
+    q = select(Repo, User.name).join(User, Repo.licensor_id == User.id).where(live()).order_by(Repo.name)
     return [(r, n) for r, n in s.execute(q)]
 
 
@@ -30,7 +40,8 @@ def licensor_name(s: Session, *, repo: Repo) -> str:
 
 def licensor_pairs(s: Session) -> list[tuple[str, str]]:
     """(licensor name, repo name) for every repo: licensors may always use their own models."""
-    return [(u, r) for u, r in s.execute(select(User.name, Repo.name).join(Repo, Repo.licensor_id == User.id))]
+    q = select(User.name, Repo.name).join(Repo, Repo.licensor_id == User.id).where(live())
+    return [(u, r) for u, r in s.execute(q)]
 
 
 def add_repo(s: Session, *, name: str, licensor_id: int) -> Repo:
@@ -87,3 +98,52 @@ def blob_withdrawn(s: Session, *, sha256: str) -> bool:
 
 def all_blob_hashes(s: Session) -> set[str]:
     return set(s.scalars(select(File.sha256).distinct()))
+
+
+def refs(s: Session, *, repo_id: int) -> list[Ref]:
+    """Branches other than main, and tags."""
+    return list(s.scalars(select(Ref).where(Ref.repo_id == repo_id).order_by(Ref.kind, Ref.name)))
+
+
+def ref(s: Session, *, repo_id: int, kind: str, name: str) -> Ref | None:
+    return s.scalar(select(Ref).where(Ref.repo_id == repo_id, Ref.kind == kind, Ref.name == name))
+
+
+def add_ref(s: Session, *, repo_id: int, kind: str, name: str, commit_id: str, message: str = "") -> Ref:
+    row = Ref(repo_id=repo_id, kind=kind, name=name, commit_id=commit_id, message=message, created_at=utcnow())
+    s.add(row)
+    s.flush()
+    return row
+
+
+def delete_ref(s: Session, *, row: Ref) -> None:
+    s.delete(row)
+    s.flush()
+
+
+def history(s: Session, *, repo_id: int, head: str) -> list[tuple[Commit, str]]:
+    """The commits reachable from ``head`` by their parents, newest first, with author names."""
+    by_id = {c.id: (c, a) for c, a in commits(s, repo_id=repo_id)}
+    out: list[tuple[Commit, str]] = []
+    seen: set[str] = set()
+    at: str | None = head
+    while at and at in by_id and at not in seen:
+        seen.add(at)
+        out.append(by_id[at])
+        at = by_id[at][0].parent
+    return out
+
+
+def rename_repo(s: Session, *, repo: Repo, name: str) -> None:
+    repo.name = name
+    s.flush()
+
+
+def tombstone(s: Session, *, repo: Repo) -> str:
+    repo.name = f"{DELETED}{repo.id}/{repo.name}"
+    s.flush()
+    return repo.name
+
+
+def was_deleted(s: Session, *, name: str) -> bool:
+    return s.scalar(select(Repo.id).where(Repo.name.like(f"{DELETED}%/{name}")).limit(1)) is not None

@@ -8,7 +8,8 @@ from typing import Any
 
 from aperto.limits import MAX_DEPTH, BodyLimit, mib, nesting
 
-UPLOAD = re.compile(r"^/api/models/[^/]+/[^/]+/upload/[0-9a-f]{64}$")
+# uploads and commits (NDJSON, read line by line with a per-line limit) stream past the body limit
+UPLOAD = re.compile(r"^/api/models/[^/]+/[^/]+/(upload/[0-9a-f]{64}|commit/[^/]+)$")
 Receive = Any
 Send = Any
 

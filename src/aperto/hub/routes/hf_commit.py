@@ -1,0 +1,116 @@
+"""How huggingface_hub publishes: preupload, the Git LFS batch endpoint, the signed LFS
+upload URL (a PUT that carries no token), the NDJSON commit, and Xet refused plainly."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from aperto.errors import BadInput, Forbidden
+from aperto.hub.auth import Caller
+from aperto.hub.publish import XET_REFUSED
+from aperto.hub.routes.deps import get_caller, get_hub, repo_name
+from aperto.hub.service import Hub
+
+router = APIRouter(tags=["huggingface-compatible publishing"])
+RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise BadInput("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadInput("the body is a JSON object")
+    return body
+
+
+@router.post("/api/models/{org}/{name}/preupload/{rev}")
+async def preupload(org: str, name: str, rev: str, request: Request, hub: Hub = Depends(get_hub),
+                    caller: Caller | None = Depends(get_caller)) -> dict:
+    body = await _json_body(request)
+    return await run_in_threadpool(hub.publish.preupload, caller, repo_name(org, name), rev, body.get("files"))
+
+
+@router.post("/{org}/{name}.git/info/lfs/objects/batch")
+async def lfs_batch(org: str, name: str, request: Request, hub: Hub = Depends(get_hub),
+                    caller: Caller | None = Depends(get_caller)) -> dict:
+    body = await _json_body(request)
+    return await run_in_threadpool(hub.publish.lfs_batch, caller, repo_name(org, name), body, base_url(request))
+
+
+@router.put("/api/models/{org}/{name}/upload/{sha256}")
+async def lfs_upload(org: str, name: str, sha256: str, request: Request, size: int = Query(ge=0, le=2**62),
+                     expires: int = Query(...), token: str = Query(...), sig: str = Query(...),
+                     hub: Hub = Depends(get_hub)) -> dict:
+    """The LFS basic transfer's PUT. The URL authorises itself. A retried PUT after a broken
+    one skips the bytes already held (the sha256 check at the end catches any difference);
+    ``Content-Range: bytes a-b/n`` resumes at ``a``."""
+    repo = repo_name(org, name)
+    caller = await run_in_threadpool(hub.publish.upload_caller, repo, sha256, size, expires, token, sig)
+    status = await run_in_threadpool(hub.repos.upload_status, caller, repo, sha256)
+    if status["complete"]:
+        return {"sha256": sha256, "received": size, "complete": True}
+    have, start = status["received"], 0
+    match = RANGE.match(request.headers.get("content-range", ""))
+    if match:
+        start = int(match.group(1))
+        if int(match.group(3)) != size or start > have:
+            raise BadInput(f"Content-Range does not fit: the hub holds {have} of {size} bytes", received=have)
+    out = await run_in_threadpool(hub.repos.upload_writer, caller, repo, sha256, size, have)
+    if out is None:
+        return {"sha256": sha256, "received": size, "complete": True}
+    skip = have - start
+    try:
+        async for chunk in request.stream():
+            if skip:
+                cut = min(skip, len(chunk))
+                chunk, skip = chunk[cut:], skip - cut
+            if chunk:
+                out.write(chunk)
+    finally:
+        received = await run_in_threadpool(out.close)
+    if received != size:
+        raise BadInput(f"size mismatch: {received} of the declared {size} bytes arrived",
+                       hint="PUT the rest again; the hub keeps what it has", received=received)
+    return await run_in_threadpool(hub.repos.upload_done, caller, sha256, size, received)
+
+
+@router.post("/api/models/{org}/{name}/commit/{rev}")
+async def commit(org: str, name: str, rev: str, request: Request, hub: Hub = Depends(get_hub),
+                 caller: Caller | None = Depends(get_caller)) -> dict:
+    """HfApi.create_commit's NDJSON body: a header line, then one line per operation."""
+    if request.query_params.get("create_pr"):
+        raise BadInput("pull requests are not supported on this hub")
+    draft = await run_in_threadpool(hub.publish.start_commit, caller, repo_name(org, name), rev)
+    line_max = hub.publish.inline_max * 4 // 3 + 64 * 1024
+    parts: list[bytes] = []
+    held = 0
+    async for chunk in request.stream():  # line by line: memory holds one line, not the body
+        while b"\n" in chunk:
+            head, chunk = chunk.split(b"\n", 1)
+            parts.append(head)
+            await run_in_threadpool(hub.publish.add_line, draft, b"".join(parts))
+            parts, held = [], 0
+        if chunk:
+            parts.append(chunk)
+            held += len(chunk)
+        if held > line_max:
+            raise BadInput(f"a commit payload line is longer than {line_max} bytes",
+                           hint="files that large go through the LFS batch endpoint")
+    await run_in_threadpool(hub.publish.add_line, draft, b"".join(parts))
+    return await run_in_threadpool(hub.publish.finish_commit, draft, base_url(request))
+
+
+@router.get("/api/models/{org}/{name}/xet-write-token/{rev}")
+@router.get("/api/models/{org}/{name}/xet-read-token/{rev}")
+def xet_token(org: str, name: str, rev: str) -> dict:
+    raise Forbidden(XET_REFUSED)

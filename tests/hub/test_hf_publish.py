@@ -1,0 +1,280 @@
+"""Publishing with the unmodified huggingface_hub client (and the `hf` CLI) against a live hub."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from hubtools import APACHE_CARD, LLAMA_CARD, People, auth
+
+hf = pytest.importorskip("huggingface_hub")
+from huggingface_hub import (  # noqa: E402
+    CommitOperationAdd,
+    CommitOperationCopy,
+    CommitOperationDelete,
+    HfApi,
+    constants,
+    hf_hub_download,
+)
+from huggingface_hub.errors import (  # noqa: E402
+    BadRequestError,
+    EntryNotFoundError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+SMALL = 64 * 1024  # files above this go through LFS in these tests
+WEIGHTS = os.urandom(300 * 1024 + 5)
+
+
+@pytest.fixture
+def lfs(people: People, monkeypatch: pytest.MonkeyPatch) -> People:
+    """A hub that sends files above SMALL through LFS, and a client with Xet disabled."""
+    people.hub.publish.inline_max = SMALL
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    return people
+
+
+def files_of(hub, repo: str) -> dict[str, str]:
+    with hub.store.read() as s:
+        from aperto.store import repos as rows
+
+        r = rows.repo_by_name(s, name=repo)
+        return {f.path: f.sha256 for f in rows.files(s, commit_id=r.main)}
+
+
+def test_create_upload_file_through_lfs_identifies_and_gates(lfs: People, live: str, tmp_path: Path) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    url = api.create_repo("acme/llama-ft")
+    assert url.repo_id == "acme/llama-ft"
+    assert api.create_repo("acme/llama-ft", exist_ok=True).repo_id == "acme/llama-ft"
+    with pytest.raises(HfHubHTTPError) as again:
+        api.create_repo("acme/llama-ft")
+    assert again.value.response.status_code == 409
+    api.upload_file(path_or_fileobj=LLAMA_CARD.encode(), path_in_repo="README.md", repo_id="acme/llama-ft")
+    info = api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="model.bin", repo_id="acme/llama-ft",
+                           commit_message="weights")
+    assert len(info.oid) == 40
+    model = api.model_info("acme/llama-ft")
+    assert model.gated == "auto" and model.card_data["license"] == "llama3.1"
+    assert "license:llama3.1" in model.tags
+    assert {s.rfilename: s.size for s in model.siblings} == {"README.md": len(LLAMA_CARD), "model.bin": len(WEIGHTS)}
+    # the licensor reads their own bytes back; bob is gated out
+    path = hf_hub_download("acme/llama-ft", "model.bin", endpoint=live, token=lfs.alice, cache_dir=tmp_path)
+    assert Path(path).read_bytes() == WEIGHTS
+    assert api.list_repo_commits("acme/llama-ft")[0].title == "weights"
+
+
+def test_upload_folder_patterns_and_delete_patterns(lfs: People, live: str, tmp_path: Path) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/tiny")
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "README.md").write_text(APACHE_CARD)
+    (src / "model.bin").write_bytes(WEIGHTS)
+    (src / "sub" / "config.json").write_text('{"a": 1}')
+    (src / "notes.txt").write_text("not uploaded")
+    api.upload_folder(folder_path=src, repo_id="acme/tiny", allow_patterns=["*.md", "*.bin", "sub/*"],
+                      commit_message="first")
+    assert sorted(api.list_repo_files("acme/tiny")) == ["README.md", "model.bin", "sub/config.json"]
+    assert HfApi(endpoint=live, token=lfs.bob).model_info("acme/tiny").gated is False
+    (src / "extra.json").write_text("{}")
+    api.upload_folder(folder_path=src, repo_id="acme/tiny", allow_patterns=["extra.json"],
+                      delete_patterns=["sub/*"], commit_message="swap")
+    assert sorted(api.list_repo_files("acme/tiny")) == ["README.md", "extra.json", "model.bin"]
+    assert [c.title for c in api.list_repo_commits("acme/tiny")] == ["swap", "first"]
+
+
+def test_create_commit_additions_deletions_copies(lfs: People, live: str) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/ops")
+    api.create_commit("acme/ops", [CommitOperationAdd("README.md", APACHE_CARD.encode()),
+                                   CommitOperationAdd("w/a.bin", WEIGHTS),
+                                   CommitOperationAdd("w/b.txt", b"b"),
+                                   CommitOperationAdd("c.txt", b"c")], commit_message="init")
+    api.create_commit("acme/ops", [CommitOperationCopy("w/a.bin", "copy/a.bin"),
+                                   CommitOperationDelete("c.txt")], commit_message="copy")
+    files = files_of(lfs.hub, "acme/ops")
+    assert files["copy/a.bin"] == files["w/a.bin"] == hashlib.sha256(WEIGHTS).hexdigest()
+    assert "c.txt" not in files
+    api.delete_file("w/b.txt", "acme/ops")
+    api.delete_folder("copy", "acme/ops")
+    assert sorted(api.list_repo_files("acme/ops")) == ["README.md", "w/a.bin"]
+    with pytest.raises(EntryNotFoundError):
+        api.delete_file("nope.txt", "acme/ops")
+
+
+def test_branches_tags_refs_and_revisions(lfs: People, live: str, tmp_path: Path) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/refs")
+    first = api.upload_file(path_or_fileobj=APACHE_CARD.encode(), path_in_repo="README.md", repo_id="acme/refs").oid
+    api.create_branch("acme/refs", branch="stable")
+    api.create_tag("acme/refs", tag="v1", tag_message="first release")
+    api.create_branch("acme/refs", branch="stable", exist_ok=True)
+    api.upload_file(path_or_fileobj=b"2", path_in_repo="two.txt", repo_id="acme/refs")
+    refs = api.list_repo_refs("acme/refs")
+    assert {b.name: b.target_commit for b in refs.branches}["stable"] == first
+    assert [(t.name, t.target_commit) for t in refs.tags] == [("v1", first)]
+    assert sorted(api.list_repo_files("acme/refs", revision="v1")) == ["README.md"]
+    assert api.revision_exists("acme/refs", "stable") and not api.revision_exists("acme/refs", "nope")
+    path = hf_hub_download("acme/refs", "README.md", revision="v1", endpoint=live, token=lfs.bob, cache_dir=tmp_path)
+    assert Path(path).read_text() == APACHE_CARD
+    api.delete_tag("acme/refs", tag="v1")
+    api.delete_branch("acme/refs", branch="stable")
+    assert api.list_repo_refs("acme/refs").tags == []
+    with pytest.raises(RevisionNotFoundError):
+        api.delete_branch("acme/refs", branch="stable")
+    with pytest.raises(HfHubHTTPError):  # bob is not the licensor
+        HfApi(endpoint=live, token=lfs.bob).create_tag("acme/refs", tag="mine")
+
+
+def test_move_and_delete_repo(lfs: People, live: str) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/old")
+    api.upload_file(path_or_fileobj=APACHE_CARD.encode(), path_in_repo="README.md", repo_id="acme/old")
+    api.move_repo("acme/old", "acme/new")
+    assert not api.repo_exists("acme/old") and api.repo_exists("acme/new")
+    with pytest.raises(HfHubHTTPError):  # bob may not delete alice's repo
+        HfApi(endpoint=live, token=lfs.bob).delete_repo("acme/new")
+    api.delete_repo("acme/new")
+    assert not api.repo_exists("acme/new")
+    assert "acme/new" not in [m.id for m in api.list_models()]
+    api.delete_repo("acme/new", missing_ok=True)
+    with pytest.raises(RepositoryNotFoundError):
+        api.delete_repo("acme/new")
+    api.create_repo("acme/new")  # the name is free again; the deleted repo's history is kept
+    assert api.model_info("acme/new").sha is None
+
+
+def test_xet_client_falls_back_for_small_files_and_is_told_for_large(people: People, live: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With hf_xet installed and HF_HUB_DISABLE_XET unset, files the hub takes inline still
+    upload; a file that needs LFS fails on the Xet token URL, which names HF_HUB_DISABLE_XET=1."""
+    pytest.importorskip("hf_xet")
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    people.hub.publish.inline_max = SMALL
+    api = HfApi(endpoint=live, token=people.alice)
+    api.create_repo("acme/xet")
+    api.upload_file(path_or_fileobj=APACHE_CARD.encode(), path_in_repo="README.md", repo_id="acme/xet")
+    with pytest.raises(Exception) as caught:
+        api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="model.bin", repo_id="acme/xet")
+    # hf_xet reports only the status of the token URL; the URL itself tells why
+    assert "xet-write-token" in str(caught.value) and "403" in str(caught.value)
+    r = httpx.get(f"{live}/api/models/acme/xet/xet-write-token/main", headers=auth(people.alice))
+    assert r.status_code == 403 and "HF_HUB_DISABLE_XET=1" in r.headers["X-Error-Message"]
+    assert api.list_repo_files("acme/xet") == ["README.md"]
+
+
+def test_card_licence_contradicting_files_is_a_conflict(lfs: People, live: str) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/mixed")
+    apache = (Path(__file__).parents[1] / "data" / "licenses-wild" / "debian" / "Apache-2.0").read_bytes()
+    api.create_commit("acme/mixed", [CommitOperationAdd("README.md", LLAMA_CARD.encode()),
+                                     CommitOperationAdd("LICENSE", apache)], commit_message="mixed")
+    info = httpx.get(f"{live}/api/models/acme/mixed").json()  # accepted, and shown as a conflict
+    assert info["sha"] and info["aperto"]["licence_status"] == "conflict"
+    assert info["cardData"]["license"] == "apache-2.0"  # the licence text governs, as for every commit
+
+
+def test_bad_input_is_hf_shaped_and_writes_nothing(lfs: People, live: str) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/bad")
+    api.upload_file(path_or_fileobj=APACHE_CARD.encode(), path_in_repo="README.md", repo_id="acme/bad")
+    main = api.model_info("acme/bad").sha
+    url = f"{live}/api/models/acme/bad/commit/main"
+    head = json.dumps({"key": "header", "value": {"summary": "x"}})
+
+    def post(*lines: str) -> httpx.Response:
+        return httpx.post(url, content="\n".join(lines).encode(), headers={**auth(lfs.alice),
+                                                                           "Content-Type": "application/x-ndjson"})
+
+    add = json.dumps({"key": "file", "value": {"path": "ok.txt", "content": "b2s=", "encoding": "base64"}})
+    cases = {
+        "not json": post(head, "{nope"),
+        "no header": post(add),
+        "outside": post(head, json.dumps({"key": "file", "value": {"path": "../x", "content": "eA=="}})),
+        "wrong oid": post(head, add, json.dumps({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256",
+                                                                             "oid": "a" * 64, "size": 3}})),
+        "bad base64": post(head, json.dumps({"key": "file", "value": {"path": "y", "content": "!!"}})),
+        "unknown key": post(head, json.dumps({"key": "rmrf", "value": {}})),
+    }
+    for what, r in cases.items():
+        assert r.status_code == 400 and r.headers.get("X-Error-Message"), (what, r.status_code, r.text)
+    r = httpx.post(f"{live}/api/models/acme/bad/commit/nope", content=head.encode(), headers=auth(lfs.alice))
+    assert r.status_code == 400
+    with pytest.raises(RevisionNotFoundError):
+        api.list_repo_files("acme/bad", revision="nope")
+    assert api.model_info("acme/bad").sha == main  # nothing half-written
+    assert api.list_repo_files("acme/bad") == ["README.md"]
+
+
+def test_lfs_size_mismatch_and_resumed_put(lfs: People, live: str) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/lfs")
+    oid = hashlib.sha256(WEIGHTS).hexdigest()
+    batch = httpx.post(f"{live}/acme/lfs.git/info/lfs/objects/batch", headers=auth(lfs.alice),
+                       json={"operation": "upload", "transfers": ["basic", "multipart", "xet"],
+                             "objects": [{"oid": oid, "size": len(WEIGHTS)}], "hash_algo": "sha256"}).json()
+    assert batch["transfer"] == "basic"
+    href = batch["objects"][0]["actions"]["upload"]["href"]
+    short = httpx.put(href, content=WEIGHTS[:1000])
+    assert short.status_code == 400 and "size mismatch" in short.headers["X-Error-Message"]
+    assert httpx.put(href.replace("sig=", "sig=0"), content=WEIGHTS).status_code == 401
+    done = httpx.put(href, content=WEIGHTS)  # the retry sends everything; the hub skips what it holds
+    assert done.status_code == 200 and done.json()["complete"] is True
+    again = httpx.post(f"{live}/acme/lfs.git/info/lfs/objects/batch", headers=auth(lfs.alice),
+                       json={"operation": "upload", "objects": [{"oid": oid, "size": len(WEIGHTS)}]}).json()
+    assert "actions" not in again["objects"][0]  # already held: nothing to send
+    bob = httpx.post(f"{live}/acme/lfs.git/info/lfs/objects/batch", headers=auth(lfs.bob),
+                     json={"operation": "upload", "objects": [{"oid": oid, "size": len(WEIGHTS)}]})
+    assert bob.status_code == 403
+
+
+def test_possession_rule_holds_for_lfs_commits(lfs: People, live: str) -> None:
+    """Knowing the sha256 of a gated file (public metadata) does not let anyone commit it."""
+    alice = HfApi(endpoint=live, token=lfs.alice)
+    alice.create_repo("acme/gated")
+    alice.create_commit("acme/gated", [CommitOperationAdd("README.md", LLAMA_CARD.encode()),
+                                       CommitOperationAdd("model.bin", WEIGHTS)], commit_message="gated")
+    root = lfs.hub.tokens.authenticate(lfs.admin)
+    thief = lfs.hub.tokens.create_token(root, "bob", ["read", "publish"])
+    api = HfApi(endpoint=live, token=thief)
+    api.create_repo("bob/stolen")
+    oid = hashlib.sha256(WEIGHTS).hexdigest()
+    line = json.dumps({"key": "lfsFile", "value": {"path": "model.bin", "algo": "sha256", "oid": oid,
+                                                  "size": len(WEIGHTS)}})
+    head = json.dumps({"key": "header", "value": {"summary": "mine"}})
+    r = httpx.post(f"{live}/api/models/bob/stolen/commit/main", content=f"{head}\n{line}\n".encode(),
+                   headers=auth(thief))
+    assert r.status_code == 409
+    assert api.model_info("bob/stolen").sha is None
+
+
+def test_hf_cli_repos_create_and_upload(lfs: People, live: str, tmp_path: Path) -> None:
+    cli = Path(sys.executable).with_name("hf")
+    env = {**os.environ, "HF_ENDPOINT": live, "HF_TOKEN": lfs.alice, "HF_HUB_DISABLE_XET": "1",
+           "HF_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    run = subprocess.run([str(cli), "repos", "create", "acme/cli"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "README.md").write_text(APACHE_CARD)
+    run = subprocess.run([str(cli), "upload", "acme/cli", str(tmp_path / "w"), ".", "--commit-message", "cli"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    info = HfApi(endpoint=live, token=lfs.bob).model_info("acme/cli")
+    assert info.card_data["license"] == "apache-2.0" and info.gated is False
+
+
+def test_validate_yaml_and_private_refused(lfs: People, live: str) -> None:
+    r = httpx.post(f"{live}/api/validate-yaml", json={"content": "---\nlicense: [\n---\n", "repoType": "model"})
+    assert r.status_code == 400 and r.headers["X-Error-Message"]
+    with pytest.raises(BadRequestError):
+        HfApi(endpoint=live, token=lfs.alice).create_repo("acme/secret", private=True)
