@@ -282,3 +282,33 @@ def test_other_clause_numbers_exist_in_their_texts(shared_dir: Path) -> None:
     assert "3.2 Use Restrictions" in gemma and "restrict (remotely or otherwise)" in gemma
     mnpl = _text(shared_dir, "mistral/gentoo_MNPL-0.1.md")
     assert "**3.2. Usage Limitation**" in mnpl and "Non-Production Environments" in mnpl
+
+
+def test_every_hugging_face_licence_id_is_known(shared_dir: Path) -> None:
+    import re
+
+    page = (shared_dir / "licenses" / "_reference" / "hf_hub-docs_repositories-licenses.md").read_text()
+    ids = re.findall(r"\|\s*`([a-z0-9.+-]+)`\s*\|", page)
+    assert len(ids) > 80
+    assert [i for i in ids if kb.find(i) is None] == ["unknown", "other"]
+
+
+@pytest.mark.parametrize("lid,category", [("gpl-3.0", "open-source"), ("agpl-3.0", "open-source"),
+                                          ("cc-by-nc-sa-4.0", "noncommercial-research"),
+                                          ("cc-by-nd-4.0", "open-weights-restricted"), ("unlicense", "open-source"),
+                                          ("chatglm", "open-weights-restricted"), ("yi-license", "open-weights-restricted")])
+def test_new_families_have_a_category_and_a_headline(lid: str, category: str) -> None:
+    lic = kb.get(lid)
+    assert lic.category.value == category and lic.headline
+
+
+def test_registries_point_at_known_families_and_references() -> None:
+    from aperto.licenses import fingerprints, lineage, revisions
+
+    refs = {s.ref for s in fingerprints.load().signatures}
+    for rev in revisions.all_revisions():
+        assert kb.find(rev.family) is not None and set(rev.refs) <= refs, rev.title
+    for lid in kb.ids():
+        kind, relicense, _why = lineage.rule(lid)
+        assert relicense == (kind == "permissive")
+    assert lineage.rule("llama3.1")[0] == "pass-through" and lineage.rule("mpl-2.0")[0] == "copyleft"
