@@ -181,7 +181,9 @@ SIGNALS = {
     "ignore SIGTERM and SIGINT, then loop": (
         body("import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n"
              "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass"), "timeout", "TimeLimitExceeded"),
-    "close the channel to the judge": (body("import os\nos.close(3)\nos.close(4)"), "error", "ChildExited(0)"),
+    # then stay alive, so the judge's EOF (not a race with the child's own exit) decides
+    "close the channel to the judge": (body("import os\nos.close(3)\nos.close(4)\nwhile True:\n    pass"),
+                                       "error", "ChildDied(signal=9)"),
     "a frame header of 4 GB": (body("import os\nos.write(4, b'\\xff\\xff\\xff\\xff')\nwhile True:\n    pass"),
                                "failed", "UnsupportedValue"),
     "half a frame, then silence": (body("import os\nos.write(4, b'\\x00\\x00')\nwhile True:\n    pass"),
