@@ -262,8 +262,8 @@ def one_worker():
         yield box
 
 
-def _assert_nothing_escaped(box: Sandbox, worker: object, folder, shmem: float) -> None:
-    assert box._all == [worker], "the worker was replaced"
+def _assert_nothing_escaped(box: Sandbox, serving: object, folder, shmem: float) -> None:
+    assert box._all == [serving], "the worker was replaced"
     # the next sample on the same worker starts clean (nothing in /tmp, nothing in the interpreter)
     after = box.run(add_job(WITNESS))
     assert (after.verdict, after.detail) == ("passed", ""), after
@@ -278,13 +278,13 @@ def _assert_nothing_escaped(box: Sandbox, worker: object, folder, shmem: float) 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_completion_gets_its_verdict_and_nothing_escapes(one_worker, canary_dir, name):
     completion, verdict, error = HOSTILE[name]
-    worker = one_worker._all[0]
+    serving = one_worker._all[0]
     shmem = shmem_mb()
     # a generous limit where the verdict is not a timeout: a loaded machine must not turn a
     # MemoryError into a timeout
     outcome = one_worker.run(add_job(completion, timeout=1.0 if verdict == "timeout" else 8.0))
     assert (outcome.verdict, outcome.error) == (verdict, error), (name, outcome)
-    _assert_nothing_escaped(one_worker, worker, canary_dir, shmem)
+    _assert_nothing_escaped(one_worker, serving, canary_dir, shmem)
 
 
 @pytest.mark.parametrize("name", ["always-equal object", "int subclass equal to everything", "list subclass"])
