@@ -114,18 +114,22 @@ def load_wild() -> list[tuple[str, str, str, str]]:
             for r in rows if not r["path"].startswith("cards/")]
 
 
-def wild_scores(answers: dict[str, str], wild: list[tuple[str, str, str, str]]) -> tuple[int, int, int]:
-    """(right, nothing, wrong): an answer naming a licence the file is not (or one where the truth is unknown)."""
+def wild_scores(answers: dict[str, str], wild: list[tuple[str, str, str, str]]) -> tuple[int, int, int, list[str]]:
+    """(right, nothing, wrong, the wrong files). Naming no licence is right where the label allows `unknown`
+    (a pointer, a notice, a licence no tool is expected to know); naming one the file is not is wrong."""
     right = nothing = wrong = 0
-    for rel, ids, _st, _t in wild:
+    wrong_files = []
+    for rel, ids, statuses, _t in wild:
         got = answers.get(rel, "-")
         if got in GENERIC:
-            nothing += 1
+            right += "unknown" in statuses.split("|")
+            nothing += "unknown" not in statuses.split("|")
         elif got in ids.split("|"):
             right += 1
         else:
             wrong += 1
-    return right, nothing, wrong
+            wrong_files.append(f"{rel} -> {got}")
+    return right, nothing, wrong, wrong_files
 
 
 def leave_one_out(files: list[tuple[str, str, str]]) -> dict[str, int]:
@@ -240,12 +244,14 @@ def main() -> int:
         wild_peers["scancode"] = bench_scancode([(rel, ids, text) for rel, ids, _s, text in wild], args.scancode)[1]
     print(f"\nreal-world collection: {len(wild)} licence texts ({WILD.relative_to(WILD.parents[2])})")
     for name, answers in wild_peers.items():
-        right, nothing, wrong = wild_scores(answers, wild)
+        right, nothing, wrong, wrong_files = wild_scores(answers, wild)
         extra = ""
         if name == "aperto":
             wrong_confident = sum(1 for rel, ids, _s, _t in wild if rel in confident and mine[rel] not in ids.split("|"))
             extra = f" (confidently wrong, status identified: {wrong_confident})"
-        print(f"  {name:9} right {right}, nothing/unknown {nothing}, wrong {wrong}{extra}")
+        print(f"  {name:9} right {right}, nothing where a licence was expected {nothing}, wrong {wrong}{extra}")
+        for line in wrong_files:
+            print(f"      wrong: {line}")
 
     for name, (pwall, answers) in peers.items():
         pright = sum(answers.get(rel) == fam for rel, fam, _t in files)

@@ -127,3 +127,13 @@ def test_english_text_is_never_called_a_translation() -> None:
 def test_a_known_revision_is_identified_as_that_revision(shared_dir: Path, rel: str, date: str) -> None:
     found = identify_text(_shared(shared_dir, rel))
     assert (found.status, found.revision) == ("identified", date)
+
+
+def test_a_revision_that_only_moves_contact_links_is_not_altered(shared_dir: Path) -> None:
+    text = _shared(shared_dir, "meta-llama/llama3_2_USE_POLICY.md")
+    links = re.findall(r"https?://[^\s)\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
+    assert len(links) >= 3
+    moved = re.sub(r"https?://[^\s)\]]+", "https://example.org/report", text)
+    moved = re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "reports@example.org", moved)
+    found = identify_text(moved)
+    assert (found.id, found.status) == ("llama3.2", "identified")

@@ -49,6 +49,7 @@ class Signature:
     n_words: int
     optional: frozenset[int] = frozenset()   # sample indices inside click-through sentences
     whole: int = 0                # crc32 of every word outside copyright lines: an exact copy's fast path
+    anchor_positions: tuple[int, ...] = ()   # token index of each anchor in this reference
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def load() -> Index:
             anchors=tuple(tuple(a.split()) for a in r["anchors"]),
             numbers=tuple((tuple(n[0].split()), tuple(n[1].split()), tuple(n[2].split())) for n in r["numbers"]),
             n_words=r["n_words"], optional=frozenset(r.get("opt", ())), whole=r.get("whole", 0),
+            anchor_positions=tuple(r.get("ap", ())),
         ))
     by_hash: dict[int, list[int]] = defaultdict(list)
     for i, s in enumerate(sigs):
@@ -146,6 +148,11 @@ def copyright_tokens(text: str, starts: list[int]) -> set[int]:
     for m in _COPYRIGHT_LINE.finditer(text):
         out.update(range(bisect.bisect_left(starts, m.start()), bisect.bisect_left(starts, m.end())))
     return out
+
+
+def _position(words: list[str], phrase: list[str]) -> int:
+    k = len(phrase)
+    return next((i for i in range(len(words) - k + 1) if words[i:i + k] == phrase), -1)
 
 
 def _rows(corpora: list[Path]) -> list[tuple[Path, dict[str, str]]]:
@@ -227,6 +234,7 @@ def build(corpora: list[Path]) -> dict[str, object]:
             "ref": row["ref"], "family": row["license_family_id"], "version": row["version"],
             "document": docs[i], "n_words": len(words), "h": hs, "t": ps, "opt": opt,
             "anchors": anchors_of[key], "numbers": _numbers(words),
+            "ap": [_position(words, a.split()) for a in anchors_of[key]],
             "whole": whole_hash(texts[i]),
         })
     return {"shingle": SHINGLE, "hash": "crc32", "signatures": signatures}

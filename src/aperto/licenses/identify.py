@@ -168,12 +168,15 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
                             revision=revisions.date_of(sig.ref))
     _add_evidence(result, text, tokens, sig, anchors, upos, coverage)
     _analyse(result, text, tokens, sig, upos, coverage)
-    if result.status == IDENTIFIED and len(anchors) >= 2 and anchor_frac < 0.5:
+    # the anchors inside the part of the reference this text covers (a truncated copy lacks the rest)
+    span = [sig.positions[k] for k, u in enumerate(upos) if u >= 0]
+    inside = [p for p, at in zip(anchors, sig.anchor_positions, strict=False) if span[0] <= at <= span[-1]]
+    if result.status == IDENTIFIED and len(inside) >= 2 and sum(p >= 0 for p in inside) < 0.5 * len(inside):
         # the wording is there but not the phrases only this licence has (its name, version, parties):
         # a sibling licence built from the same template names another product or licensor
         result.status, result.confidence = ALTERED, round(0.4 + 0.5 * coverage * anchor_frac, 3)
         result.differences.append({"kind": "changed", "start": 0, "end": 0, "text": "",
-                                   "why": f"only {n_anchors} of the {len(anchors)} phrases that name {sig.family} "
+                                   "why": f"only {sum(p >= 0 for p in inside)} of the {len(inside)} phrases that name {sig.family} "
                                           f"{sig.version} (its product, version or parties) are here".rstrip()})
         result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
     result.notes.extend(f"the file also holds the full text of {f}" for f in also)
