@@ -72,7 +72,9 @@ def spdx_family(name: str) -> str:
     if name in SPDX:
         return SPDX[name]
     low = name.lower().removesuffix("-only").removesuffix("-or-later")
-    return {"gfdl-1.3": "gfdl", "artistic-1.0-perl": "artistic-1.0-perl"}.get(low, low)
+    # the Python licence stack holds the PSF agreement; the invariants variant is still the GFDL 1.3 text
+    return {"gfdl-1.3": "gfdl", "gfdl-1.3-invariants": "gfdl", "python-2.0": "psf-2.0",
+            "python-2.0.1": "psf-2.0"}.get(low, low)
 
 
 # answers that name no licence: counted as "nothing", not as wrong
