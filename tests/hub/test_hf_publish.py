@@ -274,7 +274,8 @@ def test_hf_cli_repos_create_and_upload(lfs: People, live: str, tmp_path: Path) 
 
 
 def test_validate_yaml_and_private_refused(lfs: People, live: str) -> None:
-    r = httpx.post(f"{live}/api/validate-yaml", json={"content": "---\nlicense: [\n---\n", "repoType": "model"})
+    r = httpx.post(f"{live}/api/validate-yaml", json={"content": "---\nlicense: [\n---\n", "repoType": "model"},
+                   headers=auth(lfs.alice))
     assert r.status_code == 400 and r.headers["X-Error-Message"]
     with pytest.raises(BadRequestError):
         HfApi(endpoint=live, token=lfs.alice).create_repo("acme/secret", private=True)

@@ -17,6 +17,7 @@ from aperto.hub import licensing
 from aperto.hub.auth import Caller, check_name, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import find_repo, has_grant, is_owner, need_owner
+from aperto.hub.listing import card_answers, card_metadata
 from aperto.hub.tokens import find_user
 from aperto.policy import Profile, Use
 from aperto.store import Session
@@ -125,6 +126,9 @@ class Access:
             user = find_user(s, caller.name)
             if repo.gating == "open":
                 raise BadInput(f"{name} is not gated: anyone may download it")
+            # the card's own questions (extra_gated_fields) and the prompt shown, kept with the answers
+            card = card_metadata(self.core, repo_rows.files(s, commit_id=repo.main) if repo.main else [])
+            attestation.update(card_answers(card, fields))
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             last_submission = rows.latest(s, repo_id=repo.id, user_id=user.id, kind="submission")
             diff = changes(last_submission.fields if last_submission else None, attestation)
@@ -199,7 +203,8 @@ class Access:
             return [{"user": {"user": u.name, "fullname": u.name, "email": None},
                      "requestId": f"{u.id}.{v.version}", "status": v.status, "timestamp": iso(v.created_at),
                      "fields": v.fields, "reason": v.reason, "decision": v.decision, "changes": v.changes or [],
-                     "version": v.version,
+                     "version": v.version, "reviewer": v.decided_by,
+                     "reviewedAt": iso(v.created_at) if v.decided_by else None,
                      "access": bool(rows.live_grants(s, repo_id=repo.id, user_id=u.id))}
                     for v, u in rows.current(s, repo_id=repo.id, status=status)]
 
@@ -233,16 +238,17 @@ class Access:
 
     def handle_request(self, caller: Caller | None, name: str, user_name: str, status: str,
                        reason: str | None = None) -> dict:
-        """The licensor accepts, rejects or sends back to pending (HF's /handle)."""
-        if status not in STATUSES:
-            raise BadInput(f"status must be one of {STATUSES}")
+        """The licensor accepts, rejects or sends back to pending (HF's /handle); "reset" removes
+        the request from every list and lets the user submit afresh (the history keeps it)."""
+        if status not in (*STATUSES, "reset"):
+            raise BadInput(f"status must be one of {(*STATUSES, 'reset')}")
         with self.core.write() as s:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             if prev is None:
                 raise NotFound(f"{user_name} has not asked for access to {name}")
             text = (reason or {"accepted": "accepted by the licensor", "pending": "back to review",
-                               "rejected": "rejected by the licensor"}[status])[:2000]
+                               "rejected": "rejected by the licensor", "reset": "reset by the licensor"}[status])[:2000]
             out = self._decide(s, owner, repo, user, status, text)
             if status == "accepted":
                 self._grant(s, repo, user, owner.name, (prev.decision or {}).get("obligations"))

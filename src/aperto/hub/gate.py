@@ -21,6 +21,7 @@ from aperto.store import repos as repo_rows
 from aperto.store.models import Commit, File, Repo
 
 COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
+TERMS = re.compile(r"^(readme|licen[cs]e|notice|use_policy|acceptable_use_policy)(\.(md|txt))?$", re.IGNORECASE)
 
 
 def check_repo(name: str) -> str:
@@ -77,12 +78,19 @@ def has_grant(s: Session, repo: Repo, caller: Caller) -> bool:
     return bool(access_rows.live_grants(s, repo_id=repo.id, user_id=caller.user_id))
 
 
-def check_download(s: Session, caller: Caller | None, repo: Repo, commit: Commit | None = None) -> None:
+def is_terms(path: str | None) -> bool:
+    """The card, licence, notice and use policy at the top of a repo: what one must read
+    before accepting, so anyone may read them even on a gated repo (never a taken-down one)."""
+    return bool(path and TERMS.match(path))
+
+
+def check_download(s: Session, caller: Caller | None, repo: Repo, commit: Commit | None = None,
+                   path: str | None = None) -> None:
     """Fail closed: withdrawn beats everything; gated needs the licensor, an admin or a live grant."""
     if repo.withdrawn or (commit is not None and commit.withdrawn_reason):
         raise TakenDown("Access to this resource is disabled.",
                         reason=repo.withdrawn_reason or (commit.withdrawn_reason if commit else None))
-    if repo.gating == "open":
+    if repo.gating == "open" or is_terms(path):
         return
     if caller is None:
         raise GatedAccess(f"{repo.name} is gated: log in and request access", repo=repo.name)

@@ -94,9 +94,9 @@ class Repos:
         check_path(path)
         with self.core.store.read() as s:
             repo = find_repo(s, name)
-            check_download(s, caller, repo)
+            check_download(s, caller, repo, path=path)
             commit = find_commit(s, repo, rev)
-            check_download(s, caller, repo, commit)
+            check_download(s, caller, repo, commit, path)
             row = rows.file(s, commit_id=commit.id, path=path)
             if row is None:
                 raise EntryNotFound(f"{path} not found in {name}@{commit.id}", commit=commit.id)

@@ -17,7 +17,7 @@ router = APIRouter(tags=["access"])
 
 class HandleIn(BaseModel):
     user: str = Field(max_length=96)
-    status: Literal["pending", "accepted", "rejected"]
+    status: Literal["pending", "accepted", "rejected", "reset"]
     rejectionReason: str | None = Field(None, max_length=2000)  # noqa: N815 - HF's field name
 
 

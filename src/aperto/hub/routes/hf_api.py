@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from aperto.errors import BadInput, Conflict
 from aperto.hub import cards
 from aperto.hub.app import error_response
-from aperto.hub.auth import Caller
+from aperto.hub.auth import Caller, need
 from aperto.hub.routes.deps import get_caller, get_hub, repo_name
 from aperto.hub.service import Hub
 
@@ -123,6 +123,7 @@ def _full_name(body: dict) -> str:
 @router.post("/api/repos/create")
 def create_repo(request: Request, body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
                 caller: Caller | None = Depends(get_caller)) -> Any:
+    need(caller, "read")  # who asks comes before what they sent
     _repo_type(body)
     name = _full_name(body)
     if "/" not in name and caller is not None:
@@ -141,6 +142,7 @@ def create_repo(request: Request, body: dict[str, Any] = Body(...), hub: Hub = D
 @router.delete("/api/repos/delete")
 def delete_repo(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
                 caller: Caller | None = Depends(get_caller)) -> dict:
+    need(caller, "read")  # who asks comes before what they sent
     _repo_type(body)
     return hub.publish.delete_repo(caller, _full_name(body))
 
@@ -148,6 +150,7 @@ def delete_repo(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
 @router.post("/api/repos/move")
 def move_repo(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
               caller: Caller | None = Depends(get_caller)) -> dict:
+    need(caller, "read")  # who asks comes before what they sent
     _repo_type(body)
     src, dst = body.get("fromRepo"), body.get("toRepo")
     if not isinstance(src, str) or not isinstance(dst, str):
@@ -158,6 +161,7 @@ def move_repo(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
 @router.post("/api/validate-yaml")
 def validate_yaml(body: dict[str, Any] = Body(...), caller: Caller | None = Depends(get_caller)) -> dict:
     """The client checks a README's metadata before uploading it."""
+    need(caller, "read")  # who asks comes before what they sent
     content = body.get("content")
     if not isinstance(content, str):
         raise BadInput("content is the README's text")
@@ -172,6 +176,7 @@ def validate_yaml(body: dict[str, Any] = Body(...), caller: Caller | None = Depe
 @router.post("/api/models/{org}/{name}/branch/{branch:path}")
 def create_branch(org: str, name: str, branch: str, body: dict[str, Any] | None = Body(None),
                   hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
+    need(caller, "read")  # who asks comes before what they sent
     body = body or {}
     if body.get("emptyCommit"):
         raise BadInput("empty commits are not supported; branch from an existing revision")
@@ -188,6 +193,7 @@ def delete_branch(org: str, name: str, branch: str, hub: Hub = Depends(get_hub),
 @router.post("/api/models/{org}/{name}/tag/{rev}")
 def create_tag(org: str, name: str, rev: str, body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
                caller: Caller | None = Depends(get_caller)) -> dict:
+    need(caller, "read")  # who asks comes before what they sent
     tag = body.get("tag")
     if not isinstance(tag, str):
         raise BadInput("tag is required")
