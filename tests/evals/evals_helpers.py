@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 from aperto.evals import seccomp
@@ -40,12 +41,6 @@ WITNESS = ("    import os, sys, builtins\n"
            "    if seen or hasattr(builtins, 'LEAK') or len(sys.modules) > 400:\n"
            "        raise ValueError(repr(seen))\n"
            "    return a + b\n")
-
-
-def shmem_mb() -> float:
-    """The host's shared memory in use (tmpfs files, shared mappings, IPC segments)."""
-    with open("/proc/meminfo") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("Shmem:")) / 1024
 
 
 def children(pid: int) -> list[int]:
@@ -110,3 +105,22 @@ class FakeEndpoint:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def held(sandbox) -> tuple[int, int]:
+    """Bytes the sandbox's workers still hold: used in their /tmp tmpfs, and shared memory mapped
+    by any of their processes. Measured per worker, not host-wide: other processes come and go."""
+    tmp = shm = 0
+    for worker in sandbox._all:
+        stack = [worker.proc.pid]
+        while stack:
+            pid = stack.pop()
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    shm += next(int(line.split()[1]) * 1024 for line in f if line.startswith("RssShmem:"))
+                stack += children(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # a child that ended meanwhile
+        st = os.statvfs(f"/proc/{children(worker.proc.pid)[0]}/root/tmp")  # the worker's own /tmp
+        tmp += (st.f_blocks - st.f_bfree) * st.f_frsize
+    return tmp, shm
