@@ -4,7 +4,6 @@ every change leaves behind (an audit row and, for gateways, an event)."""
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -12,7 +11,8 @@ from typing import Any, Protocol
 from aperto import events
 from aperto.config import Settings
 from aperto.hub.auth import canonical, iso, utcnow
-from aperto.store import BlobStore, Session, Store
+from aperto.hub.notify import Follower
+from aperto.store import BlobStore, Session, Store, listen
 from aperto.store import audit as audit_rows
 from aperto.store import events as event_rows
 
@@ -52,10 +52,7 @@ class Core:
         self.settings = settings
         self.store = Store.open(settings)
         self.blobs = BlobStore(settings.data_dir, settings.max_upload_bytes)
-        with self.store.read() as s:
-            self.last_seq = event_rows.last_seq(s)
-        self.seq_read_at = time.monotonic()
-        self.stopping = False  # set on shutdown: open long-polls answer now instead of holding it up
+        self.follower = Follower(self.store)  # newest events, for every waiter and cache of this process
         self.checkpointer: Checkpointer | None = None  # the Audit service installs itself
 
     @contextmanager
@@ -64,21 +61,26 @@ class Core:
         with self.store.write() as s:
             yield s
             events = bool(s.info.get("events"))
+            if events and self.store.is_postgres:
+                listen.notify(s)  # other replicas hear of it when this commits
             if s.info.get("audited") and self.checkpointer:
                 # in the same transaction: rows and the checkpoint vouching for them commit together
                 note = self.checkpointer.seal(s)
-        if events:  # wake long-polls in this process; other processes poll the table
-            self.refresh_seq()
+        if events:  # before the writer returns: caches forget what changed, long-polls wake
+            self.follower.catch_up()
         if note and self.checkpointer:
             self.checkpointer.publish(note)
 
-    def refresh_seq(self, max_age: float = 0.0) -> int:
-        """Re-read the newest event number; with ``max_age``, at most that often, so that
-        many waiting long-polls cost one query per interval, not one each."""
-        now = time.monotonic()
-        if max_age and now - self.seq_read_at < max_age:
-            return self.last_seq
-        self.seq_read_at = now
-        with self.store.read() as s:
-            self.last_seq = max(self.last_seq, event_rows.last_seq(s))
-        return self.last_seq
+    @property
+    def last_seq(self) -> int:
+        return self.follower.last_seq
+
+    @property
+    def stopping(self) -> bool:
+        return self.follower.stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        """Set on shutdown: open long-polls answer now instead of holding it up."""
+        if value:
+            self.follower.stop_waiting()

@@ -8,6 +8,7 @@ import secrets
 from aperto import events
 from aperto.errors import BadInput, Conflict, Forbidden, InvalidToken, NotFound
 from aperto.hub.auth import SCOPES, Caller, check_name, iso, need, token_hash, utcnow
+from aperto.hub.cache import TokenCache
 from aperto.hub.core import Core, audit, emit
 from aperto.store import Session
 from aperto.store import tokens as rows
@@ -34,11 +35,13 @@ def find_user(s: Session, name: str) -> User:
 class Tokens:
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.cache = TokenCache(core.follower, self._load)  # revocations invalidate it (hub/cache.py)
 
     def authenticate(self, raw: str | None) -> Caller | None:
         """None for anonymous; InvalidToken for an unknown or revoked token."""
-        if not raw:
-            return None
+        return self.cache.get(raw) if raw else None
+
+    def _load(self, raw: str) -> Caller:
         with self.core.store.read() as s:
             row = rows.token_with_user(s, sha256=token_hash(raw))
         if row is None or row[0].revoked_at is not None:

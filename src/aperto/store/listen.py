@@ -1,0 +1,36 @@
+"""PostgreSQL LISTEN/NOTIFY for the event table: a hub that appends events notifies in the same
+transaction (delivered on commit), and every hub replica listens, so none has to poll."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+CHANNEL = "aperto_events"
+
+
+def notify(s: Session) -> None:
+    """Inside a write: PostgreSQL sends it to every listener when the transaction commits."""
+    s.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+
+
+class Listener:
+    """One dedicated connection (not from the pool) that waits for notifications."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg  # the postgres extra; SQLite hubs never get here
+
+        plain = make_url(url).set(drivername="postgresql")
+        self.conn = psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True)
+        self.conn.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a notification arrives (True) or ``timeout`` passes (False)."""
+        got = False
+        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+            got = True
+        return got
+
+    def close(self) -> None:
+        self.conn.close()
