@@ -76,8 +76,6 @@ def test_license_md_is_a_licence_candidate() -> None:
     assert licensing.is_licence_text("LICENSE.md")
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fingerprint for aperto-demo-community-license in "
-                                       "src/aperto/licenses/data (the licence engineer's); then drop this mark")
 def test_the_demo_folder_is_read_from_its_licence_text(tmp_path: Path) -> None:
     shutil.copy(SEED_DATA / "DEMO-LICENSE.md", tmp_path / "LICENSE.md")
     (tmp_path / "README.md").write_text(demo_card())
