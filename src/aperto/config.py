@@ -49,9 +49,16 @@ class Settings(BaseSettings):
     web_session_hours: float = Field(12.0, gt=0, description="Hub: how long a browser sign-in lasts.")
     web_secret: str | None = Field(None, description="Hub: key signing the sign-in form's CSRF token; replicas behind "
                                                      "one address need the same (default: a random key in data_dir/web).")
+    webhook_private_targets: bool = Field(False, description="Hub: let webhooks post to loopback and private "
+                                                             "addresses (off: a licensor cannot probe the hub's network).")
     blob_scrub_interval_s: float = Field(
         86400.0, ge=0, description="Hub: re-hash every stored blob this often in a low-priority thread of "
                                    "`aperto hub` / `aperto up`, quarantining those whose bytes no longer match (0: off).")
+
+    # fleet (docs/fleet.md)
+    nats_url: str | None = Field(None, description="NATS server with JetStream: the hub relays its events to stream "
+                                                   "APERTO_EVENTS and gateways follow it (default: the HTTP feed).")
+    nats_heartbeat_s: float = Field(5.0, gt=0, description="How often the relay publishes aperto.heartbeat.")
 
     # gateway
     gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")

@@ -43,7 +43,8 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _hub_helpers() -> None:
-    """tests/hub/hubtools (people with tokens, publishing) is shared with the hub tests."""
-    hub_tests = str(Path(__file__).resolve().parents[1] / "hub")
-    if hub_tests not in sys.path:
-        sys.path.insert(0, hub_tests)
+    """tests/hub/hubtools (people with tokens) and tests/gateway/gwkit are shared with those tests."""
+    for folder in ("hub", "gateway"):
+        path = str(Path(__file__).resolve().parents[1] / folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)

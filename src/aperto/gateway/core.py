@@ -15,6 +15,7 @@ from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
 from aperto.gateway.backends import END, Backend, Channel, create
 from aperto.gateway.feed import HubFeed
+from aperto.gateway.nats_feed import NatsFeed
 from aperto.gateway.policy import (
     STATE_FILE,
     Policy,
@@ -75,7 +76,11 @@ class Gateway:
         if self.settings.gateway_direct_write and self.direct_write_off:
             log.warning("streams go through the event loop: %s", self.direct_write_off)
         if not self.standalone:
-            self.feed = HubFeed(self.settings.hub_url, self.settings.token, self.policy, self.changed)
+            if self.settings.nats_url:  # the fleet's feed: NATS JetStream (docs/fleet.md)
+                self.feed = NatsFeed(self.settings.hub_url, self.settings.token, self.settings.nats_url,
+                                     self.policy, self.changed)
+            else:
+                self.feed = HubFeed(self.settings.hub_url, self.settings.token, self.policy, self.changed)
             self._tasks.append(asyncio.create_task(self.feed.run()))
             self._tasks.append(asyncio.create_task(self._watch_staleness()))
 

@@ -34,3 +34,26 @@ class Listener:
 
     def close(self) -> None:
         self.conn.close()
+
+
+class LeaderLock:
+    """A session-level advisory lock on a dedicated connection: held while the connection lives,
+    released by PostgreSQL itself when the holder's process or connection dies."""
+
+    def __init__(self, url: str, key: int) -> None:
+        import psycopg
+
+        plain = make_url(url).set(drivername="postgresql")
+        self.conn = psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True)
+        self.key = key
+
+    def try_acquire(self) -> bool:
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        return bool(row and row[0])
+
+    def alive(self) -> bool:
+        self.conn.execute("SELECT 1")
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
