@@ -26,6 +26,7 @@ from aperto.errors import (
     TakenDown,
     Unauthorized,
 )
+from aperto.hub.relay import lifespan
 from aperto.hub.routes.guards import HubBodyLimit, JsonDepth, hub_error
 from aperto.hub.routes.security import WebSecurity
 from aperto.hub.service import Hub
@@ -67,7 +68,8 @@ def invalid_request(exc: RequestValidationError) -> InvalidRequest:
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
     settings = settings or Settings()
     hub = hub or Hub(settings)
-    app = FastAPI(title="aperto hub", version="0.1.0",
+    relay = lifespan(hub.core, settings.nats_url, settings.nats_heartbeat_s) if settings.nats_url else None
+    app = FastAPI(title="aperto hub", version="0.1.0", lifespan=relay,
                   description="A gated, Hugging-Face-compatible model hub. Weights already downloaded "
                               "cannot be recalled: takedowns and revocations stop future downloads only.")
     app.state.hub = hub
