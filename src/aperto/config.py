@@ -51,6 +51,8 @@ class Settings(BaseSettings):
                                                      "one address need the same (default: a random key in data_dir/web).")
     webhook_private_targets: bool = Field(False, description="Hub: let webhooks post to loopback and private "
                                                              "addresses (off: a licensor cannot probe the hub's network).")
+    webhook_private_targets: bool = Field(False, description="Hub: let webhooks post to loopback and private "
+                                                             "addresses (off: a licensor cannot probe the hub's network).")
     blob_scrub_interval_s: float = Field(
         86400.0, ge=0, description="Hub: re-hash every stored blob this often in a low-priority thread of "
                                    "`aperto hub` / `aperto up`, quarantining those whose bytes no longer match (0: off).")

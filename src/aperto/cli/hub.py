@@ -52,6 +52,7 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
     warn_exposed(settings.data_dir)
     hub = Hub(settings)
     hub.integrity.start_scrub(settings.blob_scrub_interval_s)
+    hub.webhooks.start()  # posts webhook deliveries, retrying with backoff
     token = hub.tokens.bootstrap_admin()
     if token:
         click.echo("Created the administrator 'admin'. Its token is shown this once; keep it safe:")

@@ -187,6 +187,7 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
     umask = os.umask(0o077)  # whatever the hub and the gateway write (database, -wal/-shm, keys, state) is owner-only
     hub = Hub(up_settings(data_dir, host, hub_port, gateway_port, gguf))
     hub.integrity.start_scrub(hub.settings.blob_scrub_interval_s)
+    hub.webhooks.start()  # posts webhook deliveries, retrying with backoff
     try:
         report = seed(hub, gguf)
         tokens = issue_tokens(hub)

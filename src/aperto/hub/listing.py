@@ -111,10 +111,16 @@ class Listing:
             items.sort(key=lambda m: (m.get(key) is None, m.get(key) or 0), reverse=(direction or -1) < 0)
         return items[:limit] if limit else items
 
-    def card_data(self, name: str) -> dict[str, Any]:
+    def card_html(self, name: str) -> str | None:
+        """The README at main rendered and sanitised for the model page; none once taken down."""
         with self.core.store.read() as s:
             repo = find_repo(s, name)
-            return card_metadata(self.core, rows.files(s, commit_id=repo.main) if repo.main else [])
+            files = rows.files(s, commit_id=repo.main) if repo.main and not repo.withdrawn else []
+        for f in files:
+            if f.path.lower() == "readme.md" and f.size <= CARD_MAX:
+                text = self.core.blobs.path(f.sha256).read_text(encoding="utf-8", errors="replace")
+                return cards.render(text, name, f.commit_id)
+        return None
 
     # ---- trees ------------------------------------------------------------------------
     def _last_commits(self, s: Session, repo: Repo, head: Commit) -> dict[str, dict]:

@@ -21,6 +21,7 @@ from aperto.hub.publish import Publish
 from aperto.hub.repos import Repos
 from aperto.hub.sessions import Sessions
 from aperto.hub.tokens import Tokens
+from aperto.hub.webhooks import Webhooks
 
 
 class Hub:
@@ -39,11 +40,13 @@ class Hub:
         self.sessions = Sessions(self.core)
         self.publish = Publish(self.core, self.repos, self.sessions.key)  # the HF client's publishing API
         self.listing = Listing(self.core)
+        self.webhooks = Webhooks(self.core)  # started by `aperto hub` / `aperto up`
 
     def stop_waiting(self) -> None:
         """On shutdown: open long-polls answer now instead of holding it up."""
         self.core.stopping = True
 
     def close(self) -> None:
+        self.webhooks.stop()
         self.core.follower.close()
         self.store.close()

@@ -217,6 +217,7 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(200), default="")
     events: Mapped[list[Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    seen_seq: Mapped[int] = mapped_column(Integer, default=0)  # the last audit row turned into deliveries
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -224,8 +225,10 @@ class WebhookDelivery(Base):
     """One event for one webhook: what was sent, how often, and what came back."""
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "audit_seq"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    audit_seq: Mapped[int] = mapped_column(Integer)
     event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending | delivered | failed

@@ -149,7 +149,7 @@ def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub
     return page(request, "model.html", hub, repo=repo, files=files, form=form, check=check,
                 lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
                 access=access_label(repo), can_download=hub.repos.can_download(me, repo_id), evals=evals,
-                hosted=hosted, facts=facts,
+                hosted=hosted, facts=facts, card=hub.listing.card_html(repo_id),
                 halt=halted(hub, repo_id), runs=web_evals.runs_for(request, repo_id),
                 chart=web_evals.model_chart(repo_id, evals, facts))
 

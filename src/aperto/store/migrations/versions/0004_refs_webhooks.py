@@ -39,12 +39,14 @@ def upgrade() -> None:
         sa.Column("secret", sa.String(200), nullable=False),
         sa.Column("events", sa.JSON, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("seen_seq", sa.Integer, nullable=False),  # the last audit row turned into deliveries
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("webhook_id", sa.Integer, sa.ForeignKey("webhooks.id"), nullable=False, index=True),
+        sa.Column("audit_seq", sa.Integer, nullable=False),
         sa.Column("event", sa.String(32), nullable=False),
         sa.Column("payload", sa.JSON, nullable=False),
         sa.Column("status", sa.String(16), nullable=False, index=True),  # pending | delivered | failed
@@ -54,6 +56,7 @@ def upgrade() -> None:
         sa.Column("next_at", TS, nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("delivered_at", TS),
+        sa.UniqueConstraint("webhook_id", "audit_seq"),
     )
 
 
