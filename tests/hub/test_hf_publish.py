@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -279,3 +280,15 @@ def test_validate_yaml_and_private_refused(lfs: People, live: str) -> None:
     assert r.status_code == 400 and r.headers["X-Error-Message"]
     with pytest.raises(BadRequestError):
         HfApi(endpoint=live, token=lfs.alice).create_repo("acme/secret", private=True)
+
+
+def test_concurrent_uploads_all_land(lfs: People, live: str) -> None:
+    """Additions merge onto the newest main, as on HF: parallel uploads do not refuse each other."""
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/busy")
+    names = [f"f{i}.txt" for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: api.upload_file(path_or_fileobj=n.encode(), path_in_repo=n, repo_id="acme/busy"),
+                      names))
+    assert sorted(api.list_repo_files("acme/busy")) == names
+    assert len(api.list_repo_commits("acme/busy")) == 4

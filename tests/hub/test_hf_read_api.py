@@ -43,6 +43,9 @@ def test_list_models_filters(repos: People, live: str) -> None:
     assert ids(api.list_models(filter=["text-generation", "tiny"])) == ["acme/rich"]
     assert ids(api.list_models(sort="last_modified", limit=1)) == ["carol/other"]  # newest first
     assert ids(api.list_models(sort="created_at", limit=2)) == ["carol/other", "acme/llama"]
+    oldest = httpx.get(f"{live}/api/models", params={"sort": "createdAt", "direction": 1, "limit": 1}).json()
+    assert [m["id"] for m in oldest] == ["acme/rich"]  # the client sends no direction; others may
+    assert httpx.get(f"{live}/api/models", params={"sort": "bogus"}).status_code == 400
     full = {m.id: m for m in api.list_models(full=True, cardData=True)}
     assert {s.rfilename for s in full["acme/rich"].siblings} >= {"model.bin", "extra.txt"}
     assert full["acme/rich"].card_data["library_name"] == "transformers"

@@ -273,8 +273,10 @@ class Publish:
         message = str(header.get("summary") or "").strip() or "Upload with huggingface_hub"
         if header.get("description"):
             message = f"{message}\n\n{header['description']}"
-        # main must still be where we read it: the deletions above were computed on that tree
-        result = self.repos.commit(draft.caller, name, entries, message[:10000], parent=main)
+        # additions merge onto whatever main is now (as on HF); deletions were checked against the
+        # tree read above, so main must not have moved under them
+        deletes = any(key in ("deletedFile", "deletedFolder") for key, _ in draft.ops)
+        result = self.repos.commit(draft.caller, name, entries, message[:10000], parent=main if deletes else None)
         return {**result, "commitUrl": f"{base.rstrip('/')}/{name}/commit/{result['commit']}",
                 "commitOid": result["commit"], "success": True, "pullRequestUrl": None}
 
