@@ -21,6 +21,7 @@ from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Stale
 from aperto.gateway.backends import Backend, Chunk
 from aperto.gateway.core import Gateway, UnknownModel
+from aperto.gateway.metrics import install as install_metrics
 from aperto.gateway.policy import InvalidApiKey, sha256
 from aperto.gateway.request import body_schema
 from aperto.gateway.stream import Stream
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
     app.state.gateway = gateway
     # outermost last: the id is on every answer, the size limit's 413 too
     app.add_middleware(BodyLimit, limit=body_limit(gateway.settings), error=too_large_body)
+    install_metrics(app, gateway)  # inside RequestId: every answer is counted, with its id
     app.add_middleware(RequestId)
 
     @app.exception_handler(ApertoError)

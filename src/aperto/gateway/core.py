@@ -8,11 +8,12 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
+from aperto.events import Event
 from aperto.gateway.backends import END, Backend, Channel, create
 from aperto.gateway.feed import HubFeed
 from aperto.gateway.nats_feed import NatsFeed
@@ -47,6 +48,7 @@ class Gateway:
         self.live: set[Live] = set()
         self.direct_chunks = 0  # streamed chunks the backend's thread wrote to the socket itself (wire.py)
         self.feed: HubFeed | None = None
+        self.on_applied: Callable[[Event], None] | None = None  # set by gateway/metrics.py
         self._tasks: list[asyncio.Task[None]] = []
         self.short_slice = False  # whether the event loop's thread got gateway_relay_slice_us
         self.direct_write = False  # whether streams may be written by the backend's thread (wire.py)
@@ -81,6 +83,7 @@ class Gateway:
                                      self.policy, self.changed)
             else:
                 self.feed = HubFeed(self.settings.hub_url, self.settings.token, self.policy, self.changed)
+            self.feed.on_applied = self.on_applied
             self._tasks.append(asyncio.create_task(self.feed.run()))
             self._tasks.append(asyncio.create_task(self._watch_staleness()))
 

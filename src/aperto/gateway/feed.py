@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from aperto.errors import BadInput
-from aperto.events import EVENT_TYPES, parse_event, parse_snapshot
+from aperto.events import EVENT_TYPES, Event, parse_event, parse_snapshot
 from aperto.gateway.policy import Policy
 
 log = logging.getLogger("aperto.gateway.feed")
@@ -33,6 +33,7 @@ class HubFeed:
         self.wait = max(1, min(25, int(policy.limit / 3)))
         self.error: str | None = None
         self.need_snapshot = True
+        self.on_applied: Callable[[Event], None] | None = None  # metrics: feed lag, kill propagation
 
     async def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -87,6 +88,8 @@ class HubFeed:
             log.warning("hub feed: unknown event type %r (seq %s); distrusting %s until a fresh snapshot",
                         event.type, event.seq, event.repo or "everything")
         self.policy.apply(event)
+        if self.on_applied is not None:
+            self.on_applied(event)
 
     async def _get(self, client: httpx.AsyncClient, path: str, params: dict[str, Any] | None = None) -> Any:
         response = await client.get(path, params=params)
