@@ -32,7 +32,7 @@ def test_model_and_chat_pages_at_390(browser, people: People, live: str, gateway
     page = bob.new_page()
     sign_in(page, live, people.bob)
     page.goto(f"{live}/models/{LLAMA2}")
-    assert page.get_by_text("The weights are not hosted here.").is_visible()
+    assert page.locator("#not-hosted").is_visible()
     page.get_by_label("Monthly active users").first.fill("800000000")
     page.get_by_role("button", name="Check").click()
     assert page.get_by_text("Only with the licensor's permission.").is_visible()

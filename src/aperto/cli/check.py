@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from aperto.errors import ApertoError, BadInput, NotFound
+from aperto.errors import ApertoError, NotFound
+from aperto.policy.profile import parse_count
 
 EXIT_CODES = {
     "allowed": 0,
@@ -20,22 +20,6 @@ EXIT_CODES = {
     "needs_licensor_grant": 11,
     "prohibited": 12,
 }
-_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmb]?)\s*$", re.IGNORECASE)
-
-
-def parse_count(text: str, what: str = "count") -> int:
-    """A user count: 800000000, 800_000_000, 800,000,000, 800M, 0.8B."""
-    cleaned = str(text).replace("_", "").replace(",", "")
-    if cleaned.strip().startswith("-"):
-        raise BadInput(f"{what} cannot be negative ({text})", hint="declare 0 if there are none")
-    match = _NUMBER.match(cleaned)
-    if not match:
-        raise BadInput(f"{what} must be a whole number such as 800000000 or 800M, got {text!r}")
-    value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
-    if value != int(value):
-        raise BadInput(f"{what} must be a whole number, got {text!r}")
-    return int(value)
 
 
 def _resolve(target: str) -> tuple[Any, Any, dict[str, Any] | None]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from aperto.config import Settings
@@ -30,13 +30,14 @@ from aperto.hub.metrics import install as install_metrics
 from aperto.hub.relay import lifespan
 from aperto.hub.routes.guards import HubBodyLimit, JsonDepth, hub_error
 from aperto.hub.routes.security import WebSecurity
+from aperto.hub.routes.web_base import error_page, wants_html
 from aperto.hub.service import Hub
 
 HF_CODES = {RepoNotFound: "RepoNotFound", RevisionNotFound: "RevisionNotFound", EntryNotFound: "EntryNotFound",
             GatedAccess: "GatedRepo"}
 
 
-def error_response(request: Request, exc: ApertoError) -> JSONResponse | RedirectResponse:
+def error_response(request: Request, exc: ApertoError) -> Response:
     headers: dict[str, str] = {}
     for cls, code in HF_CODES.items():
         if isinstance(exc, cls):
@@ -55,6 +56,10 @@ def error_response(request: Request, exc: ApertoError) -> JSONResponse | Redirec
     if isinstance(exc, Unauthorized) and "text/html" in request.headers.get("accept", "") \
             and not request.url.path.startswith("/api/"):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    if wants_html(request):  # a person in a browser reads a page, not JSON
+        response = error_page(request, request.app.state.hub, exc)
+        response.headers.update(headers)
+        return response
     body = {"error": exc.message, **exc.to_dict()}
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 

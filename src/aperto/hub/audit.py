@@ -108,6 +108,16 @@ class Audit:
         need(caller, "admin")
         return list(self.iter_audit(after, limit))
 
+    def search(self, caller: Caller | None, actor: str = "", action: str = "", subject: str = "",
+               since: str = "", limit: int = 500) -> list[dict]:
+        """Admins: the newest rows first, each filter a case-blind substring (``since`` an ISO date)."""
+        need(caller, "admin")
+        actor, action, subject = actor.casefold(), action.casefold(), subject.casefold()
+        found = [a for a in self.iter_audit()
+                 if actor in a["actor"].casefold() and action in a["action"].casefold()
+                 and subject in a["subject"].casefold() and str(a["at"]) >= since]
+        return found[::-1][:limit]
+
     def iter_audit(self, after: int = 0, limit: int | None = None) -> Iterator[dict]:
         with self.core.store.read() as s:
             for a in rows.rows(s, after=after, limit=limit):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from aperto.store.blobs import BlobWriter, check_sha256
 from aperto.store.models import Repo
 
 GATING = ("open", "auto", "manual")
+
+
+TERMS_TEXT = re.compile(r"^(use_policy|acceptable_use_policy|aup|notice)(\.[a-z]+)?$", re.IGNORECASE)
 
 
 def automatic_gating(repo: Repo) -> str:
@@ -264,6 +268,20 @@ class Repos:
                 if licensing.is_licence_text(f.path):
                     return {"path": f.path, "sha256": f.sha256, "size": f.size}
         return None
+
+    def terms_texts(self, name: str, limit: int = 1_000_000) -> list[dict]:
+        """The licence and use-policy documents at main, as text, for reading before accepting:
+        they are the terms anyone is asked to accept, so they are shown even on a gated repo."""
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            found = [(f.path, f.sha256, f.size) for f in rows.files(s, commit_id=repo.main)] if repo.main else []
+        out = []
+        for path, sha, size in found:
+            if "/" in path or not (licensing.is_licence_text(path) or TERMS_TEXT.match(path)) or size > limit:
+                continue
+            text = self.blobs.path(sha).read_bytes().decode("utf-8", errors="replace")
+            out.append({"path": path, "sha256": sha, "text": text})
+        return out
 
     # ---- takedown ----------------------------------------------------------------
     def withdraw(self, caller: Caller | None, name: str, reason: str, revision: str | None = None) -> dict:

@@ -85,6 +85,24 @@ class Tokens:
             audit(s, caller.name, "user.create", f"user:{name}", None, after)
             return after
 
+    def invite(self, caller: Caller | None, name: str, org: str | None, scopes: list[str], label: str = "") -> str:
+        """An administrator opens an account from the web UI: a new user (never an administrator)
+        with one read or read+publish token, shown once. Unlike create_token this is allowed from a
+        browser session, so a stolen admin cookie can at most open ordinary accounts, never an admin token."""
+        caller = need(caller, "admin")
+        if not scopes or not set(scopes) <= {"read", "publish"}:
+            raise BadInput("a web invitation gives read, or read and publish; make admin and gateway tokens "
+                           "with `aperto token create`", field="scopes")
+        check_name(name, "user name")
+        if org:
+            check_name(org, "organisation")
+        with self.core.write() as s:
+            if rows.user_by_name(s, name=name) is not None:
+                raise Conflict(f"user {name!r} exists", hint="choose another name", field="name")
+            user = rows.add_user(s, name=name, org=org, is_admin=False)
+            audit(s, caller.name, "user.create", f"user:{name}", None, {"name": name, "org": org, "is_admin": False})
+            return new_token(s, caller.name, user, sorted(set(scopes) | {"read"}), label or "web invitation")
+
     def users(self, caller: Caller | None) -> list[dict]:
         need(caller, "admin")
         with self.core.store.read() as s:

@@ -7,6 +7,7 @@ that it is true.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -37,6 +38,24 @@ EU_MEMBER_STATES = frozenset(
 )
 # Territories with their own ISO code that are nonetheless part of the EU: the French
 # outermost regions and Åland. (Canaries, Azores, Madeira share ES / PT.)
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmb]?)\s*$", re.IGNORECASE)
+
+
+def parse_count(text: str, what: str = "count") -> int:
+    """A user count: 800000000, 800_000_000, 800,000,000, 800M, 0.8B."""
+    cleaned = str(text).replace("_", "").replace(",", "")
+    if cleaned.strip().startswith("-"):
+        raise BadInput(f"{what} cannot be negative ({text})", hint="declare 0 if there are none")
+    match = _NUMBER.match(cleaned)
+    if not match:
+        raise BadInput(f"{what} must be a whole number such as 800000000 or 800M, got {text!r}")
+    value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
+    if value != int(value):
+        raise BadInput(f"{what} must be a whole number, got {text!r}")
+    return int(value)
+
+
 EU_TERRITORIES = frozenset("GF GP MQ RE YT MF AX".split())
 
 # Codes people commonly type that are not ISO 3166 alpha-2 but mean one country.

@@ -7,15 +7,18 @@ CSRF field and routes/security.py refuses cookie-authenticated changes without i
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from aperto.errors import ApertoError, BadInput, NotFound
-from aperto.hub import licensing
+from aperto.hub import i18n, licensing
 from aperto.hub.access import clean_attestation
-from aperto.hub.routes import web_chat, web_evals
+from aperto.hub.i18n import N_
+from aperto.hub.routes import web_admin, web_chat, web_evals, web_format
 from aperto.hub.routes.deps import get_hub, repo_name, session_id
 from aperto.hub.routes.security import LOGIN_COOKIE, SESSION_COOKIE, same_origin
 from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older imports
@@ -27,6 +30,7 @@ from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older i
     halted,
     is_owner,
     page,
+    tr,
     web_caller,
 )
 from aperto.hub.seed import CATALOGUE_USER
@@ -35,6 +39,7 @@ from aperto.hub.service import Hub
 router = APIRouter(include_in_schema=False)
 router.include_router(web_chat.router)
 router.include_router(web_evals.router)
+router.include_router(web_admin.router)
 
 
 def is_hosted(repo: dict[str, Any]) -> bool:
@@ -47,7 +52,7 @@ def access_label(repo: dict[str, Any]) -> str:
     """How to get the model: the gating of a hosted repo, or that it is not here to get."""
     if is_hosted(repo):
         return GATING_LABELS[repo["gating"]]
-    return "closed, not hosted" if repo["category"] == "closed" else "not hosted here"
+    return N_("closed, not hosted") if repo["category"] == "closed" else N_("not hosted here")
 
 
 def catalogue_facts(repo_id: str) -> dict[str, Any] | None:
@@ -64,10 +69,67 @@ def catalogue_facts(repo_id: str) -> dict[str, Any] | None:
             "note": facts.note, "scores": [s.to_dict() for s in facts.scores]}
 
 
+@lru_cache(maxsize=1)
+def families() -> dict[str, str]:
+    """Model id (lower case) -> family, from the catalogue (static data, read once)."""
+    try:
+        from aperto import catalog
+
+        return {f.id.lower(): f.family for f in catalog.all()}
+    except Exception:  # the hub works without the catalogue
+        return {}
+
+
+SORTS = {"name": lambda r: r["id"].casefold(), "newest": lambda r: r.get("created_at") or "",
+         "licence": lambda r: ((r["license"] or "~").casefold(), r["id"].casefold())}
+
+
+def catalogue_rows(repos: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    """The catalogue, searched (name, licence, licensor), filtered and sorted; names sort case-blind."""
+    fam = families()
+    rows = []
+    q = query.get("q", "").strip().casefold()
+    for r in repos:
+        hosted = is_hosted(r)
+        row = {**r, "hosted": hosted, "family": fam.get(r["id"].lower()) or r["id"].split("/")[0],
+               "osi": bool((r["verdict"] or {}).get("open_source"))}
+        if q and q not in f'{r["id"]} {r["license"] or ""} {r["licensor"]} {row["family"]}'.casefold():
+            continue
+        if query.get("category") and r["category"] != query["category"]:
+            continue
+        if query.get("osi") and row["osi"] != (query["osi"] == "yes"):
+            continue
+        if query.get("gated") and (r["gating"] != "open") != (query["gated"] == "gated"):
+            continue
+        if query.get("hosted") and hosted != (query["hosted"] == "hosted"):
+            continue
+        if query.get("family") and row["family"] != query["family"]:
+            continue
+        rows.append(row)
+    order = query.get("sort") if query.get("sort") in SORTS else "name"
+    return sorted(rows, key=SORTS[order], reverse=order == "newest")
+
+
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
-    repos = [{**r, "access": access_label(r)} for r in hub.repos.list_repos()]
-    return page(request, "index.html", hub, repos=repos)
+    _ = tr(request)
+    repos = hub.repos.list_repos()
+    query = {k: str(v)[:200] for k, v in request.query_params.items()}
+    rows = [{**r, "access": _(access_label(r))} for r in catalogue_rows(repos, query)]
+    fam = sorted({r["family"] for r in catalogue_rows(repos, {})}, key=str.casefold)
+    return page(request, "index.html", hub, repos=rows, total=len(repos), query=query,
+                family_options=[(f, f) for f in fam],
+                all_repos=repos)
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str = "/") -> RedirectResponse:
+    """Remember the chosen language in a cookie (a preference: it signs nobody in)."""
+    if code not in i18n.LANGUAGES:
+        raise NotFound(f"no language {code!r}", hint=f"choose one of {', '.join(i18n.LANGUAGES)}")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return response
 
 
 def safe_next(target: str) -> str:
@@ -98,12 +160,12 @@ async def login(request: Request, hub: Hub = Depends(get_hub)):  # noqa: ANN201
     target = safe_next(str(form.get("next") or "/"))
     if not same_origin(request) or not hub.sessions.login_ok(request.cookies.get(LOGIN_COOKIE, ""),
                                                             str(form.get("csrf", ""))):
-        return login_page(request, hub, target, "The sign-in form was stale or came from another site; "
-                                                "it has been renewed, please sign in again.", 403)
+        stale = N_("The sign-in form was stale or came from another site; it has been renewed, please sign in again.")
+        return login_page(request, hub, target, tr(request)(stale), 403)
     try:
         session = hub.sessions.start(str(form.get("token", "")).strip())
     except ApertoError:
-        return login_page(request, hub, target, "That token is not valid.", 401)
+        return login_page(request, hub, target, tr(request)("That token is not valid."), 401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/",
                         secure=request.url.scheme == "https",
@@ -121,45 +183,84 @@ async def logout(request: Request, hub: Hub = Depends(get_hub)) -> RedirectRespo
     return response
 
 
-@router.get("/models/{org}/{name}", response_class=HTMLResponse)
-def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> HTMLResponse:
-    repo_id = repo_name(org, name)
+def yesno(value: bool | None) -> str:
+    return {True: N_("yes"), False: N_("no"), None: N_("unknown")}[value]
+
+
+def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any] | None = None,
+               req_errors: dict[str, str] | None = None) -> HTMLResponse:
+    """The model page; a request form with errors is shown again with them beside its fields."""
     me = web_caller(request, hub)
+    _ = tr(request)
     repo = hub.repos.repo(repo_id)
     info = hub.repos.model_info(me, repo_id)
     repo["sha"] = info["sha"]
     form = dict(request.query_params)
-    check = None
+    check, check_errors = None, {}
     if form.get("check"):
-        try:
-            _, profile = clean_attestation({**form, "accepts_aup": True})
-            check = licensing.evaluate(repo["license"], profile)
-        except BadInput as exc:
-            check = {"outcome": "error", "reasons": [{"clause": "", "text": exc.message}]}
+        fields, check_errors = web_format.profile_form(form)
+        if not check_errors:
+            try:
+                _stored, profile = clean_attestation({**fields, "accepts_aup": True})
+                profile = replace(profile, accepts_aup=form.get("aup") != "no")
+                check = licensing.evaluate(repo["license"], profile)
+            except BadInput as exc:
+                check_errors = {str(exc.details.get("field") or "org"): exc.message}
     mine = None
     if me:
         try:
             mine = hub.access.my_request(me, repo_id)
         except NotFound:
             mine = None
-    files = info["siblings"]
     hosted = is_hosted(repo)
-    evals = web_evals.measured(hub.evals.evals(repo_id))
+    evals = [{**e, "interval": web_format.score_interval(e)} for e in web_evals.measured(hub.evals.evals(repo_id))]
     facts = catalogue_facts(repo_id)
-    return page(request, "model.html", hub, repo=repo, files=files, form=form, check=check,
+    settings = request.app.state.settings
+    status = 400 if req_errors else 200
+    return page(request, "model.html", hub, status=status, repo=repo, files=info["siblings"], form=form, check=check,
+                check_errors=check_errors, req_form=req_form or {}, req_errors=req_errors or {},
                 lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
-                access=access_label(repo), can_download=hub.repos.can_download(me, repo_id), evals=evals,
+                access=_(access_label(repo)), can_download=hub.repos.can_download(me, repo_id), evals=evals,
                 hosted=hosted, facts=facts, card=hub.listing.card_html(repo_id),
+                osaid=web_format.osaid_summary(repo_id, repo["license"]),
+                yesno=lambda v: _(yesno(v)), terms_count=len(hub.repos.terms_texts(repo_id)) if hosted else 0,
+                base_url=str(request.base_url).rstrip("/"), gateway_url=settings.gateway_url,
                 halt=halted(hub, repo_id), runs=web_evals.runs_for(request, repo_id),
-                chart=web_evals.model_chart(repo_id, evals, facts))
+                chart=web_evals.model_chart(repo_id, evals, facts, _))
+
+
+@router.get("/models/{org}/{name}", response_class=HTMLResponse)
+def model_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> HTMLResponse:
+    return model_view(request, hub, repo_name(org, name))
+
+
+@router.get("/models/{org}/{name}/terms", response_class=HTMLResponse)
+def terms_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> HTMLResponse:
+    """The licence and use policy as published in the repo, readable before accepting them
+    (the files themselves are gated with the weights)."""
+    repo_id = repo_name(org, name)
+    repo = hub.repos.repo(repo_id)
+    texts = hub.repos.terms_texts(repo_id)
+    if not texts:
+        raise NotFound(f"{repo_id} has no licence file to show", hint="the model page summarises its licence")
+    return page(request, "terms.html", hub, repo=repo, texts=texts,
+                lic=licensing.license_summary(repo["license"]))
 
 
 @router.post("/models/{org}/{name}/request")
-async def request_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
+async def request_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> Response:
     form = await check_csrf(request)
     form.pop("csrf", None)
-    result = hub.access.request_access(web_caller(request, hub), repo_name(org, name), form)
-    return back(f"/models/{org}/{name}", f"Request {result['status']}: {result['reason']}")
+    repo_id = repo_name(org, name)
+    fields, errors = web_format.profile_form(form)
+    if not form.get("accepts_aup"):
+        errors["accepts_aup"] = tr(request)("Tick the box to accept the licence and its acceptable-use policy.")
+    if errors:
+        return model_view(request, hub, repo_id, req_form=form, req_errors=errors)
+    result = hub.access.request_access(web_caller(request, hub), repo_id, fields)
+    _ = tr(request)
+    return back(f"/models/{org}/{name}", _("Request %(status)s: %(reason)s", status=_(result["status"]),
+                                           reason=web_format.readable(result["reason"])))
 
 
 @router.post("/models/{org}/{name}/handle")
@@ -167,21 +268,24 @@ async def handle_form(request: Request, org: str, name: str, hub: Hub = Depends(
     form = await check_csrf(request)
     result = hub.access.handle_request(web_caller(request, hub), repo_name(org, name), str(form.get("user", "")),
                                 str(form.get("status", "")), str(form.get("reason") or "") or None)
-    return back("/queue", f"{result['user']}: {result['status']}")
+    _ = tr(request)
+    return back(str(form.get("back") or "/queue") if str(form.get("back") or "").startswith("/models/") else "/queue",
+                _("%(user)s: %(status)s", user=result["user"], status=_(result["status"])))
 
 
 @router.post("/models/{org}/{name}/takedown")
 async def takedown_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     form = await check_csrf(request)
     hub.repos.withdraw(web_caller(request, hub), repo_name(org, name), str(form.get("reason", "")))
-    return back(f"/models/{org}/{name}", "Withdrawn. Future downloads are refused; earlier copies cannot be recalled.")
+    return back(f"/models/{org}/{name}",
+                tr(request)("Withdrawn. Future downloads are refused; earlier copies cannot be recalled."))
 
 
 @router.post("/models/{org}/{name}/restore")
 async def restore_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> RedirectResponse:
     await check_csrf(request)
     hub.repos.restore(web_caller(request, hub), repo_name(org, name))
-    return back(f"/models/{org}/{name}", "Restored.")
+    return back(f"/models/{org}/{name}", tr(request)("Restored."))
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -195,12 +299,3 @@ def queue(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
             queues.append({"repo": repo["id"], "pending": hub.access.list_requests(me, repo["id"], "pending"),
                            "accepted": hub.access.list_requests(me, repo["id"], "accepted")})
     return page(request, "queue.html", hub, queues=queues)
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
-    me = web_caller(request, hub)
-    if me is None:
-        return RedirectResponse("/login?next=/audit", status_code=303)
-    rows = hub.audit.audit_rows(me, 0, 5000)  # admins only (raises Forbidden)
-    return page(request, "audit.html", hub, rows=list(reversed(rows))[:500], verify=hub.audit.verify_audit())

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from aperto.errors import BadInput, Forbidden, NotFound
 from aperto.hub.routes.deps import acting_token, get_hub, repo_name
-from aperto.hub.routes.web_base import back, check_csrf, is_owner, page, web_caller
+from aperto.hub.routes.web_base import back, check_csrf, is_owner, page, tr, web_caller
 from aperto.hub.service import Hub
 
 router = APIRouter(include_in_schema=False)
@@ -103,10 +103,10 @@ def leaderboard_rows(hub: Hub) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -r["percent"])
 
 
-def bar_chart(rows: list[dict[str, Any]], title: str) -> str:
+def bar_chart(rows: list[dict[str, Any]], title: str, here: str = "measured here") -> str:
     """A horizontal bar chart as inline SVG, one bar per row, each with its label
     above it (narrow enough to stay readable on a phone) and its value as text. No JS."""
-    row_h, bar, width = 42, 16, 480
+    row_h, bar, width = 46, 16, 360  # about the width of a phone: text stays its set size there
     scale = (width - 60) / 100.0
     height = 10 + len(rows) * row_h
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title" '
@@ -115,10 +115,12 @@ def bar_chart(rows: list[dict[str, Any]], title: str) -> str:
         y = 6 + i * row_h
         mine = r.get("source") == MEASURED
         name = f'{r.get("name") or r["model"]} ({r.get("metric", "pass@1")})'
+        room = 44 - (len(here) + 3 if mine else 0)  # a label fits the 360-unit width at its font size
+        label = name if len(name) <= room else name[:room - 1] + "…"
         w = max(r["percent"] * scale, 1)
         parts.append(
-            f'<g class="bar{" measured" if mine else ""}"><text x="0" y="{y + 13}">{escape(name[:60])}'
-            f'{" · measured here" if mine else ""}</text>'
+            f'<g class="bar{" measured" if mine else ""}"><text x="0" y="{y + 13}">{escape(label)}'
+            f'{" · " + escape(here) if mine else ""}</text>'
             f'<rect x="0" y="{y + 18}" width="{w:.1f}" height="{bar}"><title>{escape(name)}: '
             f'{r["percent"]:.1f}%</title></rect>'
             f'<text x="{w + 6:.1f}" y="{y + 31}">{r["percent"]:.1f}%</text></g>')
@@ -126,14 +128,15 @@ def bar_chart(rows: list[dict[str, Any]], title: str) -> str:
     return "".join(parts)
 
 
-def model_chart(repo_id: str, evals: list[dict[str, Any]], facts: dict[str, Any] | None) -> str:
+def model_chart(repo_id: str, evals: list[dict[str, Any]], facts: dict[str, Any] | None,
+                _: Callable[..., str] = lambda m, **v: m % v if v else m) -> str:
     """The model page's slot: its measured pass@1 beside its published figures."""
     rows = [{**e, "model": repo_id} for e in evals if e.get("benchmark") == "humaneval" and e.get("metric") == "pass@1"]
     for s in (facts or {}).get("scores", []):
         if s.get("benchmark") == "humaneval" and s.get("metric") == "pass@1":
-            rows.append({"model": repo_id, "name": f'{facts["name"]}, published', "metric": "pass@1",
+            rows.append({"model": repo_id, "name": _("%(name)s, published", name=facts["name"]), "metric": "pass@1",
                          "percent": float(s["value"]), "source": s.get("source")})
-    return bar_chart(rows, f"HumanEval pass@1 for {repo_id}, percent") if rows else ""
+    return bar_chart(rows, _("HumanEval pass@1 for %(repo)s, percent", repo=repo_id), _("measured here")) if rows else ""
 
 
 @router.get("/leaderboard", response_class=HTMLResponse)
@@ -141,7 +144,8 @@ def leaderboard_page(request: Request, hub: Hub = Depends(get_hub)) -> HTMLRespo
     rows = leaderboard_rows(hub)
     chart_rows = [r for r in rows if r.get("metric") == "pass@1"]
     return page(request, "leaderboard.html", hub, rows=rows,
-                chart=bar_chart(chart_rows, "HumanEval pass@1, percent: measured on this hub and published"))
+                chart=bar_chart(chart_rows, tr(request)("HumanEval pass@1, percent: measured on this hub and published"),
+                                tr(request)("measured here")))
 
 
 def _owner_or_refuse(request: Request, hub: Hub, repo_id: str):  # noqa: ANN202
@@ -164,10 +168,11 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
     if not 1 <= limit <= UI_MAX_LIMIT:
         raise BadInput(f"from the web the limit is 1 to {UI_MAX_LIMIT}; run the full set with the CLI")
     if any(r["status"] == "running" for r in runs_for(request, repo_id)):
-        return back(f"/models/{org}/{name}", "A HumanEval run for this model is already running.")
+        return back(f"/models/{org}/{name}", tr(request)("A HumanEval run for this model is already running."))
     running = sum(_status(r)["status"] == "running" for r in _runs(request).values())
     if running >= MAX_RUNNING:  # each run is CPU-heavy (model + sandbox); the CLI is for more
-        return back(f"/models/{org}/{name}", f"{running} HumanEval runs are going; try again when one ends.")
+        return back(f"/models/{org}/{name}",
+                    tr(request)("%(n)s HumanEval runs are going; try again when one ends.", n=running))
     settings = request.app.state.settings
     builder: CommandBuilder = getattr(request.app.state, "eval_command", None) or eval_command
     argv = builder(repo_id, limit, settings.gateway_url, settings.hub_url)
@@ -185,7 +190,8 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
         del runs[old]  # keep the last 20 finished runs' status; their scores live in the store
     runs[run_id] = {"id": run_id, "repo": repo_id, "limit": limit, "status": "running",
                               "started": time.time(), "proc": proc, "log": log}
-    return back(f"/models/{org}/{name}", f"HumanEval run {run_id} started on {limit} problems.")
+    return back(f"/models/{org}/{name}",
+                tr(request)("HumanEval run %(id)s started on %(n)s problems.", id=run_id, n=limit))
 
 
 @router.get("/models/{org}/{name}/evals/run/{run_id}")

@@ -23,13 +23,23 @@ function setupChat(form) {
   const send = document.getElementById("send");
   const stopBtn = document.getElementById("stop");
   const history = [];
+  const t = form.dataset;  // the page's language: labels come translated from the server
   let controller = null;
+
+  function halt(message) {
+    // a halted model: no more sending until the page shows it resumed
+    send.disabled = true;
+    prompt.disabled = true;
+    const notice = document.getElementById("halted");
+    if (notice) { notice.textContent = message; notice.hidden = false; }
+  }
+  if (t.halted) halt(document.getElementById("halted").textContent || t.tHalted);
 
   function bubble(role, text) {
     const li = document.createElement("li");
     li.className = "msg " + role;
     const who = document.createElement("strong");
-    who.textContent = role === "user" ? "You: " : "Model: ";
+    who.textContent = role === "user" ? t.tYou : t.tModel;
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;
@@ -50,7 +60,7 @@ function setupChat(form) {
     prompt.value = "";
     const answer = bubble("assistant", "");
     answer.parentElement.setAttribute("aria-busy", "true");
-    status.textContent = "Generating…";
+    status.textContent = t.tGenerating;
     send.disabled = true;
     stopBtn.hidden = false;
     controller = new AbortController();
@@ -89,27 +99,30 @@ function setupChat(form) {
         }
       }
     } catch (e) {
-      if (e.name !== "AbortError") error = { message: "the connection to the hub was lost" };
-      else status.textContent = "Stopped by you.";
+      if (e.name !== "AbortError") error = { message: t.tLost };
+      else status.textContent = t.tStoppedByYou;
     }
     answer.parentElement.setAttribute("aria-busy", "false");
     if (reply) history.push({ role: "assistant", content: reply });
-    if (error) {
-      const halted = error.code === "model_halted";
-      stopped.textContent = (halted ? "Generation stopped: " : "Error: ") + (error.message || "unknown error");
-      stopped.className = halted ? "stopped halted" : "stopped";
-      stopped.hidden = false;
-      status.textContent = "";
-    } else if (status.textContent === "Generating…") {
-      status.textContent = "Done.";
-    }
+    else answer.parentElement.remove();  // no empty "Model:" bubble when nothing came back
     controller = null;
     send.disabled = false;
     stopBtn.hidden = true;
+    if (error) {
+      const halted = error.code === "model_halted";
+      stopped.textContent = (halted ? t.tStopped : t.tError) + (error.message || "?");
+      stopped.className = halted ? "stopped halted" : "stopped";
+      stopped.hidden = false;
+      status.textContent = "";
+      if (halted) halt(t.tHalted);
+    } else if (status.textContent === t.tGenerating) {
+      status.textContent = t.tDone;
+    }
   });
 }
 
 function setupFetchForms() {
+  const chatForm = document.getElementById("chat-form");
   // kill / resume on the chat page: post without navigating, so a stream being
   // written keeps going and shows the gateway's own "stopped" event
   document.querySelectorAll("form.js-fetch").forEach((f) => {
@@ -123,7 +136,7 @@ function setupFetchForms() {
       let body = {};
       try { body = await res.json(); } catch (e) { /* keep empty */ }
       const status = document.getElementById("chat-status");
-      if (!res.ok) { status.textContent = "Error: " + (body.error || res.status); return; }
+      if (!res.ok) { status.textContent = (chatForm ? chatForm.dataset.tError : "") + (body.error || res.status); return; }
       status.textContent = body.message || "";
       // take the fresh controls and halted notice from the page itself
       const html = await (await fetch(location.pathname, { credentials: "same-origin" })).text();
@@ -134,6 +147,12 @@ function setupFetchForms() {
         if (fresh && old) old.replaceWith(fresh);
       }
       setupFetchForms();
+      // resumed: sending works again without a reload
+      const halted = document.getElementById("halted");
+      if (chatForm && halted && halted.hidden) {
+        document.getElementById("send").disabled = false;
+        document.getElementById("prompt").disabled = false;
+      }
     });
   });
 }
