@@ -309,7 +309,7 @@ class Publish:
         with self.core.store.read() as s:
             repo = find_repo(s, name)
             branches = [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.main}] if repo.main else []
-            tags = []
+            tags: list[dict] = []
             for r in rows.refs(s, repo_id=repo.id):
                 item = {"name": r.name, "ref": f"refs/{'heads' if r.kind == 'branch' else 'tags'}/{r.name}",
                         "targetCommit": r.commit_id}

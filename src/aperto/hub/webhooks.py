@@ -216,16 +216,16 @@ class Webhooks:
         for delivery_id, url, secret, payload, event in claimed:
             code, error = self._post(url, secret, payload, event)
             with self.core.write() as s:
-                d = rows.delivery(s, delivery_id=delivery_id)
-                if d is None:  # the webhook was deleted meanwhile
+                sent = rows.delivery(s, delivery_id=delivery_id)
+                if sent is None:  # the webhook was deleted meanwhile
                     continue
-                d.last_code, d.last_error = code, error
+                sent.last_code, sent.last_error = code, error
                 if code is not None and 200 <= code < 300:
-                    d.status, d.delivered_at = "delivered", utcnow()
-                elif d.attempts >= self.max_attempts:
-                    d.status = "failed"
+                    sent.status, sent.delivered_at = "delivered", utcnow()
+                elif sent.attempts >= self.max_attempts:
+                    sent.status = "failed"
                 else:
-                    d.next_at = utcnow() + timedelta(seconds=self.backoff * 2 ** (d.attempts - 1))
+                    sent.next_at = utcnow() + timedelta(seconds=self.backoff * 2 ** (sent.attempts - 1))
         return len(claimed)
 
     def _post(self, url: str, secret: str, payload: dict, event: str) -> tuple[int | None, str | None]:

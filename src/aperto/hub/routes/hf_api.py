@@ -134,7 +134,7 @@ def create_repo(request: Request, body: dict[str, Any] = Body(...), hub: Hub = D
         hub.publish.create_repo(caller, name, private)
     except Conflict as exc:  # the client's exist_ok reads the url from the 409 too
         answer = error_response(request, exc)
-        return JSONResponse({**json.loads(answer.body), "url": url}, status_code=409,
+        return JSONResponse({**json.loads(bytes(answer.body)), "url": url}, status_code=409,
                             headers={k: v for k, v in answer.headers.items() if k.lower().startswith("x-error")})
     return {"url": url, "name": name}
 
