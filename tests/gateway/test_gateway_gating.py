@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
 import openai
 import pytest
 from gwkit import serve, settings_for, wait_until
@@ -47,6 +48,8 @@ def test_switching_an_open_repo_to_manual_stops_every_running_gateway_at_once(tm
         settings = settings_for(tmp_path / "gw", hub_url=hub_server.url, token=people["gw"], staleness_limit_s=30)
         with serve(create_app(settings, backends={REPO: Fake({"delay": 0.0}, settings)})) as gw:
             bob = openai.OpenAI(base_url=gw.url + "/v1", api_key=people["bob"], max_retries=0)
+            # the gateway answers 503 until its first snapshot: asking earlier is a race, not a refusal
+            wait_until(lambda: httpx.get(gw.url + "/readyz").status_code == 200, what="the first snapshot")
             wait_until(lambda: bool(ask(bob)), what="the open repo is served to any valid token")
             hub.repos.set_gating(hub.tokens.authenticate(people["alice"]), REPO, "manual")
 
