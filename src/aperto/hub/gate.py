@@ -21,7 +21,7 @@ from aperto.store import repos as repo_rows
 from aperto.store.models import Commit, File, Repo
 
 COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
-TERMS = re.compile(r"^(readme|licen[cs]e|notice|use_policy|acceptable_use_policy)(\.(md|txt))?$", re.IGNORECASE)
+TERMS = re.compile(r"^(licen[cs]e|copying|notice|use_policy|acceptable_use_policy)(\.(md|txt))?$", re.IGNORECASE)
 
 
 def check_repo(name: str) -> str:
@@ -79,8 +79,9 @@ def has_grant(s: Session, repo: Repo, caller: Caller) -> bool:
 
 
 def is_terms(path: str | None) -> bool:
-    """The card, licence, notice and use policy at the top of a repo: what one must read
-    before accepting, so anyone may read them even on a gated repo (never a taken-down one)."""
+    """The licence, notice and use policy at the top of a repo: what one must read before
+    accepting, so anyone may read them even on a gated repo (never a taken-down one). The card
+    (README) stays gated, as on Hugging Face; its rendered text is on the model page."""
     return bool(path and TERMS.match(path))
 
 
