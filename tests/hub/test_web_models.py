@@ -31,7 +31,7 @@ def test_metadata_only_llama2_page(client: TestClient, people: People) -> None:
     failed = re.findall(r'<tr class="result-fail"><td>(\d+)\. ', page)
     assert failed == ["5", "6"]
     assert ">§2</td>" in page  # the 700M monthly-users clause behind criterion 5
-    assert "§1.b.v · output-use" in page  # clauses explained, with their numbers
+    assert "§1.b.v · use of outputs" in page  # clauses explained, with their numbers
     assert "The weights are not hosted here." in page
     assert "Chat with this model" not in page and "Run HumanEval" not in page
     assert "Weights already downloaded cannot be recalled" in page

@@ -198,7 +198,7 @@ def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any
     form = dict(request.query_params)
     check, check_errors = None, {}
     if form.get("check"):
-        fields, check_errors = web_format.profile_form(form)
+        fields, check_errors = web_format.profile_form(form, _)
         if not check_errors:
             try:
                 _stored, profile = clean_attestation({**fields, "accepts_aup": True})
@@ -252,7 +252,7 @@ async def request_form(request: Request, org: str, name: str, hub: Hub = Depends
     form = await check_csrf(request)
     form.pop("csrf", None)
     repo_id = repo_name(org, name)
-    fields, errors = web_format.profile_form(form)
+    fields, errors = web_format.profile_form(form, tr(request))
     if not form.get("accepts_aup"):
         errors["accepts_aup"] = tr(request)("Tick the box to accept the licence and its acceptable-use policy.")
     if errors:

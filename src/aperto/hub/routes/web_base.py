@@ -102,7 +102,8 @@ def page(request: Request, name: str, hub: Hub, status: int = 200, **context: An
         "gating_labels": {k: _(v) for k, v in GATING_LABELS.items()},
         "outcome_labels": {k: _(v) for k, v in OUTCOME_LABELS.items()},
         "licensor": is_licensor(hub, me, context.get("all_repos")), "lang": lang, "languages": i18n.LANGUAGES,
-        "_": _, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "kind_labels": web_format.KIND_LABELS, "result_labels": web_format.RESULT_LABELS,
+        "osd_names": web_format.OSD_NAMES, "_": _, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "flash": request.query_params.get("msg"), **context}, status_code=status)
 
 

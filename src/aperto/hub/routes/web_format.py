@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aperto.errors import BadInput
@@ -27,6 +28,29 @@ POLICY_NAMES = {
 _POLICY_RE = re.compile("|".join(re.escape(k) for k in sorted(POLICY_NAMES, key=len, reverse=True)))
 # words the pages show from data (request statuses and steps), for the catalogue
 SHOWN_WORDS = (N_("pending"), N_("accepted"), N_("rejected"), N_("submission"), N_("decision"))
+# a licence clause's kind, an OSD criterion's result and the ten OSD criteria, as the pages name them
+KIND_LABELS = {
+    "grant": N_("grant"), "attribution": N_("attribution"), "notice": N_("notice"),
+    "user-threshold": N_("user threshold"), "revenue-threshold": N_("revenue threshold"),
+    "output-use": N_("use of outputs"), "naming": N_("naming"), "acceptable-use": N_("acceptable use"),
+    "field-of-use": N_("field of use"), "geography": N_("geography"), "non-commercial": N_("non-commercial"),
+    "research-only": N_("research only"), "non-production": N_("non-production"), "hosting": N_("hosting"),
+    "pass-through": N_("pass-through"), "remote-restriction": N_("remote restriction"),
+    "mark-modifications": N_("marking modifications"), "trademark": N_("trademark"),
+    "patent-termination": N_("patent termination"), "termination": N_("termination"),
+    "governing-law": N_("governing law"), "warranty": N_("warranty"),
+}
+RESULT_LABELS = {"pass": N_("pass"), "fail": N_("fail"), "not-applicable": N_("not applicable"),
+                 "unknown": N_("unknown")}
+OSD_NAMES = {
+    1: N_("Free redistribution"), 2: N_("Source code"), 3: N_("Derived works"),
+    4: N_("Integrity of the author's source code"), 5: N_("No discrimination against persons or groups"),
+    6: N_("No discrimination against fields of endeavour"), 7: N_("Distribution of licence"),
+    8: N_("Licence must not be specific to a product"), 9: N_("Licence must not restrict other software"),
+    10: N_("Licence must be technology-neutral"),
+}
+COUNT_ERROR = N_("“%(value)s” is not a number of users: write it as 800000000, 800M, 50K or 0")
+COUNTRY_ERROR = N_("“%(value)s” is not a country code: use the two-letter ISO code, such as IT, DE, FR or US, or leave it empty")  # noqa: E501
 # the profile's yes/no fields, as the CLI's `aperto check` flags
 FLAGS = ("train_other_models", "redistribute", "publish_finetune", "multimodal", "hosted_service", "accepts_aup")
 
@@ -67,23 +91,23 @@ def score_interval(row: dict[str, Any]) -> tuple[float, float] | None:
     return (low * 100, high * 100)
 
 
-def profile_form(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def profile_form(form: dict[str, Any], _: Callable[..., str] = lambda m, **v: m % v if v else m
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The web form's profile, with counts such as "800M" read as the CLI reads them.
-    Returns the fields for clean_attestation and the field errors (field -> message)."""
+    Returns the fields for clean_attestation and the field errors (field -> message, in `_`'s language)."""
     fields: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf"}
     errors: dict[str, str] = {}
-    for name, label in (("mau", "Monthly active users"), ("affiliates_mau", "Affiliates' monthly active users")):
+    for name in ("mau", "affiliates_mau"):
         try:
-            fields[name] = parse_count(str(form.get(name) or "0"), label)
-        except BadInput as exc:
-            errors[name] = exc.message
+            fields[name] = parse_count(str(form.get(name) or "0"), name)
+        except BadInput:
+            errors[name] = _(COUNT_ERROR, value=str(form.get(name))[:40])
     try:
         fields["country"] = normalise_country(str(form.get("country") or "")) or ""
     except BadInput:
-        errors["country"] = (f"“{form.get('country')}” is not a country code: use the two-letter ISO code, "
-                             "such as IT, DE, FR or US, or leave it empty")
+        errors["country"] = _(COUNTRY_ERROR, value=str(form.get("country"))[:40])
     if str(form.get("use") or "commercial") not in ("commercial", "internal", "research", "evaluation"):
-        errors["use"] = "choose a use from the list"
+        errors["use"] = _("Choose a use from the list.")
     return fields, errors
 
 

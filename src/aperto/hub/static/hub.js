@@ -160,14 +160,14 @@ function setupFetchForms() {
 function setupRuns() {
   document.querySelectorAll("[data-run-status]").forEach((el) => {
     const state = el.querySelector(".run-state");
-    if (state.textContent !== "running…") return;
+    if (!state.dataset.running) return;
     const timer = setInterval(async () => {
       const res = await fetch(el.dataset.runStatus, { credentials: "same-origin" });
       if (!res.ok) return;
       const run = await res.json();
       if (run.status !== "running") {
         clearInterval(timer);
-        state.textContent = run.status === "done" ? "done; results below" : "failed (exit " + run.exit_code + ")";
+        state.textContent = (run.status === "done" ? el.dataset.tDone : el.dataset.tFailed) + " (" + run.exit_code + ")";
         if (run.status === "done") location.reload();
       }
     }, 2000);
