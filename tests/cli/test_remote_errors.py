@@ -135,28 +135,9 @@ def test_the_exit_code_follows_the_error_code_before_the_status() -> None:
     assert plain.exit_code == 4 and plain.message.endswith("Not Found")
 
 
-@pytest.fixture
-def real_hub(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    from aperto.config import Settings
-    from aperto.hub.app import create_app
-    from aperto.hub.service import Hub
-
-    settings = Settings(data_dir=tmp_path / "hub", database_url=None)
-    hub = Hub(settings)
-    admin = hub.tokens.bootstrap_admin()
-    root = hub.tokens.authenticate(admin)
-    hub.tokens.create_user(root, "bob")
-    tokens = {"admin": admin, "bob": hub.tokens.create_token(root, "bob", ["read"])}
-    try:
-        with serve_url(create_app(settings, hub)) as url:
-            yield url, tokens
-    finally:
-        hub.close()
-
-
-def test_the_real_hub_s_refusals(real_hub: tuple[str, dict[str, str]], folder: Path,
+def test_the_real_hub_s_refusals(live_hub: tuple[str, Path, dict[str, str]], folder: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    url, tokens = real_hub
+    url, _, tokens = live_hub
     code, err = run(["publish", str(folder), "--repo", "acme/tiny", "--hub", url, "--token", "nonsense"], capsys)
     assert code == InvalidToken.exit_code and err.startswith(f"error: {url}/api/models/acme/tiny/") and "401" in err
     code, err = run(["publish", str(folder), "--repo", "acme/tiny", "--hub", url, "--token", tokens["bob"]], capsys)

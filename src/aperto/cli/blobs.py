@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def blobs_cmd() -> None:
 @data_dir_option
 @db_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only damaged or missing blobs and the summary.")
-def blobs_verify(data_dir: str | None, database_url: str | None, quiet: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report (checked, bytes, bad, missing) as JSON.")
+def blobs_verify(data_dir: str | None, database_url: str | None, quiet: bool, as_json: bool) -> None:
     """Hash every blob; move those that do not match their sha256 to <data-dir>/quarantine/
     (recorded in the audit log; the hub then refuses them). Exit 1 if any was bad or missing."""
     from aperto.hub.service import Hub
@@ -45,6 +47,8 @@ def blobs_verify(data_dir: str | None, database_url: str | None, quiet: bool) ->
     hub = Hub(_settings(data_dir, database_url))
 
     def each(sha: str, size: int, found: str | None) -> None:
+        if as_json:
+            return
         if found is not None:
             click.echo(f"BAD     {sha}  {size} bytes, found {found}: quarantined")
         elif not quiet:
@@ -54,6 +58,12 @@ def blobs_verify(data_dir: str | None, database_url: str | None, quiet: bool) ->
         report = hub.integrity.scrub(by="aperto blobs verify", each=each)
     finally:
         hub.close()
+    if as_json:
+        click.echo(json.dumps({**report, "blobs": str(hub.blobs.blobs),
+                               "quarantine": str(hub.blobs.quarantine_dir)}, indent=2, default=str))
+        if report["bad"] or report["missing"]:
+            sys.exit(1)
+        return
     for sha in report["missing"]:
         click.echo(f"MISSING {sha}  referenced by a commit, not on disk")
     click.echo(f"checked {report['checked']} blobs ({report['bytes']} bytes) in {hub.blobs.blobs}: "

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import click
 import httpx
 
+from aperto.cli.auth import resolve
 from aperto.cli.remote import GATEWAY_HINT, check, hub_hint, reaching, request
 from aperto.config import Settings
 from aperto.errors import BadInput
@@ -51,7 +52,7 @@ def push(summary: dict, repo: str, hub_url: str, token: str | None) -> None:
     from aperto.evals.report import hub_payloads
 
     url = f"{hub_url.rstrip('/')}/api/models/{quote(repo, safe='/')}/evals"
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = resolve(token).headers()
     for body in hub_payloads(summary):
         request("POST", url, what="the hub", hint=hub_hint("--hub"), json=body, headers=headers)
 
@@ -59,7 +60,8 @@ def push(summary: dict, repo: str, hub_url: str, token: str | None) -> None:
 @eval_cmd.command("humaneval")
 @click.option("--model", "-m", help="Model name at the endpoint (required unless --samples).")
 @click.option("--base-url", help="OpenAI-compatible base URL (default: the aperto gateway, APERTO_GATEWAY_URL).")
-@click.option("--api-key", envvar=["APERTO_API_KEY", "OPENAI_API_KEY"], help="Bearer key for the endpoint.")
+@click.option("--api-key", envvar=["APERTO_API_KEY", "OPENAI_API_KEY"],
+              help="Bearer key for the endpoint (default for aperto's own gateway: the hub token, see --token).")
 @click.option("--samples", "samples_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Score this samples file (task_id, completion per line) instead of generating.")
 @click.option("--problems", "problems_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -87,7 +89,7 @@ def push(summary: dict, repo: str, hub_url: str, token: str | None) -> None:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--push", "push_repo", help="Push the scores to this hub repo (POST /api/models/REPO/evals).")
 @click.option("--hub", "hub_url", help="Hub URL (default APERTO_HUB_URL).")
-@click.option("--token", envvar="APERTO_TOKEN", help="Hub token with publish scope.")
+@click.option("--token", help="Hub token with publish scope (default: APERTO_TOKEN, HF_TOKEN, then the stored login).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               help="State folder for run folders and timing caches (default: APERTO_DATA_DIR).")
 def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temperature, top_p, max_tokens, mode,
@@ -115,6 +117,8 @@ def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temp
             raise BadInput("--model is required to generate (or pass --samples FILE to score a file)")
         gen = GenerationSettings(model, mode, temperature, top_p, max_tokens, strip_prompt)
         endpoint = base_url or settings.gateway_url
+        if api_key is None and base_url is None:  # aperto's gateway takes hub tokens; another endpoint gets none
+            api_key = resolve(token).value
         run_settings.update(gen.to_dict(), n=n, endpoint=endpoint)
         if run_dir is None:
             slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model)[:60]
@@ -149,7 +153,7 @@ def humaneval_cmd(model, base_url, api_key, samples_file, problems_file, n, temp
     if run:
         run.write_summary(summary)
     if push_repo:
-        push(summary, push_repo, hub_url or settings.hub_url, token or settings.token)
+        push(summary, push_repo, hub_url or settings.hub_url, token)
         summary["pushed_to"] = push_repo
     if as_json:
         verdicts = [{k: r[k] for k in ("task_id", "sample", "verdict", "error", "duration")} for r in rows]

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from aperto.cli.auth import resolve
 from aperto.cli.remote import hub_hint, request
 from aperto.config import Settings
-from aperto.errors import Unauthorized
 
 
 @click.command("gateway")
@@ -36,19 +36,20 @@ def gateway_cmd(host: str | None, port: int | None, policy_file: Path | None, hu
         except ValueError as exc:
             raise click.BadParameter(f"--models is not JSON: {exc}") from exc
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    if settings.policy_file is None and not settings.token:
-        click.echo("warning: no APERTO_TOKEN: the hub will refuse the feed and the gateway will stay "
-                   "closed (policy_stale)", err=True)
+    if settings.policy_file is None:
+        settings.token = resolve(None).value
+        if not settings.token:
+            click.echo("warning: no token (APERTO_TOKEN, HF_TOKEN or `aperto login`): the hub will refuse "
+                       "the feed and the gateway will stay closed (policy_stale)", err=True)
     uvicorn.run(create_app(settings), host=host or settings.gateway_host, port=port or settings.gateway_port,
                 log_level="info")
 
 
 def _call(base: str, path: str, body: dict[str, Any], token: str | None, hint: str) -> dict[str, Any]:
-    if not token:
-        raise Unauthorized("no token", hint="pass --token or set APERTO_TOKEN (admin or licensor)")
+    resolved = resolve(token)
+    resolved.required("the kill switch (an admin or licensor token)")
     url = base.rstrip("/") + path
-    response = request("POST", url, what="the server", hint=hint, json=body,
-                       headers={"Authorization": f"Bearer {token}"})
+    response = request("POST", url, what="the server", hint=hint, json=body, headers=resolved.headers())
     return response.json() if response.content else {}
 
 
@@ -56,7 +57,6 @@ def _switch(action: str, body: dict[str, Any], hub_url: str | None, gateway_url:
             token: str | None) -> dict[str, Any]:
     """Kill or resume at the hub (every replica follows its feed), or at one standalone gateway."""
     settings = Settings()
-    token = token or settings.token
     if gateway_url:
         return _call(gateway_url.rstrip("/").removesuffix("/v1"), f"/admin/{action}", body, token,
                      "is the gateway running? start it with `aperto gateway`, or pass --gateway")
@@ -68,7 +68,9 @@ _target = [
     click.option("--hub-url", default=None, help="The hub (default: settings.hub_url)."),
     click.option("--gateway", "gateway_url", default=None,
                  help="A standalone gateway's base URL instead of the hub (uses its /admin endpoints)."),
-    click.option("--token", default=None, help="Admin or licensor token (default: APERTO_TOKEN)."),
+    click.option("--token", default=None, help="Admin or licensor token (default: APERTO_TOKEN, HF_TOKEN, then "
+                 "the stored login)."),
+    click.option("--json", "as_json", is_flag=True, help="Print only the server's answer, as JSON."),
 ]
 
 
@@ -82,17 +84,24 @@ def _with_target(fn: Any) -> Any:
 @_with_target
 @click.option("--reason", required=True, help="Why; shown to every caller that is refused.")
 def kill_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None,
-             reason: str) -> None:
+             as_json: bool, reason: str) -> None:
     """Engage the kill switch: every gateway stops generating (all models, or --model)."""
     result = _switch("kill", {"repo": repo, "reason": reason}, hub_url, gateway_url, token)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
     click.echo(f"halted {repo or 'all models'}: {reason}")
     click.echo(json.dumps(result))
 
 
 @click.command("resume")
 @_with_target
-def resume_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None) -> None:
+def resume_cmd(repo: str | None, hub_url: str | None, gateway_url: str | None, token: str | None,
+               as_json: bool) -> None:
     """Release the kill switch (all models, or --model). Resuming is always explicit."""
     result = _switch("resume", {"repo": repo}, hub_url, gateway_url, token)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
     click.echo(f"resumed {repo or 'all models'}")
     click.echo(json.dumps(result))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from aperto.cli.auth import resolve
 from aperto.cli.remote import check, hub_hint, reaching
 from aperto.config import Settings
 from aperto.errors import BadInput, Conflict
@@ -110,7 +111,8 @@ def upload_file(client, repo: str, local: Path, sha: str, size: int, bar) -> Non
 @click.command("publish")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--repo", required=True, help="ORG/NAME on the hub.")
-@click.option("--token", envvar="APERTO_TOKEN", help="Hub token with the publish scope.")
+@click.option("--token", help="Hub token with the publish scope (default: APERTO_TOKEN, HF_TOKEN, then "
+              "the stored login).")
 @click.option("--hub", "hub_url", envvar="APERTO_HUB_URL", default="http://127.0.0.1:8600", show_default=True)
 @click.option("--message", "-m", default="", help="Commit message.")
 @click.option("--gating", type=click.Choice(["open", "auto", "manual"]),
@@ -126,7 +128,7 @@ def publish_cmd(path: str, repo: str, token: str | None, hub_url: str, message: 
     files = _file_list(root)
     if not files:
         raise BadInput(f"{path} holds no files")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = resolve(token).headers()
     entries = []
     total = sum(p.stat().st_size for _, p in files)
     with reaching(hub_url, "the hub", hub_hint("--hub")), \
@@ -206,7 +208,8 @@ def audit_checkpoint(data_dir: str | None, database_url: str | None, output: str
 
 @audit_cmd.command("key")
 @data_dir_option
-def audit_key(data_dir: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the key as JSON.")
+def audit_key(data_dir: str | None, as_json: bool) -> None:
     """Print the verifier key (C2SP vkey) that checks the hub's checkpoints."""
     from aperto.errors import NotFound
     from aperto.hub.audit import stored_key
@@ -215,7 +218,7 @@ def audit_key(data_dir: str | None) -> None:
     key = stored_key(settings.data_dir) if settings.data_dir.is_dir() else None
     if key is None:
         raise NotFound(f"no audit signing key in {settings.data_dir}", hint="pass the hub's --data-dir")
-    click.echo(key.vkey)
+    click.echo(json.dumps({"key": key.vkey}) if as_json else key.vkey)
 
 
 @audit_cmd.command("export")
@@ -252,8 +255,9 @@ def token_cmd() -> None:
 @click.option("--label", default="", help="What the token is for.")
 @data_dir_option
 @db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the user, scopes and token as JSON.")
 def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label: str, data_dir: str | None,
-                 database_url: str | None) -> None:
+                 database_url: str | None, as_json: bool) -> None:
     """Make a token for USER (created if new); the token is printed once."""
     from aperto.hub.service import Hub
 
@@ -269,18 +273,27 @@ def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label:
     wanted = [s.strip() for s in scopes.split(",") if s.strip()]
     if is_admin and "admin" not in wanted:
         wanted.append("admin")
-    click.echo(hub.tokens.create_token(op, user, wanted, label))
+    token = hub.tokens.create_token(op, user, wanted, label)
+    if as_json:
+        click.echo(json.dumps({"user": user, "scopes": wanted, "label": label, "token": token}, indent=2))
+    else:
+        click.echo(token)
 
 
 @token_cmd.command("list")
 @data_dir_option
 @db_option
-def token_list(data_dir: str | None, database_url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the tokens as a JSON list.")
+def token_list(data_dir: str | None, database_url: str | None, as_json: bool) -> None:
     """List tokens by the start of their sha256 (the tokens themselves are never stored)."""
     from aperto.hub.service import Hub
 
     hub = Hub(_settings(data_dir, database_url))
-    for t in hub.tokens.list_tokens(hub.tokens.operator()):
+    tokens = hub.tokens.list_tokens(hub.tokens.operator())
+    if as_json:
+        click.echo(json.dumps(tokens, indent=2, default=str))
+        return
+    for t in tokens:
         state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
         click.echo(f"{t['sha256'][:16]}  {t['user']:<16} {','.join(t['scopes']):<24} {state}  {t['label']}")
 
@@ -289,10 +302,14 @@ def token_list(data_dir: str | None, database_url: str | None) -> None:
 @click.argument("token_or_sha256")
 @data_dir_option
 @db_option
-def token_revoke(token_or_sha256: str, data_dir: str | None, database_url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the revoked token's sha256 and user as JSON.")
+def token_revoke(token_or_sha256: str, data_dir: str | None, database_url: str | None, as_json: bool) -> None:
     """Revoke by the token itself or its sha256 (gateways learn it from the event feed)."""
     from aperto.hub.service import Hub
 
     hub = Hub(_settings(data_dir, database_url))
     result = hub.tokens.revoke_token(hub.tokens.operator(), token_or_sha256)
-    click.echo(f"revoked {result['sha256'][:16]} of {result['user']}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(f"revoked {result['sha256'][:16]} of {result['user']}")

@@ -131,13 +131,45 @@ def _scan(paths: tuple[Path, ...], recursive: bool, as_json: bool) -> int:
     return exit_code(codes)
 
 
-@click.command("license")
+class LicenseGroup(click.Group):
+    """``aperto license PATH...`` stays short for ``aperto license identify PATH...``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing and not args:  # shell completion of the next word: offer the subcommands
+            return super().parse_args(ctx, args)
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = ["identify", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("license", cls=LicenseGroup)
+def license_cmd() -> None:
+    """Identify licences (`aperto license PATH` is short for `aperto license identify PATH`),
+    or list the ones aperto knows (`aperto license list`)."""
+
+
+@license_cmd.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the licences as a JSON list.")
+def list_cmd(as_json: bool) -> None:
+    """The knowledge base: every licence's id, name, version and category."""
+    from aperto.licenses import kb
+
+    rows = [{"id": lic.id, "name": lic.name, "version": lic.version,
+             "category": getattr(lic.category, "value", lic.category), "spdx": lic.spdx} for lic in kb.all()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<28} {r['category']:<24} {r['name']}")
+
+
+@license_cmd.command("identify")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one line per file when scanning).")
 @click.option("--recursive", "-r", is_flag=True,
               help="Scan each folder's whole tree: every LICENSE-like file, README.md and .gguf file.")
 @click.pass_context
-def license_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, recursive: bool) -> None:
+def identify_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, recursive: bool) -> None:
     """Identify the licence of PATH: a LICENSE text, a model card (README.md),
     a GGUF file or a model folder. Without PATH: the bundled SmolLM2 model.
     With several paths or --recursive: one line per file (a table, or JSON lines

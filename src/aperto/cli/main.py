@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "resume": "aperto.cli.gateway:resume_cmd",
     "eval": "aperto.cli.evals:eval_cmd",
     "up": "aperto.cli.up:up_cmd",
+    "login": "aperto.cli.auth:login_cmd",
+    "logout": "aperto.cli.auth:logout_cmd",
+    "whoami": "aperto.cli.auth:whoami_cmd",
 }
 
 

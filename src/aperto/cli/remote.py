@@ -10,6 +10,7 @@ and the exit code errors.py gives that kind of failure. The hub answers errors a
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ BY_STATUS: dict[int, type[ApertoError]] = {
     409: errors.Conflict, 413: errors.TooLarge, 422: errors.BadInput, 503: errors.Unavailable,
 }
 HINT_BY_STATUS = {
-    401: "pass --token or set APERTO_TOKEN",
+    401: "pass --token, set APERTO_TOKEN or HF_TOKEN, or run `aperto login`",
     403: "use a token with the needed scope (see `aperto token create --scopes`)",
 }
 
@@ -56,9 +57,25 @@ def _read_body(response: httpx.Response) -> tuple[str | None, str, str | None]:
     return None, str(body)[:300], None
 
 
+# the hub's words when a token lacks a scope (aperto.hub.auth.need)
+LACKS_SCOPE = re.compile(r"lacks the '([a-z_]+)' scope")
+
+
+def scope_hint(message: str) -> str | None:
+    """What to do about a missing scope: the command that makes a token with it."""
+    found = LACKS_SCOPE.search(message)
+    if found is None:
+        return None
+    scope = found.group(1)
+    return (f"an operator can make one with `aperto token create USER --scopes {scope}`; "
+            f"then pass it with --token or `aperto login`")
+
+
 def error_from(response: httpx.Response) -> ApertoError:
     """The typed error an HTTP error answer stands for."""
     code, message, hint = _read_body(response)
+    if response.status_code == 403:
+        hint = scope_hint(message) or hint
     cls = _by_code().get(code or "") or BY_STATUS.get(response.status_code, ApertoError)
     url = str(response.request.url) if response.request else "the server"
     return cls(f"{url} answered {response.status_code}: {message}",
