@@ -238,3 +238,35 @@ def parse_snapshot(raw: Any) -> Snapshot:
     except ValidationError as exc:
         raise BadInput(f"malformed policy snapshot: {_problems(exc)}",
                        hint="it must have the shape of GET /api/gateway/state (docs/contracts.md)") from exc
+
+
+# ---- usage: what gateways report to the hub (POST /api/usage), kept per licensee, model and day ----
+class UsageLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")  # UTC
+    user: str = Field(min_length=1, max_length=200)
+    repo: Repo
+    requests: int = Field(ge=0)
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+
+
+class UsageReport(BaseModel):
+    """One gateway's counts since its last report. ``id`` makes a retried report count once."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    lines: list[UsageLine] = Field(max_length=10_000)
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def parse_usage(raw: Any) -> UsageReport:
+    try:
+        return UsageReport.model_validate(raw)
+    except ValidationError as exc:
+        raise BadInput(f"malformed usage report: {_problems(exc)}",
+                       hint="it must have the shape of events.UsageReport (docs/fleet.md)") from exc

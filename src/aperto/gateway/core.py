@@ -11,9 +11,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx
+
 from aperto.config import Settings
 from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, TooLarge, Unavailable
-from aperto.events import Event
+from aperto.events import Event, UsageReport
 from aperto.gateway.backends import END, Backend, Channel, create
 from aperto.gateway.feed import HubFeed
 from aperto.gateway.nats_feed import NatsFeed
@@ -29,9 +31,11 @@ from aperto.gateway.policy import (
 from aperto.gateway.request import clean, prompt_chars
 from aperto.gateway.slices import request_short_slice
 from aperto.gateway.stream import Live, Stream
+from aperto.gateway.usage import UsageLedger
 from aperto.gateway.wire import direct_write_problem
 
 log = logging.getLogger("aperto.gateway")
+USAGE_REPORT_S = 10.0  # how often usage goes to the hub; a crash loses at most this much
 
 
 class UnknownModel(NotFound):
@@ -49,6 +53,8 @@ class Gateway:
         self.direct_chunks = 0  # streamed chunks the backend's thread wrote to the socket itself (wire.py)
         self.feed: HubFeed | None = None
         self.on_applied: Callable[[Event], None] | None = None  # set by gateway/metrics.py
+        self.usage = UsageLedger()
+        self.usage_pending: UsageReport | None = None  # sent, not yet acknowledged: resent with its id
         self._tasks: list[asyncio.Task[None]] = []
         self.short_slice = False  # whether the event loop's thread got gateway_relay_slice_us
         self.direct_write = False  # whether streams may be written by the backend's thread (wire.py)
@@ -86,6 +92,7 @@ class Gateway:
             self.feed.on_applied = self.on_applied
             self._tasks.append(asyncio.create_task(self.feed.run()))
             self._tasks.append(asyncio.create_task(self._watch_staleness()))
+            self._tasks.append(asyncio.create_task(self._report_usage()))
 
     async def close(self) -> None:
         for live in list(self.live):
@@ -97,6 +104,30 @@ class Gateway:
                 await task
         for backend in self.backends.values():
             backend.close()
+
+    async def _report_usage(self) -> None:
+        """Every USAGE_REPORT_S, what was served goes to the hub's ledger. A report keeps its id
+        until the hub acknowledges it, so a retry after a lost answer counts once."""
+        headers = {"Authorization": f"Bearer {self.settings.token}"} if self.settings.token else {}
+        async with httpx.AsyncClient(base_url=self.settings.hub_url, headers=headers, timeout=10) as client:
+            while True:
+                await asyncio.sleep(USAGE_REPORT_S)
+                await self.report_usage(client)
+
+    async def report_usage(self, client: httpx.AsyncClient) -> bool:
+        self.usage_pending = self.usage_pending or self.usage.drain()
+        if self.usage_pending is None:
+            return True
+        try:
+            answer = await client.post("/api/usage", json=self.usage_pending.wire())
+        except httpx.HTTPError as exc:
+            log.warning("usage report: %s", exc)
+            return False
+        if answer.status_code != 200:
+            log.warning("usage report: the hub answered %s: %s", answer.status_code, answer.text[:200])
+            return False
+        self.usage_pending = None
+        return True
 
     async def _watch_staleness(self) -> None:
         # new requests check staleness themselves; this ends streams already running
@@ -200,7 +231,10 @@ class Gateway:
         live = Live(sha, model, channel)
         live.task = asyncio.create_task(self._drive(self.backends[model], route, request, channel))
         self.live.add(live)
-        return Stream(live, model, want_usage, self.live.discard)
+        stream = Stream(live, model, want_usage, self.live.discard)
+        user = self.policy.user(sha) or "?"
+        stream.on_usage = lambda chunk: self.usage.count(user, model, chunk)
+        return stream
 
     @staticmethod
     async def _drive(backend: Backend, route: str, request: dict[str, Any], channel: Channel) -> None:

@@ -39,6 +39,14 @@ def install(app: FastAPI, gateway: Gateway) -> Metrics:
                 kill.observe(age)
 
     gateway.on_applied = applied
+    tokens_in = metrics.counter("tokens_in", "Prompt tokens, by model and user", ["model", "user"])
+    tokens_out = metrics.counter("tokens_out", "Completion tokens, by model and user", ["model", "user"])
+
+    def served(user: str, model: str, prompt: int, completion: int) -> None:
+        tokens_in.labels(model, user).inc(prompt)
+        tokens_out.labels(model, user).inc(completion)
+
+    gateway.usage.observers.append(served)
     app.add_middleware(RequestMetrics, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)

@@ -50,6 +50,7 @@ class Stream:
         self._done = done  # the gateway forgets the request
         self._closed = False
         self._raise: BaseException | None = None  # to raise after the batch that came before it
+        self.on_usage: Callable[[Chunk], None] | None = None  # the usage ledger (gateway/usage.py)
 
     def accept(self, item: Chunk) -> Chunk | None:
         """A backend's chunk as it goes to the client, named for the served model; None for the
@@ -57,6 +58,8 @@ class Stream:
         if isinstance(item, bytes):
             return self._accept_bytes(item)
         item["model"] = self.model
+        if item.get("usage") and self.on_usage is not None:
+            self.on_usage(item)
         return item if self.want_usage or item.get("choices") or "usage" not in item else None
 
     def _accept_bytes(self, item: bytes) -> bytes | None:
@@ -64,6 +67,8 @@ class Stream:
         a string, so these substrings can only match keys, never text the model wrote."""
         if self.model_field not in item:
             item = with_model(item, self.model)
+        if self.on_usage is not None and b'"usage":{' in item:
+            self.on_usage(item)
         if self.want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
             return item
         return None
