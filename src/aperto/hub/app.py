@@ -89,9 +89,9 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     async def _invalid(request: Request, exc: RequestValidationError):  # noqa: ANN202
         return error_response(request, invalid_request(exc))
 
-    from aperto.hub.routes import access, admin, events, files, hf_api, hf_commit, web, webhooks
+    from aperto.hub.routes import access, admin, events, files, hf_api, hf_commit, usage, web, webhooks
 
-    for module in (hf_api, hf_commit, files, access, admin, events, webhooks, web):
+    for module in (hf_api, hf_commit, files, access, admin, events, usage, webhooks, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_metrics(app, hub)  # GET /metrics, requests and latency by route
