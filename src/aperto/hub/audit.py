@@ -62,7 +62,7 @@ class Audit:
         root = tree.root()
         note = cp.sign_note(cp.checkpoint_text(self.key.name, tree.size, root), self.key.name, self.private)
         rows.add_checkpoint(s, size=tree.size, root=root.hex(), frontier=json.dumps([h.hex() for h in tree.frontier]),
-                            note=note, at=iso(utcnow()))
+                            note=note, at=iso(utcnow()) or "")
         return note
 
     def publish(self, note: str) -> None:

@@ -154,8 +154,9 @@ class Repos:
                 return None
         return self.blobs.writer(caller.user_id, sha256, size, offset)
 
-    def upload_done(self, caller: Caller, sha256: str, size: int, received: int) -> dict:
+    def upload_done(self, caller: Caller | None, sha256: str, size: int, received: int) -> dict:
         """After the writer is closed: verify and store the blob once every byte is in."""
+        caller = need(caller, "publish")
         if received == size:
             self.blobs.finish(caller.user_id, sha256, size)
             return {"sha256": sha256, "received": received, "complete": True}

@@ -104,7 +104,8 @@ class WebSecurity:
 
 
 async def read_body(receive: Receive) -> tuple[bytes, bool]:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
