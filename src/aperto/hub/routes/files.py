@@ -1,9 +1,10 @@
 """File downloads (/resolve, HEAD + GET with Range) and the resumable upload API.
 
-A whole-file GET is hashed while it streams and its last chunk is sent only once the sha256
-matches: on a mismatch the connection closes short of Content-Length, so no client takes the
-bytes for a complete file. Ranges and X-Accel-Redirect cannot be hashed on the way; they are
-served only from blobs verified in full since their last change (``Integrity.ensure_verified``).
+A whole-file GET of a blob not verified since its bytes last changed is hashed while it streams,
+and its last chunk is sent only once the sha256 matches: on a mismatch the connection closes short
+of Content-Length, so no client takes the bytes for a complete file. Ranges, X-Accel-Redirect and
+blobs verified in full since their last change (``BlobStore.known_good``: size, mtime, ctime and
+inode as recorded then) are served without a second hash; the background scrub re-hashes them all.
 """
 
 from __future__ import annotations
@@ -117,11 +118,14 @@ def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub
         hub.integrity.ensure_verified(sha, size)
         headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{sha[:2]}/{sha}"
         return Response(status_code=200, headers=headers, media_type="application/octet-stream")
-    if "range" in request.headers:
+    blob = hub.integrity.servable(sha, size)
+    if "range" in request.headers or hub.blobs.known_good(sha):
+        # a range can't be hashed on the way; a blob hashed in full since its bytes last changed
+        # (size, mtime, ctime and inode all as recorded then) needs no second hash: as for nginx
         return BlobResponse(hub.integrity.ensure_verified(sha, size), headers=headers,
                             media_type="application/octet-stream", filename=filename,
                             content_disposition_type="attachment")
-    return VerifiedBlobResponse(hub, hub.integrity.servable(sha, size), sha, size, headers, filename)
+    return VerifiedBlobResponse(hub, blob, sha, size, headers, filename)
 
 
 @router.get("/api/models/{org}/{name}/upload/{sha256}")
