@@ -114,6 +114,6 @@ def test_every_page_is_clean(browser, people: People, live: str, lang: str, widt
                         problems.append(f"{where}: untranslated {text[:120]!r}")
             name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "catalogue"
             if os.environ.get("APERTO_UI_SHOTS"):
-                page.screenshot(path=str(shots / f"{name}-{lang}-{WIDTHS[width]['width']}.png"), full_page=True)
+                page.screenshot(path=str(shots / f"{name}-{lang}-{WIDTHS[width]['width']}.png"))
         ctx.close()
     assert problems == [], "\n".join(problems)

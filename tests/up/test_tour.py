@@ -7,7 +7,6 @@ import re
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from uptools import Up
 
@@ -30,12 +29,20 @@ def shots(artifacts_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tourist(up: Up) -> str:
-    """A newcomer with a read token, made by the admin over the API."""
-    headers = {"Authorization": f"Bearer {up.admin}"}
-    assert httpx.post(f"{up.hub}/api/users", json={"name": "tourist"}, headers=headers).status_code < 300
-    answer = httpx.post(f"{up.hub}/api/tokens", json={"user": "tourist", "scopes": ["read"]}, headers=headers)
-    return answer.json()["token"]
+def tourist(browser, up: Up, shots: Path) -> str:  # noqa: ANN001
+    """A newcomer's account, opened by the admin in the browser (Administration, Open an account):
+    no terminal after `scripts/run`. The token is shown once, on that page."""
+    page = browser.new_context(viewport=DESKTOP).new_page()
+    page.goto(f"{up.hub}/login")
+    page.get_by_label("Hub token").fill(up.admin)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_label("User name").fill("tourist")
+    page.get_by_role("button", name="Open the account").click()
+    token = page.locator("#new-token code.token").inner_text()
+    page.screenshot(path=str(shots / "0-admin-opens-account.png"), full_page=True)
+    page.context.close()
+    return token
 
 
 CSP_SEEN: dict[str, list[str]] = {"violations": [], "pages": [], "without_csp": []}
@@ -80,6 +87,7 @@ def test_1_llama2_page_fails_osd_5_and_6(pages, up: Up, shots: Path) -> None:  #
     assert failed == ["5", "6"]
     assert page.get_by_text("not hosted here").first.is_visible()
     page.screenshot(path=str(shots / "1-llama2-osd.png"), full_page=True)
+    page.locator("section[aria-labelledby=lic]").screenshot(path=str(shots / "readme-1-licence.png"))
 
 
 def test_2_can_i_use_it_above_and_below_700m(pages, up: Up, shots: Path) -> None:  # noqa: ANN001
@@ -89,6 +97,7 @@ def test_2_can_i_use_it_above_and_below_700m(pages, up: Up, shots: Path) -> None
     page.get_by_role("button", name="Check").click()
     assert page.get_by_text("Only with the licensor's permission.").is_visible()
     page.screenshot(path=str(shots / "2a-can-i-use-it-800M.png"), full_page=True)
+    page.locator("section[aria-labelledby=check]").screenshot(path=str(shots / "readme-2-can-i-use-it.png"))
     page.get_by_label("Monthly active users").first.fill("5000")
     page.get_by_role("button", name="Check").click()
     assert page.get_by_text("Yes, with obligations.").is_visible()
@@ -109,6 +118,7 @@ def test_3_request_access_licensor_accepts_then_download(pages, up: Up, tourist:
     with pytest.raises(GatedRepoError):  # not yet: the real client is refused
         hf_hub_download(DEMO, "README.md", endpoint=up.hub, token=tourist, cache_dir=tmp_path / "a")
     page.screenshot(path=str(shots / "3a-request-pending.png"), full_page=True)
+    page.locator("section[aria-labelledby=access]").screenshot(path=str(shots / "readme-3-request.png"))
 
     licensor.goto(f"{up.hub}/queue")
     assert licensor.get_by_text("Huge Co").first.is_visible()
@@ -174,6 +184,7 @@ def test_5_humaneval_subset_from_the_ui_on_the_leaderboard(pages, up: Up, shots:
     text = licensor.locator("main").inner_text()
     assert DEMO in text and "gpt-4" in text.lower() and "Llama-2-7b" in text
     licensor.screenshot(path=str(shots / "5b-leaderboard.png"), full_page=True)
+    licensor.screenshot(path=str(shots / "readme-5-leaderboard.png"))
 
 
 def test_6_no_tour_page_breaks_its_csp(pages) -> None:  # noqa: ANN001

@@ -26,12 +26,26 @@ function setupChat(form) {
   const t = form.dataset;  // the page's language: labels come translated from the server
   let controller = null;
 
+  let watching = null;
   function halt(message) {
-    // a halted model: no more sending until the page shows it resumed
+    // a halted model: no sending until the hub says it was resumed (asked every 3 s)
     send.disabled = true;
     prompt.disabled = true;
     const notice = document.getElementById("halted");
     if (notice) { notice.textContent = message; notice.hidden = false; }
+    if (watching) return;
+    watching = setInterval(async () => {
+      let html;
+      try { html = await (await fetch(location.pathname, { credentials: "same-origin" })).text(); } catch (e) { return; }
+      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("halted");
+      if (!fresh || !fresh.hidden) return;
+      clearInterval(watching);
+      watching = null;
+      send.disabled = false;
+      prompt.disabled = false;
+      document.getElementById("halted").hidden = true;
+      stopped.hidden = true;
+    }, 3000);
   }
   if (t.halted) halt(document.getElementById("halted").textContent || t.tHalted);
 
