@@ -80,6 +80,13 @@ def test_licensor_manages_a_model(browser, people: People, live: str) -> None:
     page.get_by_label("Status").select_option("")
     page.get_by_role("button", name="Filter").click()
     assert page.locator("ol.history time").count() == 3  # request, accept, revoke: each with its time
+    page.get_by_label("URL (http or https)").fill("https://hooks.example/aperto")
+    page.get_by_label("Secret (sent as X-Webhook-Secret)").fill("s3cret")
+    page.get_by_role("button", name="Add the webhook").click()
+    assert page.locator("#hooks-h + p + ul li").inner_text().startswith("https://hooks.example/aperto")
+    assert [h["url"] for h in people.hub.webhooks.listed(people.caller(people.alice))] == ["https://hooks.example/aperto"]
+    page.get_by_role("button", name="Remove https://hooks.example/aperto").click()
+    assert people.hub.webhooks.listed(people.caller(people.alice)) == []
     page.get_by_label("gated, licence-aware automatic").check()
     page.get_by_role("button", name="Save the access mode").click()
     assert people.hub.repos.repo("acme/llama")["gating"] == "auto"

@@ -28,7 +28,7 @@ def catalogue(lang: str) -> dict[str, str]:
 
     with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         cat = read_po(f, locale=lang)
-    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return {m.id: str(m.string) for m in cat if isinstance(m.id, str) and m.id and m.string and not m.fuzzy}
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:

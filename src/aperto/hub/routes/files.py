@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from aperto.errors import BadInput
 from aperto.hub.auth import Caller
-from aperto.hub.routes.deps import get_caller, get_hub, raw_token, repo_name
+from aperto.hub.routes.deps import get_caller, get_caller_async, get_hub, raw_token, repo_name
 from aperto.hub.service import Hub
 from aperto.store.blobs import DamagedBlob
 
@@ -96,10 +96,17 @@ def _file_headers(info: dict) -> dict[str, str]:
 
 
 @router.head("/{org}/{name}/resolve/{rev}/{path:path}")
-def resolve_head(org: str, name: str, rev: str, path: str, request: Request, hub: Hub = Depends(get_hub),
-                 caller: Caller | None = Depends(get_caller)) -> Response:
-    """The metadata the huggingface_hub client asks for before downloading."""
-    return resolve(org, name, rev, path, request, hub, caller)
+async def resolve_head(org: str, name: str, rev: str, path: str, hub: Hub = Depends(get_hub),
+                       caller: Caller | None = Depends(get_caller_async)) -> Response:
+    """The metadata the huggingface_hub client asks for before downloading: a cached authorisation
+    is answered from the event loop, a miss reads the store in a worker thread."""
+    repo = repo_name(org, name)
+    info = (hub.repos.file(caller, repo, rev, path, cached_only=True)
+            or await run_in_threadpool(hub.repos.file, caller, repo, rev, path))
+    headers = _file_headers(info)
+    hub.integrity.servable(info["sha256"], info["size"])
+    headers["Content-Length"] = str(info["size"])
+    return Response(status_code=200, headers=headers, media_type="application/octet-stream")
 
 
 @router.get("/{org}/{name}/resolve/{rev}/{path:path}")
@@ -107,13 +114,10 @@ def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub
             caller: Caller | None = Depends(get_caller)) -> Response:
     """Authorise, then stream from disk (or hand the bytes to nginx through X-Accel-Redirect)."""
     info = hub.repos.file(caller, repo_name(org, name), rev, path)
+    assert info is not None  # loaded, not only cached
     headers = _file_headers(info)
     accel = hub.settings.accel_redirect
     sha, size, filename = info["sha256"], info["size"], path.rsplit("/", 1)[-1]
-    if request.method == "HEAD":
-        hub.integrity.servable(sha, size)
-        headers["Content-Length"] = str(size)
-        return Response(status_code=200, headers=headers, media_type="application/octet-stream")
     if accel:
         hub.integrity.ensure_verified(sha, size)
         headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{sha[:2]}/{sha}"

@@ -4,17 +4,19 @@ paths-info, refs, commits, settings, repos (create, delete, move), branches and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from aperto.errors import BadInput, Conflict
 from aperto.hub import cards
 from aperto.hub.app import error_response
 from aperto.hub.auth import Caller, need
-from aperto.hub.routes.deps import get_caller, get_hub, repo_name
+from aperto.hub.routes.deps import get_caller, get_caller_async, get_hub, repo_name
 from aperto.hub.service import Hub
 
 router = APIRouter(tags=["huggingface-compatible"])
@@ -36,32 +38,42 @@ def list_models(request: Request, search: str | None = None, author: str | None 
     return hub.listing.list_models(search, author, filters, sort, direction, limit, full, card_data)
 
 
+async def json_answer(cached: bytes | None, load: Callable[[], bytes | None]) -> Response:
+    """A cached answer straight from the event loop; a miss reads the store in a worker thread."""
+    return Response(cached or await run_in_threadpool(load), media_type="application/json")
+
+
 @router.get("/api/models/{org}/{name}")
-def model_info(org: str, name: str, hub: Hub = Depends(get_hub),
-               caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.repos.model_info(caller, repo_name(org, name))
+async def model_info(org: str, name: str, hub: Hub = Depends(get_hub),
+                     caller: Caller | None = Depends(get_caller_async)) -> Response:
+    repo = repo_name(org, name)
+    return await json_answer(hub.repos.model_info_json(repo, cached_only=True), lambda: hub.repos.model_info_json(repo))
 
 
 @router.get("/api/models/{org}/{name}/revision/{rev}")
-def model_info_revision(org: str, name: str, rev: str, hub: Hub = Depends(get_hub),
-                        caller: Caller | None = Depends(get_caller)) -> dict:
-    return hub.repos.model_info(caller, repo_name(org, name), rev)
+async def model_info_revision(org: str, name: str, rev: str, hub: Hub = Depends(get_hub),
+                              caller: Caller | None = Depends(get_caller_async)) -> Response:
+    repo = repo_name(org, name)
+    return await json_answer(hub.repos.model_info_json(repo, rev, cached_only=True),
+                             lambda: hub.repos.model_info_json(repo, rev))
 
 
 @router.get("/api/models/{org}/{name}/tree/{rev}")
 def tree(org: str, name: str, rev: str, recursive: bool = False, expand: bool = False,
-         hub: Hub = Depends(get_hub)) -> list[dict]:
-    return hub.listing.tree(repo_name(org, name), rev, "", recursive, expand)
+         hub: Hub = Depends(get_hub)) -> Response:
+    return Response(hub.listing.tree_json(repo_name(org, name), rev, "", recursive, expand),
+                    media_type="application/json")
 
 
 @router.get("/api/models/{org}/{name}/tree/{rev}/{path:path}")
 def tree_path(org: str, name: str, rev: str, path: str, recursive: bool = False, expand: bool = False,
-              hub: Hub = Depends(get_hub)) -> list[dict]:
-    return hub.listing.tree(repo_name(org, name), rev, path, recursive, expand)
+              hub: Hub = Depends(get_hub)) -> Response:
+    return Response(hub.listing.tree_json(repo_name(org, name), rev, path, recursive, expand),
+                    media_type="application/json")
 
 
 @router.post("/api/models/{org}/{name}/paths-info/{rev}")
-async def paths_info(org: str, name: str, rev: str, request: Request, hub: Hub = Depends(get_hub)) -> list[dict]:
+async def paths_info(org: str, name: str, rev: str, request: Request, hub: Hub = Depends(get_hub)) -> Response:
     """The client sends a form (``paths`` repeated, ``expand``); JSON is accepted too."""
     raw = await request.body()
     if "json" in request.headers.get("content-type", ""):
@@ -72,7 +84,8 @@ async def paths_info(org: str, name: str, rev: str, request: Request, hub: Hub =
         paths, expand = form.get("paths", []), form.get("expand", ["false"])[0].lower() == "true"
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) or len(paths) > 1000:
         raise BadInput("paths is a list of at most 1000 file paths")
-    return hub.listing.paths_info(repo_name(org, name), rev, paths, expand)
+    repo = repo_name(org, name)
+    return await json_answer(None, lambda: hub.listing.paths_info_json(repo, rev, paths, expand))
 
 
 def _json(raw: bytes) -> dict:

@@ -106,7 +106,9 @@ def catalogue_rows(repos: list[dict[str, Any]], query: dict[str, str]) -> list[d
         if query.get("family") and row["family"] != query["family"]:
             continue
         rows.append(row)
-    order = query.get("sort") if query.get("sort") in SORTS else "name"
+    order = query.get("sort") or "name"
+    if order not in SORTS:
+        order = "name"
     return sorted(rows, key=SORTS[order], reverse=order == "newest")
 
 
@@ -196,7 +198,8 @@ def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any
     info = hub.repos.model_info(me, repo_id)
     repo["sha"] = info["sha"]
     form = dict(request.query_params)
-    check, check_errors = None, {}
+    check: dict[str, Any] | None = None
+    check_errors: dict[str, str] = {}
     if form.get("check"):
         fields, check_errors = web_format.profile_form(form, _)
         if not check_errors:

@@ -102,7 +102,7 @@ def audit_query(request: Request) -> dict[str, str]:
 def audit_page(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
     me = admin_only(request, hub)
     query = audit_query(request)
-    rows = hub.audit.search(me, **query)
+    rows = hub.audit.search(me, query["actor"], query["action"], query["subject"], query["since"])
     return page(request, "audit.html", hub, rows=rows, query=query, verify=hub.audit.verify_audit())
 
 
@@ -113,7 +113,8 @@ def audit_export(request: Request, hub: Hub = Depends(get_hub)) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["seq", "at", "actor", "action", "subject", "before", "after", "hash"])
-    for a in hub.audit.search(me, **audit_query(request), limit=100_000):
+    query = audit_query(request)
+    for a in hub.audit.search(me, query["actor"], query["action"], query["subject"], query["since"], limit=100_000):
         writer.writerow([a["seq"], a["at"], a["actor"], a["action"], a["subject"], a["before"], a["after"], a["hash"]])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="aperto-audit.csv"'})
@@ -129,8 +130,9 @@ def manage_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hu
     query = {k: str(request.query_params.get(k) or "")[:100] for k in HISTORY_FILTERS}
     history = [v for v in hub.access.history(me, repo_id, query["user"] or None)
                if (not query["status"] or v["status"] == query["status"]) and (not query["kind"] or v["kind"] == query["kind"])]
+    hooks = [h for h in hub.webhooks.listed(me) if h["watched"] == [{"type": "model", "name": repo_id}]]
     return page(request, "manage.html", hub, repo=repo, grants=grants, history=history[::-1], query=query,
-                halt=halted(hub, repo_id))
+                halt=halted(hub, repo_id), hooks=hooks)
 
 
 @router.post("/models/{org}/{name}/gating")
@@ -146,3 +148,20 @@ async def revoke_grant_form(request: Request, org: str, name: str, hub: Hub = De
     user = str(form.get("user", ""))
     hub.access.revoke_access(signed_in(request, hub), repo_name(org, name), user, str(form.get("reason") or ""))
     return back(f"/models/{org}/{name}/manage", tr(request)("Access of %(user)s revoked.", user=user))
+
+
+@router.post("/models/{org}/{name}/webhooks")
+async def webhook_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> Response:
+    """Watch this model: the hub posts its access, takedown, kill and commit events to the URL."""
+    form = await check_csrf(request)
+    repo_id = repo_name(org, name)
+    hub.webhooks.register(signed_in(request, hub), [{"type": "model", "name": repo_id}], str(form.get("url", "")),
+                          str(form.get("secret") or ""))
+    return back(f"/models/{org}/{name}/manage", tr(request)("Webhook added."))
+
+
+@router.post("/models/{org}/{name}/webhooks/delete")
+async def webhook_delete_form(request: Request, org: str, name: str, hub: Hub = Depends(get_hub)) -> Response:
+    form = await check_csrf(request)
+    hub.webhooks.delete(signed_in(request, hub), str(form.get("id", "")))
+    return back(f"/models/{org}/{name}/manage", tr(request)("Webhook removed."))
