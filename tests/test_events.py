@@ -29,7 +29,7 @@ AT = "2026-12-04T20:00:00+00:00"
 
 def test_the_types_are_the_contracts():
     assert EVENT_TYPES == {"grant", "revoke", "takedown", "restore", "kill", "resume", "token-created",
-                           "token-revoked", "gating", "revision-takedown", "revision-restore"}
+                           "token-revoked", "gating", "revision-takedown", "revision-restore", "repo-updated"}
     assert len(KNOWN) == len(EVENT_TYPES)
 
 
@@ -60,7 +60,8 @@ def test_every_known_type_parses_to_its_own_class():
                "resume": {}, "token-created": {"data": {"sha256": SHA, "user": "u", "scopes": []}},
                "token-revoked": {"data": {"sha256": SHA}}, "gating": {"repo": "r/m", "data": {"gating": "open"}},
                "revision-takedown": {"repo": "r/m", "data": {"revision": "c0ffee"}},
-               "revision-restore": {"repo": "r/m", "data": {"revision": "c0ffee"}}}
+               "revision-restore": {"repo": "r/m", "data": {"revision": "c0ffee"}},
+               "repo-updated": {"repo": "r/m", "data": {"revision": "c0ffee", "ref": "v1"}}}
     assert set(samples) == EVENT_TYPES
     for kind, fields in samples.items():
         event = parse_event({"seq": 1, "type": kind, "at": AT, **fields})

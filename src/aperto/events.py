@@ -60,6 +60,11 @@ class RevisionData(ReasonData):
     revision: str = Field(min_length=1)
 
 
+class RepoUpdatedData(ByData):
+    revision: str | None = None  # the new commit, or the commit a branch or tag now names
+    ref: str | None = None  # the branch or tag created or deleted; None for main
+
+
 class Event(BaseModel):
     """What every event has. ``seq`` and ``at`` are given by the hub's outbox when it stores one."""
 
@@ -151,6 +156,14 @@ class RevisionRestore(RepoEvent):
     data: RevisionData
 
 
+class RepoUpdated(RepoEvent):
+    """A repo's files or refs changed (a commit, a branch or tag created or deleted). Nothing a
+    gateway enforces changes; hub replicas forget their cached metadata of the repo."""
+
+    type: Literal["repo-updated"] = "repo-updated"
+    data: RepoUpdatedData = RepoUpdatedData()
+
+
 class UnknownEvent(Event):
     """A type this version does not know; type and repo are kept so a reader can fail closed on it."""
 
@@ -158,10 +171,11 @@ class UnknownEvent(Event):
 
 
 KNOWN: tuple[type[Event], ...] = (Grant, Revoke, Takedown, Restore, Kill, Resume, TokenCreated, TokenRevoked,
-                                  GatingChanged, RevisionTakedown, RevisionRestore)
+                                  GatingChanged, RevisionTakedown, RevisionRestore, RepoUpdated)
 EVENT_TYPES: frozenset[str] = frozenset(cls.model_fields["type"].default for cls in KNOWN)
 KnownEvent = Annotated[Grant | Revoke | Takedown | Restore | Kill | Resume | TokenCreated | TokenRevoked
-                       | GatingChanged | RevisionTakedown | RevisionRestore, Field(discriminator="type")]
+                       | GatingChanged | RevisionTakedown | RevisionRestore | RepoUpdated,
+                       Field(discriminator="type")]
 _KNOWN: TypeAdapter[Event] = TypeAdapter(KnownEvent)
 
 

@@ -23,6 +23,7 @@ from aperto.events import (
     GatingChanged,
     Grant,
     Kill,
+    RepoUpdated,
     Restore,
     Resume,
     RevisionRestore,
@@ -191,10 +192,14 @@ def _revision(policy: Policy, event: RevisionTakedown | RevisionRestore) -> None
     """The gateway serves whole models, not revisions: nothing to change (the repo stays available)."""
 
 
+def _repo_updated(policy: Policy, event: RepoUpdated) -> None:
+    """New files or refs: the hub's metadata, not what a gateway enforces. Nothing to change."""
+
+
 HANDLERS: dict[str, Callable[[Policy, Any], None]] = {
     "grant": _grant, "revoke": _revoke, "takedown": _takedown, "restore": _restore, "kill": _kill,
     "resume": _resume, "token-created": _token_created, "token-revoked": _token_revoked, "gating": _gating,
-    "revision-takedown": _revision, "revision-restore": _revision,
+    "revision-takedown": _revision, "revision-restore": _revision, "repo-updated": _repo_updated,
 }
 
 

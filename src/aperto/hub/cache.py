@@ -56,3 +56,62 @@ class TokenCache:
                 self._generation += 1
                 for sha in gone:
                     self._callers.pop(sha, None)
+
+
+MAX_ENTRIES = 50_000  # answers held across all repos; beyond this the cache starts over
+WIDE = frozenset({"takedown", "restore", "revision-takedown", "revision-restore"})  # other repos' bytes too
+
+
+class MetadataCache:
+    """Answers about a repo (model_info, trees, a download's authorisation), kept per repo name.
+    Any event naming a repo forgets that repo; a takedown or restore (its bytes may be referenced
+    by other repos) and any event without a repo other than a token's forget everything. Only
+    answers are kept, never errors: a repo created a moment ago is found at once."""
+
+    def __init__(self, follower: Follower) -> None:
+        self.follower = follower
+        self._repos: dict[str, dict[Any, Any]] = {}
+        self._size = 0
+        self._generation = 0
+        self._lock = threading.Lock()
+        follower.listeners.append(self.invalidate)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def peek(self, repo: str, key: Any) -> Any:
+        """The cached answer, or None (then ``get`` computes it). Safe on the event loop."""
+        answers = self._repos.get(repo)
+        return None if answers is None else answers.get(key)
+
+    def get(self, repo: str, key: Any, load: Callable[[], Any] | None) -> Any:
+        """The cached answer, else ``load()``'s (kept unless the feed changed something meanwhile);
+        with ``load`` None only a cached answer, else None: an async route asks this way first."""
+        hit = self.peek(repo, key)
+        if hit is not None or load is None:
+            return hit
+        self.follower.start()  # only as fresh as the follower that invalidates it
+        generation = self._generation
+        value = load()
+        with self._lock:
+            if generation == self._generation and value is not None:
+                if self._size >= MAX_ENTRIES:
+                    self._repos.clear()
+                    self._size = 0
+                answers = self._repos.setdefault(repo, {})
+                self._size += key not in answers
+                answers[key] = value
+        return value
+
+    def invalidate(self, events: list[dict[str, Any]]) -> None:
+        everything = any(e["type"] in WIDE or (e.get("repo") is None and not e["type"].startswith("token-"))
+                         for e in events)
+        with self._lock:
+            self._generation += 1
+            if everything:
+                self._repos.clear()
+                self._size = 0
+                return
+            for e in events:
+                gone = self._repos.pop(e["repo"], None) if e.get("repo") else None
+                self._size -= len(gone or ())

@@ -11,10 +11,12 @@ from typing import Any, Protocol
 from aperto import events
 from aperto.config import Settings
 from aperto.hub.auth import canonical, iso, utcnow
+from aperto.hub.cache import MetadataCache
 from aperto.hub.notify import Follower
-from aperto.store import BlobStore, Session, Store, listen
+from aperto.store import Session, Store, listen
 from aperto.store import audit as audit_rows
 from aperto.store import events as event_rows
+from aperto.store.blobs import open_blobs
 
 GENESIS = "0" * 64
 AUDIT_FIELDS = ("seq", "actor", "action", "subject", "before", "after", "at", "prev_hash")
@@ -51,8 +53,9 @@ class Core:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store.open(settings)
-        self.blobs = BlobStore(settings.data_dir, settings.max_upload_bytes)
+        self.blobs = open_blobs(settings)  # a local folder, or S3 (APERTO_BLOB_URL)
         self.follower = Follower(self.store)  # newest events, for every waiter and cache of this process
+        self.metadata = MetadataCache(self.follower)  # model_info, trees, downloads' authorisation
         self.checkpointer: Checkpointer | None = None  # the Audit service installs itself
 
     @contextmanager

@@ -5,6 +5,7 @@ Metadata of gated repos is public, as on HF; their bytes are not (see gate.py)."
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from aperto.errors import BadInput, EntryNotFound
@@ -24,7 +25,7 @@ def card_metadata(core: Core, files: list[File]) -> dict[str, Any]:
     for f in files:
         if f.path.lower() == "readme.md" and f.size <= CARD_MAX:
             try:
-                return cards.metadata(core.blobs.path(f.sha256).read_text(encoding="utf-8", errors="replace"))
+                return cards.metadata(core.blobs.local(f.sha256).read_text(encoding="utf-8", errors="replace"))
             except OSError:
                 return {}
     return {}
@@ -118,7 +119,7 @@ class Listing:
             files = rows.files(s, commit_id=repo.main) if repo.main and not repo.withdrawn else []
         for f in files:
             if f.path.lower() == "readme.md" and f.size <= CARD_MAX:
-                text = self.core.blobs.path(f.sha256).read_text(encoding="utf-8", errors="replace")
+                text = self.core.blobs.local(f.sha256).read_text(encoding="utf-8", errors="replace")
                 return cards.render(text, name, f.commit_id)
         return None
 
@@ -133,6 +134,11 @@ class Listing:
                 if seen.get(f.path) != f.sha256:
                     seen[f.path], last[f.path] = f.sha256, info
         return last
+
+    def tree_json(self, name: str, rev: str, prefix: str = "", recursive: bool = False, expand: bool = False) -> bytes:
+        """``tree`` as JSON bytes, from the metadata cache (the feed invalidates it)."""
+        return self.core.metadata.get(name, ("tree", rev, prefix, recursive, expand), lambda: json.dumps(
+            self.tree(name, rev, prefix, recursive, expand), ensure_ascii=False, separators=(",", ":")).encode())
 
     def tree(self, name: str, rev: str, prefix: str = "", recursive: bool = False, expand: bool = False) -> list[dict]:
         prefix = prefix.strip("/")
@@ -168,6 +174,11 @@ class Listing:
         if expand:
             entry["lastCommit"] = last.get(f.path)
         return entry
+
+    def paths_info_json(self, name: str, rev: str, paths: list[str], expand: bool = False) -> bytes:
+        """``paths_info`` as JSON bytes, from the metadata cache (the feed invalidates it)."""
+        return self.core.metadata.get(name, ("paths", rev, tuple(paths), expand), lambda: json.dumps(
+            self.paths_info(name, rev, paths, expand), ensure_ascii=False, separators=(",", ":")).encode())
 
     def paths_info(self, name: str, rev: str, paths: list[str], expand: bool = False) -> list[dict]:
         with self.core.store.read() as s:

@@ -297,11 +297,11 @@ class Publish:
         if not isinstance(oid, str):
             raise BadInput(f"{path}: lfsFile needs an oid")
         check_sha256(oid)
-        blob = self.core.blobs.path(oid)
-        if not blob.is_file():
+        stored = self.core.blobs.size(oid)
+        if stored is None:
             raise BadInput(f"{path}: no uploaded bytes have the oid {oid[:12]}...",
                            hint="upload through the LFS batch endpoint first")
-        size = value.get("size", blob.stat().st_size)  # a copy names the oid only
+        size = value.get("size", stored)  # a copy names the oid only
         return {"path": path, "sha256": oid, "size": size}
 
     # ---- branches and tags ---------------------------------------------------------
@@ -328,6 +328,8 @@ class Publish:
                 raise Conflict(f"{kind} {ref_name} exists already in {name}")
             commit = find_commit(s, repo, revision)
             rows.add_ref(s, repo_id=repo.id, kind=kind, name=ref_name, commit_id=commit.id, message=message[:2000])
+            emit(s, events.RepoUpdated(repo=name, data=events.RepoUpdatedData(revision=commit.id, ref=ref_name,
+                                                                               by=caller.name)))
             audit(s, caller.name, f"{kind}.create", f"repo:{name}", None, {"name": ref_name, "commit": commit.id})
         return {"name": ref_name, "commit": commit.id}
 
@@ -342,6 +344,7 @@ class Publish:
                 raise RevisionNotFound(f"{kind} {ref_name!r} not found in {name}")
             audit(s, caller.name, f"{kind}.delete", f"repo:{name}", {"name": ref_name, "commit": row.commit_id}, None)
             rows.delete_ref(s, row=row)
+            emit(s, events.RepoUpdated(repo=name, data=events.RepoUpdatedData(ref=ref_name, by=caller.name)))
         return {"deleted": ref_name}
 
     # ---- history ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +35,11 @@ GATING = ("open", "auto", "manual")
 
 
 TERMS_TEXT = re.compile(r"^(use_policy|acceptable_use_policy|aup|notice)(\.[a-z]+)?$", re.IGNORECASE)
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as a cached answer is sent."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def automatic_gating(repo: Repo) -> str:
@@ -93,8 +99,21 @@ class Repos:
                            "licence_status": (repo.identification or {}).get("status")},
             }
 
-    def file(self, caller: Caller | None, name: str, rev: str, path: str) -> dict:
-        """Authorise one download and locate its blob: commit, size, sha256, blob path."""
+    def model_info_json(self, name: str, rev: str = "main", cached_only: bool = False) -> bytes | None:
+        """model_info as JSON bytes, from the metadata cache (the feed invalidates it); with
+        ``cached_only``, None unless cached (no query: safe on the event loop)."""
+        return self.core.metadata.get(name, ("info", rev), None if cached_only else
+                                      lambda: json_bytes(self.model_info(None, name, rev)))
+
+    def file(self, caller: Caller | None, name: str, rev: str, path: str, cached_only: bool = False) -> dict | None:
+        """Authorise one download and locate its blob: commit, size, sha256, blob path. An answer is
+        cached per (who, rev, path): who is everything the gate looks at (anonymous, or user, admin
+        and publish scope); any event about the repo forgets it, a grant or revocation included."""
+        who = None if caller is None else (caller.user_id, caller.admin, caller.has("publish"))
+        return self.core.metadata.get(name, ("file", who, rev, path),
+                                      None if cached_only else lambda: self._file(caller, name, rev, path))
+
+    def _file(self, caller: Caller | None, name: str, rev: str, path: str) -> dict:
         check_path(path)
         with self.core.store.read() as s:
             repo = find_repo(s, name)
@@ -202,13 +221,13 @@ class Repos:
                     tree.pop(path, None)
                     continue
                 sha, size = check_sha256(entry.get("sha256", "")), entry.get("size")
-                blob = self.blobs.path(sha)
-                origin = self._origin(s, caller, sha) if blob.is_file() else None
+                stored = self.blobs.size(sha)
+                origin = self._origin(s, caller, sha) if stored is not None else None
                 if origin is None:
                     raise Conflict(f"{path}: its bytes ({sha[:12]}...) were not uploaded",
                                    hint="upload the file first; a sha256 alone does not give its bytes", path=path)
-                if not isinstance(size, int) or blob.stat().st_size != size:
-                    raise BadInput(f"{path}: size {size} does not match the uploaded {blob.stat().st_size}")
+                if not isinstance(size, int) or stored != size:
+                    raise BadInput(f"{path}: size {size} does not match the uploaded {stored}")
                 tree[path] = (sha, size, origin)
             if not tree:
                 raise BadInput("a commit cannot leave the repo empty")
@@ -219,7 +238,7 @@ class Repos:
             rows.add_commit(s, commit_id=commit_id, repo_id=repo.id, parent=repo.main, message=message,
                             author_id=caller.user_id, at=now, tree=tree)
             before = {"main": repo.main, "license": repo.license_id, "gating": repo.gating}
-            candidates = {p: self.blobs.path(v[0]) for p, v in tree.items()
+            candidates = {p: self.blobs.local(v[0]) for p, v in tree.items()
                           if p in licensing.licence_candidates(list(tree))}
             license_id, identification = licensing.identify(candidates)
             repo.license_id, repo.identification = license_id, identification
@@ -236,6 +255,7 @@ class Repos:
                 emit(s, events.Grant(repo=name, user=caller.name, data=events.GrantData(by="publish", licensor=True)))
             if was_new or repo.gating != old_gating:
                 emit(s, events.GatingChanged(repo=name, data=events.GatingData(gating=repo.gating)))
+            emit(s, events.RepoUpdated(repo=name, data=events.RepoUpdatedData(revision=commit_id, by=caller.name)))
             after = {"main": commit_id, "license": license_id, "gating": repo.gating,
                      "category": repo.verdict.get("category"), "files": len(tree), "message": message}
             audit(s, caller.name, "publish", f"repo:{name}", before, after)
@@ -280,7 +300,7 @@ class Repos:
         for path, sha, size in found:
             if "/" in path or not (licensing.is_licence_text(path) or TERMS_TEXT.match(path)) or size > limit:
                 continue
-            text = self.blobs.path(sha).read_bytes().decode("utf-8", errors="replace")
+            text = self.blobs.local(sha).read_bytes().decode("utf-8", errors="replace")
             out.append({"path": path, "sha256": sha, "text": text})
         return out
 
