@@ -56,3 +56,15 @@ def test_switch_is_remembered_and_licences_stay_as_written(browser, people: Peop
     page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     ctx.close()
+
+
+def test_clause_explanations_are_translated_and_licence_names_are_not(people: People, live: str) -> None:
+    import httpx
+    from hubtools import catalogue_token
+
+    publish(people.hub, catalogue_token(people), "meta-llama/Llama-2-7b-hf",
+            {"README.md": b"---\nlicense: llama2\n---\n# Llama 2\n"})
+    page = httpx.get(f"{live}/models/meta-llama/Llama-2-7b-hf", headers={"Accept-Language": "it"}).text
+    assert "<strong>Llama 2 Community License Agreement</strong>" in page  # a name, as the licensor wrote it
+    assert "Una licenza mondiale, gratuita, non esclusiva" in page  # §1.a explained in Italian
+    assert "A worldwide, royalty-free" not in page

@@ -26,9 +26,13 @@ def catalogue(lang: str) -> dict[str, str]:
         return {}
     from babel.messages.pofile import read_po
 
-    with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        cat = read_po(f, locale=lang)
-    return {m.id: str(m.string) for m in cat if isinstance(m.id, str) and m.id and m.string and not m.fuzzy}
+    table: dict[str, str] = {}
+    # messages.po: the interface; clauses.po: the knowledge base's clause explanations (licence texts never)
+    for name in ("clauses.po", "messages.po"):
+        with open(LOCALE_DIR / lang / "LC_MESSAGES" / name, "rb") as f:
+            cat = read_po(f, locale=lang)
+        table.update({m.id: str(m.string) for m in cat if isinstance(m.id, str) and m.id and m.string and not m.fuzzy})
+    return table
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
