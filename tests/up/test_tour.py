@@ -190,3 +190,24 @@ def test_5_humaneval_subset_from_the_ui_on_the_leaderboard(pages, up: Up, shots:
 def test_6_no_tour_page_breaks_its_csp(pages) -> None:  # noqa: ANN001
     assert len(CSP_SEEN["pages"]) >= 10
     assert CSP_SEEN["without_csp"] == [] and CSP_SEEN["violations"] == []
+
+
+def test_7_the_tour_in_italian(browser, up: Up, tourist: str, shots: Path) -> None:  # noqa: ANN001
+    """Steps 1, 2 and 4's page in Italian, chosen by Accept-Language: same answers, Italian words."""
+    context = browser.new_context(viewport=DESKTOP, extra_http_headers={"Accept-Language": "it-IT,it;q=0.9"})
+    page = context.new_page()
+    watch_csp(page, up.hub)
+    page.goto(f"{up.hub}/login")
+    page.get_by_label("Token dell'hub").fill(tourist)
+    page.get_by_role("button", name="Accedi").click()
+    page.wait_for_url(f"{up.hub}/")
+    page.goto(f"{up.hub}/models/{LLAMA2}")
+    failed = [re.match(r"\d+", t).group() for t in page.locator("tr.result-fail td:first-child").all_inner_texts()]
+    assert failed == ["5", "6"]
+    page.get_by_label("Utenti attivi mensili", exact=True).first.fill("800M")
+    page.get_by_role("button", name="Verifica").click()
+    assert "Solo con il permesso del licenziante." in page.locator("#answer").inner_text()
+    page.screenshot(path=str(shots / "7-it-can-i-use-it.png"))
+    page.goto(f"{up.hub}/models/{DEMO}/chat")
+    assert page.get_by_role("button", name="Invia").is_visible()
+    context.close()
