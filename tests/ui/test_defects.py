@@ -178,6 +178,9 @@ def test_sizes_scores_and_osaid_read_as_people_expect(browser, people: People, l
     page = open_as(browser, live, people.alice)
     page.goto(f"{live}/models/acme/tiny")
     assert page.locator("table.files tr", has_text="model.gguf").locator("td.num").inner_text() == "1.5 KB"
+    page.get_by_text("How to download and use it").click()
+    snippets = page.locator("details.howto").inner_text()
+    assert "hf download acme/tiny" in snippets and "snapshot_download" in snippets and "OpenAI(base_url=" in snippets
     assert "0–43%" in page.locator("section[aria-labelledby=board] .ci").first.inner_text()
     page.goto(f"{live}/models/{LLAMA2}")
     assert "Does not conform" in page.locator("#osaid").inner_text()

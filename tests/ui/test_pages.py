@@ -1,4 +1,4 @@
-"""Every page of the web UI at 1280 and 390 px, in English and Italian, as the people who
+"""Every page of the web UI at 1280 and 390 px, in English and Italian (and dark mode), as the people who
 use it see it: nothing scrolls sideways, no field is squeezed, axe-core finds no serious or
 critical violation, and an Italian page shows no English interface string.
 
@@ -77,9 +77,10 @@ def english_strings() -> list[str]:
                   reverse=True)
 
 
-@pytest.mark.parametrize("lang", ["en", "it"])
-@pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_every_page_is_clean(browser, people: People, live: str, lang: str, width: str,
+@pytest.mark.parametrize(("lang", "width", "scheme"), [("en", "desktop", "light"), ("en", "phone", "light"),
+                                                       ("it", "desktop", "light"), ("it", "phone", "light"),
+                                                       ("en", "desktop", "dark")])
+def test_every_page_is_clean(browser, people: People, live: str, lang: str, width: str, scheme: str,
                              artifacts_dir: Path) -> None:
     axe = axe_path().read_text()
     setup_hub(people)
@@ -89,7 +90,8 @@ def test_every_page_is_clean(browser, people: People, live: str, lang: str, widt
     shots = artifacts_dir / "ui"
     shots.mkdir(exist_ok=True)
     for who in (None, "bob", "alice", "admin"):
-        ctx = browser.new_context(viewport=WIDTHS[width], bypass_csp=True, extra_http_headers={"Accept-Language": lang})
+        ctx = browser.new_context(viewport=WIDTHS[width], bypass_csp=True, color_scheme=scheme,
+                                  extra_http_headers={"Accept-Language": lang})
         page = ctx.new_page()
         if who:
             sign_in(page, live, tokens[who])
@@ -97,7 +99,7 @@ def test_every_page_is_clean(browser, people: People, live: str, lang: str, widt
             if owner != who:
                 continue
             page.goto(live + path)
-            where = f"{path} as {who or 'anonymous'} ({lang}, {width})"
+            where = f"{path} as {who or 'anonymous'} ({lang}, {width}, {scheme})"
             assert page.locator("html").get_attribute("lang") == lang, where
             if overflow(page) > 0:
                 problems.append(f"{where}: {overflow(page)}px of sideways scroll")
