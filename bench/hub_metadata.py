@@ -1,20 +1,24 @@
-"""Metadata throughput and tail latency: 64 concurrent clients asking for
-model_info (GET /api/models/{repo}) and the download HEAD, with a token.
+"""Metadata throughput and tail latency under Debian's wrk, the hub beside its peers in one run:
 
-    .venv/bin/python bench/hub_metadata.py [--clients 64] [--seconds 10]
+- the hub (`aperto hub`: one uvicorn process, SQLite), model_info and revision info, with a token;
+- a bare FastAPI app (one uvicorn process) returning the same model_info bytes;
+- nginx (one worker) serving the same JSON as a static file: the limit.
 
-The hub runs as `aperto hub` (one uvicorn process) on SQLite; the client is
-httpx (async) in this process, so on a 2-core machine both share the CPU.
+    .venv/bin/python bench/hub_metadata.py [--connections 64] [--seconds 8]
+
+It prints requests/s, p50 and p99 of each, and the ratio hub/bare (target >= 1.0, p99 <= 100 ms).
+Needs `wrk` and `nginx` (apt-get install -y wrk nginx-light). The download HEAD is not measured here:
+wrk 4.1 waits for a body after a HEAD answer that carries Content-Length.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import hashlib
 import os
+import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +30,37 @@ import httpx
 from aperto.config import Settings
 from aperto.hub.service import Hub
 
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+BARE = '''
+import sys
+from fastapi import FastAPI
+from fastapi.responses import Response
+body = open(sys.argv[1], "rb").read()
+app = FastAPI()
+
+@app.get("/api/models/{org}/{name}")
+async def info(org: str, name: str) -> Response:
+    return Response(body, media_type="application/json")
+
+import uvicorn
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+'''
+NGINX = '''daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ root {root}/www; default_type application/json; }}
+    }}
+}}
+'''
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -33,85 +68,104 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def load(url: str, method: str, token: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
-    latencies: list[float] = []
-    first_error: list[str] = []
-    errors = 0
-    stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop:
-                t0 = time.perf_counter()
-                try:
-                    r = await client.request(method, url)
-                except httpx.HTTPError as exc:
-                    errors += 1
-                    first_error.append(repr(exc))
-                    continue
-                latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    errors += 1
-                    first_error.append(f"{r.status_code} {r.text[:200]}")
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - t0
-    if first_error:
-        print("first error:", first_error[0])
-    return int(len(latencies) / elapsed), latencies, errors
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clients", type=int, default=64)
-    ap.add_argument("--only", default="", help="run only the first benchmark (quick checks)")
-    ap.add_argument("--seconds", type=float, default=10)
-    args = ap.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="aperto-meta-"))
-    proc = None
+def wrk(url: str, connections: int, seconds: float, token: str | None) -> dict:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": lat["50"], "p99": lat["99"], "non2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def seed(root: Path) -> tuple[str, bytes]:
+    """A gated repo of 20 files; its admin token and model_info bytes."""
+    hub = Hub(Settings(data_dir=root, database_url=None))
     try:
-        hub = Hub(Settings(data_dir=root))
         admin = hub.tokens.bootstrap_admin()
         caller = hub.tokens.authenticate(admin)
         files = []
         for i in range(20):
             data = f"file {i}".encode() * 100
-            import hashlib
-
             sha = hashlib.sha256(data).hexdigest()
             hub.repos.upload(caller, "bench/m", sha, len(data), 0, [data])
             files.append({"path": f"dir/f{i}.bin", "sha256": sha, "size": len(data)})
         hub.repos.commit(caller, "bench/m", files, "bench", gating="manual")
-        hub.close()
-        port = free_port()
-        aperto = str(Path(sys.executable).with_name("aperto"))
-        proc = subprocess.Popen([aperto, "hub", "--data-dir", str(root), "--port", str(port)],
-                                env={**os.environ, "APERTO_DATABASE_URL": ""}, stdout=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/api/models/bench/m", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        print(f"{args.clients} concurrent clients, {args.seconds:.0f} s each, {os.cpu_count()} cores, SQLite")
-        for label, method, url in (("model_info GET /api/models/{repo}", "GET", f"{base}/api/models/bench/m"),
-                                   ("download HEAD /{repo}/resolve/main/{file}", "HEAD",
-                                    f"{base}/bench/m/resolve/main/dir/f3.bin")):
-            asyncio.run(load(url, method, admin, args.clients, 1.0))  # warm-up
-            rps, lat, errors = asyncio.run(load(url, method, admin, args.clients, args.seconds))
-            lat.sort()
-            p99 = lat[int(len(lat) * 0.99) - 1]
-            print(f"{label:44s} {rps:6d} req/s  p50 {statistics.median(lat) * 1000:6.1f} ms  "
-                  f"p99 {p99 * 1000:6.1f} ms  errors {errors}")
+        body = hub.repos.model_info_json("bench/m")
+        assert body is not None
+        return admin, body
     finally:
-        if proc:
+        hub.close()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=8)
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            sys.exit(f"{tool} is missing: apt-get install -y wrk nginx-light")
+    root = Path(tempfile.mkdtemp(prefix="aperto-meta-"))
+    procs: list[subprocess.Popen] = []
+    try:
+        root.chmod(0o755)  # nginx's worker reads as nobody
+        token, body = seed(root / "hub")
+        (root / "www/api/models/bench").mkdir(parents=True)
+        (root / "www/api/models/bench/m").write_bytes(body)
+        (root / "tmp").mkdir()
+        (root / "info.json").write_bytes(body)
+        ports = {"hub": free_port(), "bare": free_port(), "nginx": free_port()}
+        aperto = str(Path(sys.executable).with_name("aperto"))
+        env = {**os.environ, "APERTO_DATABASE_URL": ""}
+        procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(root / "hub"), "--port", str(ports["hub"])],
+                                      env=env, stdout=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([sys.executable, "-c", BARE, str(root / "info.json"), str(ports["bare"])], stdout=subprocess.DEVNULL))
+        (root / "nginx.conf").write_text(NGINX.format(root=root, port=ports["nginx"]))
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        procs.append(subprocess.Popen([nginx, "-c", str(root / "nginx.conf"), "-p", str(root)],
+                                      stderr=subprocess.DEVNULL))
+        for port in ports.values():
+            wait_up(f"http://127.0.0.1:{port}/api/models/bench/m")
+        print(f"wrk -t1 -c{args.connections} -d{args.seconds:g}s --latency; {os.cpu_count()} cores; "
+              f"load average before {load_average()}")
+        runs = (("hub", "model_info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m", token),
+                ("bare FastAPI", "model_info", f"http://127.0.0.1:{ports['bare']}/api/models/bench/m", None),
+                ("nginx static", "model_info", f"http://127.0.0.1:{ports['nginx']}/api/models/bench/m", None),
+                ("hub", "revision info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m/revision/main", token))
+        results: dict[tuple[str, str], dict] = {}
+        for server, what, url, auth in runs:
+            wrk(url, args.connections, 1, auth)  # warm-up: caches, connections
+            r = results[(server, what)] = wrk(url, args.connections, args.seconds, auth)
+            print(f"{server:13s} {what:14s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
+                  f"  non-2xx {r['non2xx']}{'  socket errors ' + r['socket_errors'] if r['socket_errors'] else ''}")
+        hub, bare = results[("hub", "model_info")], results[("bare FastAPI", "model_info")]
+        print(f"model_info: hub/bare {hub['rps'] / bare['rps']:.2f} (target >= 1.0), hub p99 {hub['p99']:.1f} ms "
+              f"(target <= 100 ms)")
+        nginx_rps = results[("nginx static", "model_info")]["rps"]
+        print(f"model_info: hub/nginx {results[('hub', 'model_info')]['rps'] / nginx_rps:.2f}; "
+              f"load average after {load_average()}")
+    finally:
+        for proc in procs:
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(root, ignore_errors=True)

@@ -44,6 +44,11 @@ class Metrics:
         gauge.set_function(read)
         return gauge
 
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One answered request (RequestMetrics, and paths that answer before it)."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
     def expose(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -72,8 +77,7 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
+            self.metrics.observe(route, scope["method"], status, time.perf_counter() - start)
 
 
 def age_s(at: str | None) -> float | None:

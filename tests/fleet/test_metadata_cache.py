@@ -156,3 +156,18 @@ def test_bad_input_is_refused_not_cached(pair: Pair) -> None:
     publish(pair, "alice/nope", APACHE)  # created after a miss: found at once on both
     for url in pair.both():
         assert pair.info(url, "alice/nope").status_code == 200
+
+
+def test_the_cached_path_answers_as_the_full_stack(pair: Pair) -> None:
+    publish(pair, "alice/m", APACHE)
+    url = f"{pair.url_b}/api/models/alice/m"
+    full = httpx.get(url, headers=auth(pair.people.bob))  # a miss: the full stack fills the cache
+    fast = httpx.get(url, headers=auth(pair.people.bob))  # a hit: answered before the stack
+    cookie = httpx.get(url, headers=auth(pair.people.bob), cookies={"other": "1"})  # never the cached path
+    assert full.content == fast.content == cookie.content
+    keep = ("content-type", "content-security-policy", "x-content-type-options")
+    assert [full.headers.get(k) for k in keep] == [fast.headers.get(k) for k in keep] == \
+        [cookie.headers.get(k) for k in keep]
+    assert httpx.get(url, headers=auth("aperto_" + "x" * 43)).status_code == 401  # unknown token: full stack
+    metrics = httpx.get(f"{pair.url_b}/metrics").text
+    assert 'aperto_hub_http_requests_total{method="GET",route="/api/models/{org}/{name}",status="200"} 3.0' in metrics

@@ -28,6 +28,7 @@ from aperto.errors import (
 )
 from aperto.hub.metrics import install as install_metrics
 from aperto.hub.relay import lifespan
+from aperto.hub.routes.cached import CachedReads
 from aperto.hub.routes.guards import HubBodyLimit, JsonDepth, hub_error
 from aperto.hub.routes.security import WebSecurity
 from aperto.hub.routes.web_base import error_page, wants_html
@@ -94,9 +95,10 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     for module in (hf_api, hf_commit, files, access, admin, events, usage, webhooks, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    install_metrics(app, hub)  # GET /metrics, requests and latency by route
+    metrics = install_metrics(app, hub)  # GET /metrics, requests and latency by route
     app.add_middleware(WebSecurity)  # CSRF for cookie sessions, CSP and friends on every answer
     # added last, so they run first: nothing parses a body before its size and depth are checked
     app.add_middleware(JsonDepth)
     app.add_middleware(HubBodyLimit, limit=settings.max_body_bytes, error=hub_error)
+    app.add_middleware(CachedReads, hub=hub, metrics=metrics)  # cached model_info before all of it
     return app
