@@ -19,10 +19,11 @@ def test_admin_opens_an_account_and_manages_the_hub(browser, people: People, liv
     sign_in(page, live, people.admin)
     page.get_by_role("link", name="Administration").click()
     page.get_by_label("User name").fill("carol")
-    page.get_by_label("Organisation").fill("carolco")
+    page.get_by_label("Organisation", exact=True).fill("carolco")
     page.get_by_label("May publish models (licensor)").check()
     page.get_by_role("button", name="Open the account").click()
     token = page.locator("#new-token code.token").inner_text()
+    assert "carolco: carol" in page.locator("section[aria-labelledby=orgs-h]").inner_text()
     assert token.startswith("aperto_")
     assert people.hub.tokens.authenticate(token).has("publish")
     # the same name again is a field error, not a 500
