@@ -45,7 +45,9 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
     from aperto.cli.blobs import warn_exposed
     from aperto.hub.app import create_app
     from aperto.hub.service import Hub
+    from aperto.request_log import json_logs
 
+    json_logs("aperto")  # one JSON line per request (aperto.hub.requests), with its x-request-id
     umask = os.umask(0o077)  # whatever the hub writes (database, -wal/-shm, keys, blobs) is owner-only
     settings = _settings(data_dir, database_url)
     if accel_redirect:

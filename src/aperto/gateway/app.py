@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,6 +25,7 @@ from aperto.gateway.request import body_schema
 from aperto.gateway.stream import Stream
 from aperto.gateway.wire import SEND_KEY, SocketWriter, sse
 from aperto.limits import BodyLimit, BodyTooLarge, loads
+from aperto.request_log import RequestId
 
 TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
          429: "rate_limit_error", 503: "service_unavailable", 500: "server_error"}
@@ -140,35 +139,6 @@ class EventStream(Response):
             await chunks.aclose()  # on disconnect too: the backend stops working for this client
 
 
-class RequestId:
-    """An ``x-request-id`` on every response: the client's own if it is sane, else a new one; and one
-    log line per request with it."""
-
-    SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if self.SANE.fullmatch(given) else "req_" + uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
-        header = (b"x-request-id", rid.encode())
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
-                status = message["status"]
-                log.log(logging.WARNING if status >= 500 else logging.INFO, "%s %s %s -> %d", rid,
-                        scope["method"], scope["path"], status)
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
 class GatewayApp(FastAPI):
     """FastAPI that notes the server's own ``send`` in the scope before any middleware wraps it,
     so a stream can find its socket (gateway/wire.py)."""
@@ -196,7 +166,7 @@ def create_app(settings: Settings | None = None, backends: dict[str, Backend] | 
     # outermost last: the id is on every answer, the size limit's 413 too
     app.add_middleware(BodyLimit, limit=body_limit(gateway.settings), error=too_large_body)
     install_metrics(app, gateway)  # inside RequestId: every answer is counted, with its id
-    app.add_middleware(RequestId)
+    app.add_middleware(RequestId, logger="aperto.gateway")
 
     @app.exception_handler(ApertoError)
     async def on_aperto_error(request: Request, exc: ApertoError) -> JSONResponse:

@@ -53,6 +53,7 @@ class Gateway:
         self.direct_chunks = 0  # streamed chunks the backend's thread wrote to the socket itself (wire.py)
         self.feed: HubFeed | None = None
         self.on_applied: Callable[[Event], None] | None = None  # set by gateway/metrics.py
+        self.on_token: Callable[[bool, float], None] | None = None  # set by gateway/metrics.py
         self.usage = UsageLedger()
         self.usage_pending: UsageReport | None = None  # sent, not yet acknowledged: resent with its id
         self._tasks: list[asyncio.Task[None]] = []
@@ -234,6 +235,7 @@ class Gateway:
         stream = Stream(live, model, want_usage, self.live.discard)
         user = self.policy.user(sha) or "?"
         stream.on_usage = lambda chunk: self.usage.count(user, model, chunk)
+        stream.on_token = self.on_token
         return stream
 
     @staticmethod

@@ -12,6 +12,7 @@ from aperto.events import Event
 from aperto.gateway.core import Gateway
 from aperto.metrics import CONTENT_TYPE, Metrics, RequestMetrics, age_s
 
+TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -39,6 +40,11 @@ def install(app: FastAPI, gateway: Gateway) -> Metrics:
                 kill.observe(age)
 
     gateway.on_applied = applied
+    first = metrics.histogram("time_to_first_token_seconds", "From a streaming request's start to its first "
+                              "chunk with tokens", buckets=TOKEN_BUCKETS)
+    between = metrics.histogram("time_between_tokens_seconds", "Between two chunks with tokens of one stream",
+                                buckets=TOKEN_BUCKETS)
+    gateway.on_token = lambda is_first, seconds: (first if is_first else between).observe(seconds)
     tokens_in = metrics.counter("tokens_in", "Prompt tokens, by model and user", ["model", "user"])
     tokens_out = metrics.counter("tokens_out", "Completion tokens, by model and user", ["model", "user"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -51,6 +52,9 @@ class Stream:
         self._closed = False
         self._raise: BaseException | None = None  # to raise after the batch that came before it
         self.on_usage: Callable[[Chunk], None] | None = None  # the usage ledger (gateway/usage.py)
+        self.on_token: Callable[[bool, float], None] | None = None  # (first?, seconds): gateway/metrics.py
+        self._last = time.monotonic()  # when the request began, then when the last token chunk went
+        self._first = True
 
     def accept(self, item: Chunk) -> Chunk | None:
         """A backend's chunk as it goes to the client, named for the served model; None for the
@@ -60,6 +64,8 @@ class Stream:
         item["model"] = self.model
         if item.get("usage") and self.on_usage is not None:
             self.on_usage(item)
+        if item.get("choices"):
+            self._timed()
         return item if self.want_usage or item.get("choices") or "usage" not in item else None
 
     def _accept_bytes(self, item: bytes) -> bytes | None:
@@ -69,9 +75,18 @@ class Stream:
             item = with_model(item, self.model)
         if self.on_usage is not None and b'"usage":{' in item:
             self.on_usage(item)
+        if b'"choices":[]' not in item:
+            self._timed()
         if self.want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
             return item
         return None
+
+    def _timed(self) -> None:
+        """A chunk with tokens: time to the first one, or since the one before."""
+        now = time.monotonic()
+        if self.on_token is not None:
+            self.on_token(self._first, now - self._last)
+        self._first, self._last = False, now
 
     def divert(self, write: Callable[[bytes], bool]) -> bool:
         """Hand each later chunk to ``write`` in the thread that produced it (see Channel.divert)."""

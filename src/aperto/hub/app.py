@@ -33,6 +33,7 @@ from aperto.hub.routes.guards import HubBodyLimit, JsonDepth, hub_error
 from aperto.hub.routes.security import WebSecurity
 from aperto.hub.routes.web_base import error_page, wants_html
 from aperto.hub.service import Hub
+from aperto.request_log import RequestId
 
 HF_CODES = {RepoNotFound: "RepoNotFound", RevisionNotFound: "RevisionNotFound", EntryNotFound: "EntryNotFound",
             GatedAccess: "GatedRepo"}
@@ -101,4 +102,5 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.add_middleware(JsonDepth)
     app.add_middleware(HubBodyLimit, limit=settings.max_body_bytes, error=hub_error)
     app.add_middleware(CachedReads, hub=hub, metrics=metrics)  # cached model_info before all of it
+    app.add_middleware(RequestId, logger="aperto.hub.requests")  # x-request-id on every answer, one log line
     return app
