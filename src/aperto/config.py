@@ -51,8 +51,6 @@ class Settings(BaseSettings):
                                                      "one address need the same (default: a random key in data_dir/web).")
     webhook_private_targets: bool = Field(False, description="Hub: let webhooks post to loopback and private "
                                                              "addresses (off: a licensor cannot probe the hub's network).")
-    webhook_private_targets: bool = Field(False, description="Hub: let webhooks post to loopback and private "
-                                                             "addresses (off: a licensor cannot probe the hub's network).")
     blob_scrub_interval_s: float = Field(
         86400.0, ge=0, description="Hub: re-hash every stored blob this often in a low-priority thread of "
                                    "`aperto hub` / `aperto up`, quarantining those whose bytes no longer match (0: off).")
@@ -61,6 +59,15 @@ class Settings(BaseSettings):
     nats_url: str | None = Field(None, description="NATS server with JetStream: the hub relays its events to stream "
                                                    "APERTO_EVENTS and gateways follow it (default: the HTTP feed).")
     nats_heartbeat_s: float = Field(5.0, gt=0, description="How often the relay publishes aperto.heartbeat.")
+    blob_url: str | None = Field(None, description="Hub: keep blobs in this S3 bucket (s3://BUCKET) instead of "
+                                                   "data_dir/blobs; downloads redirect to presigned URLs.")
+    s3_endpoint: str | None = Field(None, description="Hub: the S3 API's URL (SeaweedFS, MinIO...); clients fetch "
+                                                      "presigned URLs from it, so they must reach it too.")
+    s3_region: str = Field("us-east-1", description="Hub: the S3 region presigned URLs are signed for.")
+    s3_access_key: str | None = Field(None, description="Hub: S3 access key (default: AWS_ACCESS_KEY_ID).")
+    s3_secret_key: str | None = Field(None, description="Hub: S3 secret key (default: AWS_SECRET_ACCESS_KEY).")
+    blob_url_ttl_s: int = Field(60, ge=1, le=3600, description="Hub: lifetime of a presigned download URL: how long "
+                                                                "someone whose access was revoked can still use one.")
 
     # gateway
     gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")

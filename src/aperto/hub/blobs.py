@@ -94,7 +94,7 @@ class Integrity:
     def start_scrub(self, interval_s: float) -> None:
         """Re-hash every blob every ``interval_s`` seconds in a daemon thread at the lowest CPU
         priority, so serving comes first (0: off)."""
-        if interval_s <= 0 or self._thread is not None:
+        if interval_s <= 0 or self._thread is not None or self.blobs.remote:  # S3: hashed at upload
             return
         self._thread = threading.Thread(target=self._scrub_loop, args=(interval_s,), name="aperto-scrub",
                                         daemon=True)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from aperto.config import private_dir
+from aperto.config import Settings, private_dir
 from aperto.errors import BadInput, Conflict, NotFound, TooLarge, Unavailable
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -85,7 +85,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def open_blobs(settings: Settings) -> BlobStore:
+    """The hub's blob store: an S3 bucket when ``APERTO_BLOB_URL`` is ``s3://...``, else the data dir."""
+    if settings.blob_url:
+        from aperto.store.s3 import S3BlobStore  # boto3 comes with the fleet extra
+
+        return S3BlobStore(settings)  # type: ignore[return-value]  # the same interface, over S3
+    return BlobStore(settings.data_dir, settings.max_upload_bytes)
+
+
 class BlobStore:
+    remote = False  # S3BlobStore: downloads are redirects to presigned URLs
+
     def __init__(self, root: Path, max_size: int = 64 * 1024**3) -> None:
         self.root = Path(root)
         self.blobs = self.root / "blobs"
@@ -102,6 +113,16 @@ class BlobStore:
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def size(self, sha256: str) -> int | None:
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def local(self, sha256: str) -> Path:
+        """A path to read the blob's bytes from (S3BlobStore: a verified local copy)."""
+        return self.path(sha256)
 
     def all(self) -> Iterator[str]:
         """The sha256 of every blob on disk."""

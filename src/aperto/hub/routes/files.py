@@ -95,6 +95,14 @@ def _file_headers(info: dict) -> dict[str, str]:
             "X-Linked-Size": str(info["size"]), "Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
 
 
+def redirect(hub: Hub, info: dict, path: str, headers: dict[str, str]) -> Response:
+    """Blobs on S3: the object is checked (a 503 naming the endpoint when S3 does not answer), then
+    302 to a presigned GET that expires after APERTO_BLOB_URL_TTL_S."""
+    hub.blobs.check(info["sha256"], info["size"])
+    headers["Location"] = hub.blobs.download_url(info["sha256"], path.rsplit("/", 1)[-1])
+    return Response(status_code=302, headers=headers)
+
+
 @router.head("/{org}/{name}/resolve/{rev}/{path:path}")
 async def resolve_head(org: str, name: str, rev: str, path: str, hub: Hub = Depends(get_hub),
                        caller: Caller | None = Depends(get_caller_async)) -> Response:
@@ -104,6 +112,8 @@ async def resolve_head(org: str, name: str, rev: str, path: str, hub: Hub = Depe
     info = (hub.repos.file(caller, repo, rev, path, cached_only=True)
             or await run_in_threadpool(hub.repos.file, caller, repo, rev, path))
     headers = _file_headers(info)
+    if hub.blobs.remote:  # S3: a HEAD answers the redirect too; clients read X-Linked-Size and Location
+        return await run_in_threadpool(redirect, hub, info, path, headers)
     hub.integrity.servable(info["sha256"], info["size"])
     headers["Content-Length"] = str(info["size"])
     return Response(status_code=200, headers=headers, media_type="application/octet-stream")
@@ -116,6 +126,8 @@ def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub
     info = hub.repos.file(caller, repo_name(org, name), rev, path)
     assert info is not None  # loaded, not only cached
     headers = _file_headers(info)
+    if hub.blobs.remote:
+        return redirect(hub, info, path, headers)
     accel = hub.settings.accel_redirect
     sha, size, filename = info["sha256"], info["size"], path.rsplit("/", 1)[-1]
     if accel:
