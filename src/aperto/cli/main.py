@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "resume": "aperto.cli.gateway:resume_cmd",
     "eval": "aperto.cli.evals:eval_cmd",
     "up": "aperto.cli.up:up_cmd",
+    "cluster": "aperto.cli.cluster:cluster_cmd",
     "login": "aperto.cli.auth:login_cmd",
     "logout": "aperto.cli.auth:logout_cmd",
     "whoami": "aperto.cli.auth:whoami_cmd",

@@ -1,0 +1,154 @@
+"""`aperto cluster up` in a subprocess, as an operator runs it: NATS, SeaweedFS, two hubs behind
+nginx, three gateways; both replicas agree, a takedown through one holds everywhere, a replica
+killed mid-request is survived, and SIGINT leaves no process behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+MODEL = "admin/tiny"
+MODELS = json.dumps({MODEL: {"backend": "upstream", "url": "http://127.0.0.1:9/v1", "model": "tiny"}})
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process under ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.add(c)
+            todo.append(c)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g} s: {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def cluster(pg_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict[str, str]]]:
+    proc = subprocess.Popen([sys.executable, "-m", "aperto", "cluster", "up", "--database-url", pg_url,
+                             "--data-dir", str(tmp_path / "cluster"), "--models", MODELS],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    seen: dict[str, str] = {}
+    try:
+        deadline = time.monotonic() + 240
+        while "ready (Ctrl-C stops everything)" not in seen:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic())).rstrip("\n")
+            except queue.Empty:
+                pytest.fail(f"cluster up printed no 'ready' within 240 s; it said {seen}")
+            key, _, value = line.partition(": ")
+            seen[key if value else line] = value
+        yield proc, seen
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                for pid in descendants(proc.pid):
+                    os.kill(pid, signal.SIGKILL)
+                proc.kill()
+                proc.wait(10)
+
+
+def publish(hub: str, token: str, text: bytes) -> str:
+    auth = {"Authorization": f"Bearer {token}"}
+    sha = hashlib.sha256(text).hexdigest()
+    r = httpx.post(f"{hub}/api/models/{MODEL}/upload/{sha}", params={"size": len(text)}, content=text, headers=auth)
+    assert r.status_code == 200 and r.json()["complete"], r.text
+    r = httpx.post(f"{hub}/api/models/{MODEL}/commit", headers=auth, timeout=30,
+                   json={"files": [{"path": "README.md", "sha256": sha, "size": len(text)}], "gating": "auto"})
+    assert r.status_code == 200, r.text
+    return r.json()["commit"]
+
+
+def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_stops_all(cluster) -> None:
+    proc, seen = cluster
+    hub, token = seen["hub (nginx)"], seen["admin token"]
+    replicas = [seen["hub replica 0"], seen["hub replica 1"]]
+    gateways = [seen[f"gateway {i}"] for i in range(3)]
+    auth = {"Authorization": f"Bearer {token}"}
+    commit = publish(hub, token, b"---\nlicense: apache-2.0\n---\n# tiny\n")
+    for _ in range(6):  # round-robin: both replicas answer, the same
+        r = httpx.get(f"{hub}/api/models/{MODEL}", headers=auth)
+        assert r.status_code == 200 and r.json()["sha"] == commit
+    download = httpx.get(f"{hub}/{MODEL}/resolve/main/README.md", headers=auth, follow_redirects=True)
+    assert download.status_code == 200 and download.content.startswith(b"---")
+    assert download.history and download.history[0].status_code == 302  # from S3, presigned
+    for gw in gateways:  # the licensor's own grant reaches every gateway through NATS
+        eventually(lambda gw=gw: httpx.get(f"{gw}/models/{MODEL}", headers=auth).status_code == 200,
+                   f"{gw} serves {MODEL} to its licensor")
+
+    r = httpx.post(f"{replicas[0]}/api/models/{MODEL}/takedown", headers=auth, json={"reason": "test"})
+    assert r.status_code == 200, r.text
+    refused = httpx.get(f"{replicas[1]}/{MODEL}/resolve/main/README.md", headers=auth)
+    assert refused.status_code in (403, 451) and "test" in refused.text
+    for gw in gateways:
+        eventually(lambda gw=gw: httpx.get(f"{gw}/models/{MODEL}", headers=auth).status_code == 404,
+                   f"{gw} refuses {MODEL} after the takedown")
+
+    # a replica killed mid-request: two long-polls through nginx, one on each replica
+    last = httpx.get(f"{hub}/api/events", headers=auth).json()["last_seq"]
+    answers: list[httpx.Response] = []
+    polls = [threading.Thread(target=lambda: answers.append(httpx.get(
+        f"{hub}/api/events", params={"after": last, "wait": 25}, headers=auth, timeout=60))) for _ in range(2)]
+    for t in polls:
+        t.start()
+        time.sleep(0.3)
+    victim = next(pid for pid in descendants(proc.pid) if replicas[0].rsplit(":", 1)[1] in cmdline(pid)
+                  and " hub " in cmdline(pid))
+    os.kill(victim, signal.SIGKILL)
+    r = httpx.post(f"{hub}/api/models/{MODEL}/restore", headers=auth, json={})
+    assert r.status_code == 200, r.text  # nginx sends it to the replica left
+    for t in polls:
+        t.join(60)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all(any(e["type"] == "restore" for e in a.json()["events"]) for a in answers)
+
+    children = descendants(proc.pid)
+    assert len(children) >= 7  # nats, weed, nginx (and its worker), a hub, three gateways
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(120) == 0
+    eventually(lambda: not any(alive(pid) for pid in children), "every process of the cluster is gone", 10)
