@@ -138,7 +138,7 @@ def main() -> None:
         aperto = str(Path(sys.executable).with_name("aperto"))
         env = {**os.environ, "APERTO_DATABASE_URL": ""}
         procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(root / "hub"), "--port", str(ports["hub"])],
-                                      env=env, stdout=subprocess.DEVNULL))
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # JSON logs
         procs.append(subprocess.Popen([sys.executable, "-c", BARE, str(root / "info.json"), str(ports["bare"])], stdout=subprocess.DEVNULL))
         (root / "nginx.conf").write_text(NGINX.format(root=root, port=ports["nginx"]))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"

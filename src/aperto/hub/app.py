@@ -102,5 +102,6 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.add_middleware(JsonDepth)
     app.add_middleware(HubBodyLimit, limit=settings.max_body_bytes, error=hub_error)
     app.add_middleware(CachedReads, hub=hub, metrics=metrics)  # cached model_info before all of it
-    app.add_middleware(RequestId, logger="aperto.hub.requests")  # x-request-id on every answer, one log line
+    # outermost: an x-request-id on every answer, one log line each (successful reads at DEBUG)
+    app.add_middleware(RequestId, logger="aperto.hub.requests", quiet_reads=True)
     return app
