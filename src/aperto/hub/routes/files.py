@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import anyio
@@ -27,6 +27,9 @@ from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_caller_async, get_hub, raw_token, repo_name
 from aperto.hub.service import Hub
 from aperto.store.blobs import DamagedBlob
+
+if TYPE_CHECKING:
+    from aperto.store.s3 import S3BlobStore
 
 router = APIRouter(tags=["files"])
 
@@ -98,8 +101,9 @@ def _file_headers(info: dict) -> dict[str, str]:
 def redirect(hub: Hub, info: dict, path: str, headers: dict[str, str]) -> Response:
     """Blobs on S3: the object is checked (a 503 naming the endpoint when S3 does not answer), then
     302 to a presigned GET that expires after APERTO_BLOB_URL_TTL_S."""
-    hub.blobs.check(info["sha256"], info["size"])
-    headers["Location"] = hub.blobs.download_url(info["sha256"], path.rsplit("/", 1)[-1])
+    blobs = cast("S3BlobStore", hub.blobs)
+    blobs.check(info["sha256"], info["size"])
+    headers["Location"] = blobs.download_url(info["sha256"], path.rsplit("/", 1)[-1])
     return Response(status_code=302, headers=headers)
 
 
@@ -111,6 +115,7 @@ async def resolve_head(org: str, name: str, rev: str, path: str, hub: Hub = Depe
     repo = repo_name(org, name)
     info = (hub.repos.file(caller, repo, rev, path, cached_only=True)
             or await run_in_threadpool(hub.repos.file, caller, repo, rev, path))
+    assert info is not None  # loaded, not only cached
     headers = _file_headers(info)
     if hub.blobs.remote:  # S3: a HEAD answers the redirect too; clients read X-Linked-Size and Location
         return await run_in_threadpool(redirect, hub, info, path, headers)
