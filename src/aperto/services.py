@@ -199,14 +199,26 @@ def private_postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def accepts(url: str) -> bool:
+    """Does this PostgreSQL let us in without a password?"""
+    import psycopg
+
+    try:
+        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def postgres(url: str | None = None) -> Iterator[str]:
     """``url`` when given; else the PostgreSQL on 127.0.0.1:5432 (trust, db test) when it answers;
     else a private one started here."""
+    machine = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     if url:
         yield url
-    elif answers(5432):
-        yield "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    else:
+    elif answers(5432) and accepts(machine):
+        yield machine
+    else:  # nothing there, or a server we may not use (Debian's own cluster asks for a password)
         with private_postgres() as found:
             yield found
