@@ -76,7 +76,7 @@ def mentions(text: str) -> list[list[str]]:
 
 def test_the_mention_check_can_fail() -> None:
     assert mentions("is the gateway running? (aperto gateway serve, or --base-url)") == [["gateway", "serve"]]
-    assert not resolves(["gateway", "serve"]) and not resolves(["eval", "mmlu"]) and not resolves(["cluster"])
+    assert not resolves(["gateway", "serve"]) and not resolves(["eval", "mmlu"]) and not resolves(["clusters"])
     assert resolves(["eval", "humaneval"]) and resolves(["check", "llama3"]) and resolves(["token", "create"])
 
 

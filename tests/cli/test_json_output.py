@@ -16,7 +16,7 @@ from aperto.evals.dataset import load_problems
 
 # commands that print no table or record, and why
 NO_DATA = {
-    "hub": "a server", "gateway": "a server", "up": "a server",
+    "hub": "a server", "gateway": "a server", "up": "a server", "cluster up": "servers (prints their URLs)",
     "logout": "a one-line message",
     "audit export": "its output is JSON lines already",
 }

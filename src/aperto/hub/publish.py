@@ -182,7 +182,7 @@ class Publish:
     def upload_caller(self, name: str, oid: str, size: int, expires: int, token_sha: str, sig: str) -> Caller:
         """Who a signed upload URL acts for: the token it was made for, if still live."""
         good = self._signature(token_sha, name, oid, size, expires)
-        if not hmac.compare_digest(good, sig) or expires < time.time():
+        if not hmac.compare_digest(good.encode(), sig.encode()) or expires < time.time():
             raise Unauthorized("this upload URL is invalid or expired", hint="ask the LFS batch endpoint again")
         with self.core.store.read() as s:
             row = token_rows.token_with_user(s, sha256=token_sha)

@@ -104,7 +104,7 @@ class Sessions:
         return hmac.new(self.key(), b"login:" + nonce.encode(), hashlib.sha256).hexdigest() if nonce else ""
 
     def login_ok(self, nonce: str, given: str) -> bool:
-        return bool(nonce) and hmac.compare_digest(self.login_csrf(nonce), str(given))
+        return bool(nonce) and hmac.compare_digest(self.login_csrf(nonce).encode(), str(given).encode())
 
     def key(self) -> bytes:
         """Settings.web_secret, else a random key kept (0600) in the data folder, made on first use."""

@@ -63,7 +63,7 @@ def csrf_ok(request: Request, given: str) -> bool:
     if raw_token(request):
         return True  # a bearer token cannot be sent by another site's page
     expected = csrf_for(session_id(request))
-    return bool(expected) and hmac.compare_digest(str(given), expected)
+    return bool(expected) and hmac.compare_digest(str(given).encode(), expected.encode())
 
 
 async def check_csrf(request: Request) -> dict[str, Any]:
