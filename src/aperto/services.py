@@ -183,11 +183,11 @@ def private_postgres() -> Iterator[str]:
     if prefix:
         shutil.chown(folder, prefix[2], prefix[2])
     data = folder / "data"
-    run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        subprocess.run([*prefix, _pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], **run)
-        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
-                        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"], **run)
+        for command in ([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                        [_pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
+                         f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"]):
+            subprocess.run([*prefix, *command], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise ServiceError(f"could not start a private PostgreSQL: {exc.stderr.decode(errors='replace')[-500:]}") from exc

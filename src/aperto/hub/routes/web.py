@@ -292,7 +292,7 @@ async def restore_form(request: Request, org: str, name: str, hub: Hub = Depends
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
+def queue(request: Request, hub: Hub = Depends(get_hub)) -> Response:
     me = web_caller(request, hub)
     if me is None:
         return RedirectResponse("/login?next=/queue", status_code=303)

@@ -133,7 +133,7 @@ def model_chart(repo_id: str, evals: list[dict[str, Any]], facts: dict[str, Any]
     """The model page's slot: its measured pass@1 beside its published figures."""
     rows = [{**e, "model": repo_id} for e in evals if e.get("benchmark") == "humaneval" and e.get("metric") == "pass@1"]
     for s in (facts or {}).get("scores", []):
-        if s.get("benchmark") == "humaneval" and s.get("metric") == "pass@1":
+        if facts and s.get("benchmark") == "humaneval" and s.get("metric") == "pass@1":
             rows.append({"model": repo_id, "name": _("%(name)s, published", name=facts["name"]), "metric": "pass@1",
                          "percent": float(s["value"]), "source": s.get("source")})
     return bar_chart(rows, _("HumanEval pass@1 for %(repo)s, percent", repo=repo_id), _("measured here")) if rows else ""
