@@ -131,10 +131,12 @@ def weed_command(folder: Path, s3_port: int, config: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def seaweedfs(folder: Path, s3_port: int | None = None, keys: tuple[str, str] | None = None) -> Iterator[S3]:
+def seaweedfs(folder: Path, s3_port: int | None = None, keys: tuple[str, str] | None = None,
+              grace: float = 30.0) -> Iterator[S3]:
     """SeaweedFS (master, volume, filer, S3) on free ports, with one identity: without one its S3
     API lets anyone in and honours no presigned URL's expiry. Yields the endpoint and its keys
-    (``keys``: the access and secret key to restart with)."""
+    (``keys``: the access and secret key to restart with; ``grace``: how long its shutdown may take
+    before it is killed, which throw-away test servers need not wait for)."""
     folder = private_dir(Path(folder))
     s3_port = s3_port or free_port()
     access, secret = keys or ("aperto" + secrets.token_hex(6), secrets.token_hex(20))
@@ -151,7 +153,7 @@ def seaweedfs(folder: Path, s3_port: int | None = None, keys: tuple[str, str] | 
         wait_port(s3_port, proc, "SeaweedFS", timeout=60)
         yield S3(s3.endpoint, s3.access_key, s3.secret_key, proc.pid)
     finally:
-        stop(proc, grace=30)
+        stop(proc, grace=grace)
         log.close()
 
 

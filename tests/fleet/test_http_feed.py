@@ -5,10 +5,10 @@ revocations invalidate, and SSE resumes from Last-Event-ID."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
+from fleetkit import until
 from livekit import serve_url
 from sqlalchemy import event as sa_event
 
@@ -22,13 +22,6 @@ N_WAITERS = 50
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def until(check, what: str, timeout: float = 5.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ by b as soon as a's NOTIFY arrives. Each test warms both caches first, so a stal
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from fleetkit import until
 from livekit import serve_url
 
 from aperto.config import Settings
@@ -18,13 +18,6 @@ from aperto.hub.service import Hub
 
 APACHE = {"README.md": b"---\nlicense: apache-2.0\n---\n# Tiny\n", "weights.bin": b"w" * 64}
 GATED = {"README.md": b"---\nlicense: llama3.1\n---\n# Tiny Llama\n", "weights.bin": b"g" * 64}
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.01)
 
 
 @dataclass

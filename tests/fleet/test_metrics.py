@@ -3,9 +3,8 @@ the hub's feed state, the gateway's feed lag, kill propagation, staleness and wh
 
 from __future__ import annotations
 
-import time
-
 import httpx
+from fleetkit import until
 from livekit import serve_url
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -19,13 +18,6 @@ FAKE = "alice/fake"
 def samples(text: str) -> dict[tuple[str, tuple], float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def until(check, what: str, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.02)
 
 
 def test_hub_and_gateway_metrics(tmp_path) -> None:

@@ -9,12 +9,12 @@ import asyncio
 import contextlib
 import json
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import nats
 import pytest
+from fleetkit import until
 from livekit import serve_url
 
 from aperto import services
@@ -24,13 +24,6 @@ from aperto.hub.relay import STREAM, Relay
 from aperto.hub.service import Hub
 
 FAKE = "alice/fake"
-
-
-def until(check, what: str, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.02)
 
 
 class RelayThread:

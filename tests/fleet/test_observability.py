@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import httpx
+from fleetkit import until
 from livekit import serve_url
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,13 +23,6 @@ CARD = b"---\nlicense: apache-2.0\n---\n# Tiny\n"
 def samples(text: str) -> dict[tuple[str, tuple], float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def until(check, what: str, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.02)
 
 
 def make_hub(tmp_path):  # noqa: ANN001, ANN201

@@ -44,7 +44,7 @@ def s3_settings(data_dir: Path, s3: services.S3, bucket: str) -> Settings:
 
 @pytest.fixture(scope="module")
 def weed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.S3]:
-    with services.seaweedfs(tmp_path_factory.mktemp("weed")) as s3:
+    with services.seaweedfs(tmp_path_factory.mktemp("weed"), grace=2) as s3:
         yield s3
 
 
@@ -142,7 +142,7 @@ def test_bytes_that_do_not_match_their_sha256_never_become_a_blob(people: People
 
 def test_s3_down_answers_503_naming_it_and_leaves_nothing_half_written(tmp_path: Path) -> None:
     folder, port = tmp_path / "weed", services.free_port()
-    with services.seaweedfs(folder, port) as s3:
+    with services.seaweedfs(folder, port, grace=2) as s3:
         settings = s3_settings(tmp_path / "data", s3, "down")
         hub = Hub(settings)
         try:
@@ -150,7 +150,7 @@ def test_s3_down_answers_503_naming_it_and_leaves_nothing_half_written(tmp_path:
             people = hubtools().make_people(hub)
             hubtools().publish(hub, people.alice, "acme/open", {"README.md": hubtools().APACHE_CARD.encode(), "model.bin": b"w" * 1000})
             with serve_url(create_app(settings, hub)) as live:
-                services.stop_pid(s3.pid)
+                services.stop_pid(s3.pid, grace=0)  # unreachable at once, as a crashed server is
                 auth = {"Authorization": f"Bearer {people.bob}"}
                 for method in ("GET", "HEAD"):
                     r = httpx.request(method, f"{live}/acme/open/resolve/main/model.bin", headers=auth)
@@ -163,7 +163,7 @@ def test_s3_down_answers_503_naming_it_and_leaves_nothing_half_written(tmp_path:
                 assert r.status_code == 503 and s3.endpoint in r.text
         finally:
             hub.close()
-    with services.seaweedfs(folder, port, (s3.access_key, s3.secret_key)):
+    with services.seaweedfs(folder, port, (s3.access_key, s3.secret_key), grace=2):
         hub = Hub(settings)
         try:
             caller = hub.tokens.authenticate(people.alice)

@@ -5,10 +5,10 @@ id, and licensors read their own models' figures through the API."""
 from __future__ import annotations
 
 import hashlib
-import time
 
 import httpx
 import pytest
+from fleetkit import until
 from livekit import serve_url
 
 from aperto.config import Settings
@@ -21,13 +21,6 @@ from aperto.hub.usage import Usage
 
 REPO = "alice/open-tiny"
 CARD = b"---\nlicense: apache-2.0\n---\n# Tiny\n"
-
-
-def until(check, what: str, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
