@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from aperto import sse
 from aperto.errors import BadInput
 from aperto.hub.auth import Caller
 from aperto.hub.routes.deps import get_caller, get_hub, raw_token
@@ -78,12 +79,12 @@ async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub:
         while True:
             for event in answer["events"]:
                 cursor = event["seq"]
-                yield f"id: {event['seq']}\ndata: {json.dumps(event)}\n\n"
+                yield sse.encode(json.dumps(event), id=event["seq"])
             if not answer["events"]:
                 # StreamingResponse itself ends this generator when the client leaves
                 await hub.core.follower.wait(cursor, SSE_HEARTBEAT_S)
                 if hub.core.last_seq <= cursor:
-                    yield ": heartbeat\n\n"
+                    yield sse.comment("heartbeat")
             try:  # a token revoked mid-stream ends the stream
                 answer = await _events(hub, await _caller(hub, request), cursor)
             except Exception:

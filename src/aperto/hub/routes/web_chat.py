@@ -19,6 +19,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from aperto import sse
 from aperto.errors import BadInput, Forbidden, Unauthorized
 from aperto.hub.routes.deps import acting_token, get_hub, repo_name
 from aperto.hub.routes.web_base import back, check_csrf, csrf_ok, halted, is_owner, page, web_caller
@@ -30,12 +31,9 @@ MAX_CHARS = 20_000
 MAX_TOKENS = 512
 
 
-def sse(obj: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
-
-
 def error_event(message: str, code: str = "gateway_error") -> bytes:
-    return sse({"error": {"message": message, "code": code}}) + b"data: [DONE]\n\n"
+    error = json.dumps({"error": {"message": message, "code": code}}, separators=(",", ":"))
+    return sse.encode(error) + sse.encode("[DONE]")
 
 
 def clean_messages(body: Any) -> list[dict[str, str]]:
@@ -81,9 +79,8 @@ async def relay(url: str, token: str, payload: dict[str, Any]) -> AsyncIterator[
                 yield error_event(err.get("message") or f"the gateway answered {response.status_code}",
                                   err.get("code") or "gateway_error")
                 return
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    yield line.encode() + b"\n\n"
+            async for event in sse.events(response.aiter_lines()):
+                yield sse.encode(event.data)
     except httpx.HTTPError as exc:
         yield error_event(f"the gateway cannot be reached ({type(exc).__name__})", "gateway_unreachable")
 
