@@ -26,16 +26,11 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 
 def make_hub(tmp_path):  # noqa: ANN001, ANN201
-    import hashlib
-
-    from hubtools import make_people
+    from hubtools import make_people, publish
 
     hub = Hub(Settings(data_dir=tmp_path / "hub", database_url=None))
     people = make_people(hub)
-    alice = people.caller(people.alice)
-    sha = hashlib.sha256(CARD).hexdigest()
-    hub.repos.upload(alice, REPO, sha, len(CARD), 0, [CARD])
-    hub.repos.commit(alice, REPO, [{"path": "README.md", "sha256": sha, "size": len(CARD)}], "first", gating="open")
+    publish(hub, people.alice, REPO, {"README.md": CARD}, gating="open")
     return hub, people
 
 

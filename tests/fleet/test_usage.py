@@ -4,8 +4,6 @@ id, and licensors read their own models' figures through the API."""
 
 from __future__ import annotations
 
-import hashlib
-
 import httpx
 import pytest
 from fleetkit import until
@@ -25,14 +23,11 @@ CARD = b"---\nlicense: apache-2.0\n---\n# Tiny\n"
 
 @pytest.fixture
 def hub(tmp_path):
-    from hubtools import make_people
+    from hubtools import make_people, publish
 
     hub = Hub(Settings(data_dir=tmp_path / "hub", database_url=None))
     people = make_people(hub)
-    alice = people.caller(people.alice)
-    sha = hashlib.sha256(CARD).hexdigest()
-    hub.repos.upload(alice, REPO, sha, len(CARD), 0, [CARD])
-    hub.repos.commit(alice, REPO, [{"path": "README.md", "sha256": sha, "size": len(CARD)}], "first", gating="open")
+    publish(hub, people.alice, REPO, {"README.md": CARD}, gating="open")
     yield hub, people
     hub.close()
 
