@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -71,14 +70,6 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
 
 
 # ---- publish ---------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_list(path: Path) -> list[tuple[str, Path]]:
     if path.is_file():
         return [(path.name, path)]
@@ -132,13 +123,15 @@ def publish_cmd(path: str, repo: str, token: str | None, hub_url: str, message: 
         raise BadInput(f"{path} holds no files")
     headers = resolve(token).headers()
     entries = []
+    from aperto.store.blobs import hash_file  # the hub's own hasher; imported here, the store is heavy
+
     total = sum(p.stat().st_size for _, p in files)
     with reaching(hub_url, "the hub", hub_hint("--hub")), \
             httpx.Client(base_url=hub_url, headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
             tqdm(total=total, unit="B", unit_scale=True, desc=repo, file=sys.stderr,
                  disable=not sys.stderr.isatty()) as bar:
         for rel, local in files:
-            sha, size = _sha256(local), local.stat().st_size
+            sha, size = hash_file(local), local.stat().st_size
             upload_file(client, repo, local, sha, size, bar)
             entries.append({"path": rel, "sha256": sha, "size": size})
         response = client.post(f"/api/models/{repo}/commit",
