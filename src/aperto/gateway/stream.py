@@ -73,11 +73,13 @@ class Stream:
         a string, so these substrings can only match keys, never text the model wrote."""
         if self.model_field not in item:
             item = with_model(item, self.model)
-        if self.on_usage is not None and b'"usage":{' in item:
+        usage = b'"usage":{' in item  # each key scanned once per chunk: this runs per token
+        if usage and self.on_usage is not None:
             self.on_usage(item)
-        if b'"choices":[]' not in item:
+        no_tokens = b'"choices":[]' in item
+        if not no_tokens:
             self._timed()
-        if self.want_usage or not (b'"choices":[]' in item and b'"usage":{' in item):
+        if self.want_usage or not (no_tokens and usage):
             return item
         return None
 
