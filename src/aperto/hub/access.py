@@ -23,7 +23,7 @@ from aperto.policy import Profile, Use
 from aperto.store import Session
 from aperto.store import access as rows
 from aperto.store import repos as repo_rows
-from aperto.store.models import AccessVersion, Repo, User
+from aperto.store.models import AccessVersion, File, Repo, User
 
 STATUSES = ("pending", "accepted", "rejected")
 FLAGS = ("train_other_models", "accepts_aup", "redistribute", "publish_finetune", "multimodal", "hosted_service")
@@ -109,13 +109,9 @@ class Access:
                   {"user": user.name, "granted": False, "reason": reason})
         return bool(live)
 
-    def _licence_sha(self, s: Session, repo: Repo) -> str | None:
-        if not repo.main:
-            return None
-        for f in repo_rows.files(s, commit_id=repo.main):
-            if licensing.is_licence_text(f.path):
-                return f.sha256
-        return None
+    @staticmethod
+    def _licence_sha(files: list[File]) -> str | None:
+        return next((f.sha256 for f in files if licensing.is_licence_text(f.path)), None)
 
     # ---- the requester -------------------------------------------------------------
     def request_access(self, caller: Caller | None, name: str, fields: Any) -> dict:
@@ -127,7 +123,8 @@ class Access:
             if repo.gating == "open":
                 raise BadInput(f"{name} is not gated: anyone may download it")
             # the card's own questions (extra_gated_fields) and the prompt shown, kept with the answers
-            card = card_metadata(self.core, repo_rows.files(s, commit_id=repo.main) if repo.main else [])
+            files = repo_rows.files(s, commit_id=repo.main) if repo.main else []
+            card = card_metadata(self.core, files)
             attestation.update(card_answers(card, fields))
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             last_submission = rows.latest(s, repo_id=repo.id, user_id=user.id, kind="submission")
@@ -137,7 +134,7 @@ class Access:
             status, reason, decided_by = self._route(repo, prev, holds, bool(diff), decision)
             version = rows.append(s, repo_id=repo.id, user_id=user.id, kind="submission", fields=attestation,
                                   decision=decision, status=status, reason=reason, decided_by=decided_by,
-                                  changes=diff, license_sha256=self._licence_sha(s, repo))
+                                  changes=diff, license_sha256=self._licence_sha(files))
             audit(s, caller.name, "access.request", f"repo:{name}",
                   {"status": prev.status} if prev else None,
                   {"user": user.name, "attestation": attestation, "license": repo.license_id,
@@ -200,12 +197,13 @@ class Access:
         with self.core.store.read() as s:
             repo = find_repo(s, name)
             need_owner(caller, repo)
+            granted = {name for g, name in rows.grants_of_repo(s, repo_id=repo.id) if g.revoked_at is None}
             return [{"user": {"user": u.name, "fullname": u.name, "email": None},
                      "requestId": f"{u.id}.{v.version}", "status": v.status, "timestamp": iso(v.created_at),
                      "fields": v.fields, "reason": v.reason, "decision": v.decision, "changes": v.changes or [],
                      "version": v.version, "reviewer": v.decided_by,
                      "reviewedAt": iso(v.created_at) if v.decided_by else None,
-                     "access": bool(rows.live_grants(s, repo_id=repo.id, user_id=u.id))}
+                     "access": u.name in granted}
                     for v, u in rows.current(s, repo_id=repo.id, status=status)]
 
     def history(self, caller: Caller | None, name: str, user_name: str | None = None) -> list[dict]:
