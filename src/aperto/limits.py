@@ -103,11 +103,16 @@ class BodyLimit:
                 "Send a smaller request (shorter prompt or fewer messages)")
 
     async def refuse(self, send: Callable[[Message], Awaitable[None]], status: int, message: str) -> None:
-        body = json.dumps(self.error(status, message)).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await refuse(send, status, self.error(status, message))
+
+
+async def refuse(send: Callable[[Message], Awaitable[None]], status: int, error: dict[str, Any]) -> None:
+    """Answer ``error`` as JSON with ``status`` and close: the body was not (fully) read."""
+    body = json.dumps(error).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -124,10 +129,15 @@ def nesting(raw: bytes) -> int:
     return deepest
 
 
+def too_deep(raw: bytes, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether this JSON text nests deeper than ``max_depth`` (cheap count first, then the real depth)."""
+    return raw.count(b"[") + raw.count(b"{") > max_depth and nesting(raw) > max_depth
+
+
 def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """JSON with a nesting limit; BadInput (400) for anything that is not valid JSON or nests deeper."""
     data = raw.encode() if isinstance(raw, str) else raw
-    if data.count(b"[") + data.count(b"{") > max_depth and nesting(data) > max_depth:
+    if too_deep(data, max_depth):
         raise BadInput(f"the JSON body nests deeper than {max_depth} levels",
                        hint="flatten the request; no API here needs that depth")
     try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from aperto.errors import BadInput
 from aperto.hub.auth import Caller
 from aperto.hub.routes.security import SESSION_COOKIE
 from aperto.hub.service import Hub
@@ -46,6 +49,17 @@ def acting_token(request: Request) -> str:
     """The token to act with on the user's behalf (gateway chat, eval runs): the bearer
     token, or the one the session was made from (kept in memory only)."""
     return raw_token(request) or get_hub(request).sessions.token(session_id(request))
+
+
+def json_object(raw: bytes) -> dict:
+    """A request body that must be a JSON object (an empty body is ``{}``)."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise BadInput("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadInput("the body is a JSON object")
+    return body
 
 
 def repo_name(org: str, name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aperto.limits import MAX_DEPTH, BodyLimit, mib, nesting
+from aperto.limits import MAX_DEPTH, BodyLimit, mib, refuse, too_deep
 
 # uploads and commits (NDJSON, read line by line with a per-line limit) stream past the body limit
 UPLOAD = re.compile(r"^/api/models/[^/]+/[^/]+/(upload/[0-9a-f]{64}|commit/[^/]+)$")
@@ -40,23 +40,18 @@ class JsonDepth:
         if b"json" not in headers.get(b"content-type", b"") or UPLOAD.match(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        messages, body = [], b""
+        messages = []
         while True:
             message = await receive()
             messages.append(message)
-            body += message.get("body", b"")
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
-        if body.count(b"[") + body.count(b"{") > self.max_depth and nesting(body) > self.max_depth:
-            await BodyLimit.refuse(self, send, 400,  # type: ignore[arg-type]
-                                   f"the JSON body nests deeper than {self.max_depth} levels; "
-                                   "flatten the request (no API here needs that depth)")
+        if too_deep(b"".join(m.get("body", b"") for m in messages), self.max_depth):
+            await refuse(send, 400, hub_error(400, f"the JSON body nests deeper than {self.max_depth} levels; "
+                                                   "flatten the request (no API here needs that depth)"))
             return
 
         async def replay() -> dict[str, Any]:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
-
-    def error(self, status: int, message: str) -> dict[str, Any]:
-        return hub_error(status, message)

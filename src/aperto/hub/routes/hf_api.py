@@ -16,7 +16,7 @@ from aperto.errors import BadInput, Conflict
 from aperto.hub import cards
 from aperto.hub.app import error_response
 from aperto.hub.auth import Caller, need
-from aperto.hub.routes.deps import get_caller, get_caller_async, get_hub, repo_name
+from aperto.hub.routes.deps import get_caller, get_caller_async, get_hub, json_object, repo_name
 from aperto.hub.service import Hub
 
 router = APIRouter(tags=["huggingface-compatible"])
@@ -77,7 +77,7 @@ async def paths_info(org: str, name: str, rev: str, request: Request, hub: Hub =
     """The client sends a form (``paths`` repeated, ``expand``); JSON is accepted too."""
     raw = await request.body()
     if "json" in request.headers.get("content-type", ""):
-        body = _json(raw)
+        body = json_object(raw)
         paths, expand = body.get("paths"), bool(body.get("expand"))
     else:
         form = parse_qs(raw.decode("utf-8", "replace"))
@@ -86,16 +86,6 @@ async def paths_info(org: str, name: str, rev: str, request: Request, hub: Hub =
         raise BadInput("paths is a list of at most 1000 file paths")
     repo = repo_name(org, name)
     return await json_answer(None, lambda: hub.listing.paths_info_json(repo, rev, paths, expand))
-
-
-def _json(raw: bytes) -> dict:
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise BadInput("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise BadInput("the body is a JSON object")
-    return body
 
 
 @router.get("/api/models/{org}/{name}/refs")

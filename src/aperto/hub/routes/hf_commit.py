@@ -3,7 +3,6 @@ upload URL (a PUT that carries no token), the NDJSON commit, and Xet refused pla
 
 from __future__ import annotations
 
-import json
 import re
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from aperto.errors import BadInput, Forbidden
 from aperto.hub.auth import Caller
 from aperto.hub.publish import XET_REFUSED
-from aperto.hub.routes.deps import get_caller, get_hub, repo_name
+from aperto.hub.routes.deps import get_caller, get_hub, json_object, repo_name
 from aperto.hub.service import Hub
 
 router = APIRouter(tags=["huggingface-compatible publishing"])
@@ -23,27 +22,17 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _json_body(request: Request) -> dict:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise BadInput("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise BadInput("the body is a JSON object")
-    return body
-
-
 @router.post("/api/models/{org}/{name}/preupload/{rev}")
 async def preupload(org: str, name: str, rev: str, request: Request, hub: Hub = Depends(get_hub),
                     caller: Caller | None = Depends(get_caller)) -> dict:
-    body = await _json_body(request)
+    body = json_object(await request.body())
     return await run_in_threadpool(hub.publish.preupload, caller, repo_name(org, name), rev, body.get("files"))
 
 
 @router.post("/{org}/{name}.git/info/lfs/objects/batch")
 async def lfs_batch(org: str, name: str, request: Request, hub: Hub = Depends(get_hub),
                     caller: Caller | None = Depends(get_caller)) -> dict:
-    body = await _json_body(request)
+    body = json_object(await request.body())
     return await run_in_threadpool(hub.publish.lfs_batch, caller, repo_name(org, name), body, base_url(request))
 
 
