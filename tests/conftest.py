@@ -89,3 +89,24 @@ def pg_url(pg_server: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def hub(settings: Any) -> Iterator[Any]:
+    """A Hub on the ``settings`` of the folder's own conftest (SQLite, or PostgreSQL too)."""
+    from aperto.hub.service import Hub
+
+    h = Hub(settings)
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def live(hub: Any, settings: Any) -> Iterator[str]:
+    """That hub's app on a real loopback port (uvicorn in a thread); yields its base URL."""
+    from livekit import serve_url
+
+    from aperto.hub.app import create_app
+
+    with serve_url(create_app(settings, hub)) as url:
+        yield url

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from hubtools import People, make_people
-from livekit import serve_url
 
 from aperto.config import Settings
 from aperto.hub.app import create_app
@@ -26,13 +25,6 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
 
 
 @pytest.fixture
-def hub(settings: Settings) -> Iterator[Hub]:
-    h = Hub(settings)
-    yield h
-    h.close()
-
-
-@pytest.fixture
 def people(hub: Hub) -> People:
     return make_people(hub)
 
@@ -42,9 +34,3 @@ def client(hub: Hub, settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings, hub)) as c:
         yield c
 
-
-@pytest.fixture
-def live(hub: Hub, settings: Settings) -> Iterator[str]:
-    """The app on a real loopback port (uvicorn in a thread); yields its base URL."""
-    with serve_url(create_app(settings, hub)) as url:
-        yield url

@@ -4,7 +4,6 @@ root conftest, the hub tests' helpers (tests/hub is put on sys.path for them).""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ if str(HUB_TESTS) not in sys.path:
     sys.path.insert(0, str(HUB_TESTS))
 
 from hubtools import People, make_people  # noqa: E402
-from livekit import serve_url  # noqa: E402
 
 from aperto.config import Settings  # noqa: E402
-from aperto.hub.app import create_app  # noqa: E402
 from aperto.hub.service import Hub  # noqa: E402
 
 
@@ -27,18 +24,6 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def hub(settings: Settings) -> Iterator[Hub]:
-    h = Hub(settings)
-    yield h
-    h.close()
-
-
-@pytest.fixture
 def people(hub: Hub) -> People:
     return make_people(hub)
 
-
-@pytest.fixture
-def live(hub: Hub, settings: Settings) -> Iterator[str]:
-    with serve_url(create_app(settings, hub)) as url:
-        yield url
