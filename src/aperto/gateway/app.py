@@ -26,6 +26,7 @@ from aperto.gateway.stream import Stream
 from aperto.gateway.wire import SEND_KEY, SocketWriter, sse
 from aperto.limits import BodyLimit, BodyTooLarge, loads
 from aperto.request_log import RequestId
+from aperto.sse import line_event
 
 TYPES = {401: "authentication_error", 403: "permission_error", 404: "invalid_request_error",
          429: "rate_limit_error", 503: "service_unavailable", 500: "server_error"}
@@ -120,9 +121,9 @@ class EventStream(Response):
                     if writer is not None:  # until it succeeds; a writer that gave up stays off (wire.py)
                         writer.divert(chunks)
                     batch = await anext(chunks, None)
-                tail = b"data: [DONE]\n\n"
+                tail = line_event(b"[DONE]")
             except ApertoError as exc:  # kill, revocation, staleness, backend error mid-stream
-                tail = sse(openai_error(exc)) + b"data: [DONE]\n\n"
+                tail = sse(openai_error(exc)) + line_event(b"[DONE]")
             unwatch()
             if writer is not None:
                 writer.close(chunks)  # the backend's thread has written its last: the tail goes after
