@@ -1,19 +1,28 @@
-"""Kill propagation to N subscribed gateways, through the HTTP feed and through NATS JetStream,
-side by side in one run; and the hub's CPU while 1,000 HTTP subscribers idle.
+"""The fleet, side by side in one run (issue 14):
 
-    .venv/bin/python bench/fleet.py [--sizes 10,100,1000] [--procs 4] [--idle-s 10]
+- feed: kill propagation to 10, 100 and 1,000 subscribed gateways, through the HTTP feed and through
+  NATS JetStream, and the hub's CPU while 1,000 HTTP subscribers idle;
+- metadata: the wrk ratio of bench/hub_metadata.py (model_info against a bare FastAPI app, nginx as
+  the limit);
+- replicas: `aperto cluster up`'s fleet (two hubs on one PostgreSQL, NATS, SeaweedFS, three
+  gateways); a takedown, a gating change or a token revocation made through hub A, timed until hub B
+  and every gateway refuse (target: 100 ms).
 
-One hub (`uvicorn`, SQLite, relay to NATS) in its own process; nats-server with JetStream; the
-subscribers are lightweight (raw asyncio HTTP/1.1 long-polls, or one NATS connection each with a
-subscription to aperto.events.>), spread over --procs processes. A kill is posted to the hub; each
-subscriber notes when it saw it (wall clock, one machine). Prints one table row per size and path.
-Subscribers over NATS use core subscriptions of the stream's subjects: a gateway's ordered consumer
-adds JetStream's per-consumer delivery, which this does not measure."""
+    .venv/bin/python bench/fleet.py [--parts feed,metadata,replicas] [--sizes 10,100,1000] [--procs 4]
+                                    [--idle-s 10] [--rounds 20] [--database-url URL]
+
+Feed: one hub (`uvicorn`, SQLite, relaying to NATS) in its own process; nats-server with JetStream.
+The subscribers are spread over --procs processes. Through HTTP they are lightweight raw asyncio
+long-polls. Through NATS each is the gateway's own feed (aperto.gateway.nats_feed.NatsFeed): its
+own connection, a snapshot over HTTP, then an ordered JetStream consumer of APERTO_EVENTS. A kill is
+posted to the hub; each subscriber notes when it applied it (wall clock, one machine)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
 import json
 import os
 import statistics
@@ -21,11 +30,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 
 from aperto import services
+from aperto.events import Event
+from aperto.gateway.nats_feed import NatsFeed
+from aperto.gateway.policy import Policy
 
 
 # ---- the hub process ------------------------------------------------------------------------
@@ -65,40 +79,42 @@ async def http_subscriber(port: int, token: str, after: int, seen: list[float]) 
         writer.close()
 
 
-async def nats_subscriber(nats_url: str, seen: list[float], subscribed: list[int]) -> None:
-    import nats
+def nats_gateway(port: int, token: str, nats_url: str, seen: list[float]) -> tuple[NatsFeed, asyncio.Event]:
+    """What a gateway runs when APERTO_NATS_URL is set, less the HTTP server; notes when the kill lands."""
+    feed = NatsFeed(f"http://127.0.0.1:{port}", token, nats_url, Policy(30.0), lambda: None)
+    done = asyncio.Event()
 
-    got = asyncio.Event()
-
-    async def on_msg(msg) -> None:  # noqa: ANN001
-        if msg.subject == "aperto.events.kill":
+    def applied(event: Event) -> None:
+        if event.type == "kill":
             seen.append(time.time())
-            got.set()
+            done.set()
 
-    nc = await nats.connect(nats_url)
-    await nc.subscribe("aperto.events.>", cb=on_msg)
-    await nc.flush()
-    subscribed.append(1)
-    await got.wait()
-    await nc.close()
+    feed.on_applied = applied
+    return feed, done
 
 
 async def subscribers_main(kind: str, count: int, port: int, token: str, after: int, nats_url: str) -> None:
     seen: list[float] = []
-    subscribed: list[int] = []
+    tasks: list[Awaitable[object]]
     if kind == "http":
         tasks = [asyncio.create_task(http_subscriber(port, token, after, seen)) for _ in range(count)]
         await asyncio.sleep(1.0)  # the requests are sent; the hub parks them
     else:
-        tasks = [asyncio.create_task(nats_subscriber(nats_url, seen, subscribed)) for _ in range(count)]
-        while len(subscribed) < count:
+        feeds = [nats_gateway(port, token, nats_url, seen) for _ in range(count)]
+        runs = [asyncio.create_task(feed.run()) for feed, _ in feeds]
+        while sum(feed.policy.loaded for feed, _ in feeds) < count:  # subscribed, then the snapshot taken
             await asyncio.sleep(0.05)
+        tasks = [done.wait() for _, done in feeds]
     print("ready", flush=True)
     await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    if kind == "nats":
+        for r in runs:
+            r.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
     print(json.dumps(seen), flush=True)
 
 
-# ---- the driver -----------------------------------------------------------------------------
+# ---- the feed part --------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -109,7 +125,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_url: str,
+def summary(lat: list[float]) -> dict:
+    return {"n": len(lat), "p50_ms": round(statistics.median(lat), 1), "p99_ms": round(pct(lat, 0.99), 1),
+            "max_ms": round(max(lat), 1)}
+
+
+def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_url: str, hub_pid: int,
                idle_s: float = 0.0) -> dict:
     hub = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {tokens['admin']}"})
     after = hub.get("/api/events", headers={"Authorization": f"Bearer {tokens['gw']}"}).json()["last_seq"]
@@ -123,10 +144,9 @@ def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_u
         time.sleep(1.0)
         row: dict = {"path": kind, "gateways": size}
         if idle_s:
-            pid = int(hub_pid_file.read_text())
-            before, t0 = cpu_seconds(pid), time.monotonic()
+            before, t0 = cpu_seconds(hub_pid), time.monotonic()
             time.sleep(idle_s)
-            row["idle_hub_cpu_pct"] = round(100 * (cpu_seconds(pid) - before) / (time.monotonic() - t0), 1)
+            row["idle_hub_cpu_pct"] = round(100 * (cpu_seconds(hub_pid) - before) / (time.monotonic() - t0), 1)
         sent = time.time()
         assert hub.post("/api/kill", json={"reason": "bench"}).status_code == 200
         seen: list[float] = []
@@ -134,9 +154,7 @@ def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_u
             out, _ = w.communicate(timeout=90)
             seen += json.loads(out.strip().splitlines()[-1])
         hub.post("/api/resume", json={})
-        lat = [1000 * (t - sent) for t in seen]
-        row.update(received=len(lat), p50_ms=round(statistics.median(lat), 1), p99_ms=round(pct(lat, 0.99), 1),
-                   max_ms=round(max(lat), 1))
+        row.update(summary([1000 * (t - sent) for t in seen]))
         return row
     finally:
         for w in workers:
@@ -144,31 +162,158 @@ def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_u
         hub.close()
 
 
-hub_pid_file = Path(tempfile.gettempdir()) / f"aperto-bench-fleet-{os.getpid()}.pid"
-
-
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--sizes", default="10,100,1000")
-    p.add_argument("--procs", type=int, default=4)
-    p.add_argument("--idle-s", type=float, default=10.0)
-    args = p.parse_args()
+def feed_part(sizes: list[int], procs: int, idle_s: float) -> None:
     with tempfile.TemporaryDirectory() as tmp, services.nats(Path(tmp) / "js") as nats_url:
         port = services.free_port()
         hub = subprocess.Popen([sys.executable, __file__, "hub", tmp, str(port), nats_url])
         try:
-            hub_pid_file.write_text(str(hub.pid))
             services.wait_port(port, hub, "the hub")
             tokens = json.loads((Path(tmp) / "tokens.json").read_text())
-            print(f"load: {os.getloadavg()[0]:.2f} (1-min load average before the run, {os.cpu_count()} cores)")
-            for size in [int(x) for x in args.sizes.split(",")]:
+            for size in sizes:
                 for kind in ("http", "nats"):
-                    idle = args.idle_s if kind == "http" and size == max(int(x) for x in args.sizes.split(",")) else 0
-                    print(json.dumps(round_trip(kind, size, args.procs, port, tokens, nats_url, idle)), flush=True)
-            print(f"load: {os.getloadavg()[0]:.2f} (1-min load average after the run)")
+                    idle = idle_s if kind == "http" and size == max(sizes) else 0
+                    print(json.dumps(round_trip(kind, size, procs, port, tokens, nats_url, hub.pid, idle)), flush=True)
         finally:
             services.stop(hub, 10)
-            hub_pid_file.unlink(missing_ok=True)
+
+
+# ---- the replicas part ----------------------------------------------------------------------
+MODEL = "admin/tiny"
+MODELS = json.dumps({MODEL: {"backend": "upstream", "url": "http://127.0.0.1:9/v1", "model": "tiny"}})
+
+
+@contextlib.contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """A schema of its own on that PostgreSQL, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = "bench_" + uuid.uuid4().hex[:10]
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+class Fleet:
+    """The running cluster, a published repo, and bob (a reader with no grant of his own)."""
+
+    def __init__(self, up: dict) -> None:
+        self.a, self.b = up["replicas"]
+        self.gateways = up["gateways"]
+        self.admin = {"Authorization": f"Bearer {up['admin_token']}"}
+        text = b"---\nlicense: apache-2.0\n---\n# tiny\n"
+        sha = hashlib.sha256(text).hexdigest()
+        self.post(f"/api/models/{MODEL}/upload/{sha}", params={"size": len(text)}, content=text)
+        self.post(f"/api/models/{MODEL}/commit", json={
+            "files": [{"path": "README.md", "sha256": sha, "size": len(text)}], "gating": "open"})
+        self.post("/api/users", json={"name": "bob"})
+        self.bob = self.new_token()
+
+    def post(self, path: str, **kw: object) -> httpx.Response:
+        r = httpx.post(self.a + path, headers=self.admin, timeout=30, **kw)  # type: ignore[arg-type]
+        assert r.status_code == 200, f"{path}: {r.status_code} {r.text[:300]}"
+        return r
+
+    def new_token(self) -> str:
+        return self.post("/api/tokens", json={"user": "bob", "scopes": ["read"]}).json()["token"]
+
+    def targets(self, token: str) -> list[tuple[str, str, dict]]:
+        """(name, URL, headers) of hub B's download and each gateway's model."""
+        auth = {"Authorization": f"Bearer {token}"}
+        return [("hub B", f"{self.b}/{MODEL}/resolve/main/README.md", auth),
+                *((f"gateway {i}", f"{gw}/models/{MODEL}", auth) for i, gw in enumerate(self.gateways))]
+
+
+async def first_time(client: httpx.AsyncClient, method: str, url: str, headers: dict, refused: bool,
+                     deadline: float) -> float:
+    """perf_counter() of the first answer that refuses (or, refused=False, serves)."""
+    while time.perf_counter() < deadline:
+        r = await client.request(method, url, headers=headers)
+        if (r.status_code >= 400) == refused:  # hub B serves with a redirect to S3
+            return time.perf_counter()
+    raise TimeoutError(f"{url} did not {'refuse' if refused else 'serve'} within the round")
+
+
+async def all_agree(targets: list[tuple[str, str, dict]], refused: bool, timeout: float = 10.0) -> dict[str, float]:
+    deadline = time.perf_counter() + timeout
+    async with httpx.AsyncClient(timeout=5) as client:
+        times = await asyncio.gather(*(first_time(client, "HEAD" if name == "hub B" else "GET", url, headers,
+                                                  refused, deadline) for name, url, headers in targets))
+    return {name: t for (name, _, _), t in zip(targets, times, strict=True)}
+
+
+def change(fleet: Fleet, kind: str) -> tuple[str, Callable[[], object], Callable[[], object]]:
+    """The token the round watches, the change made through hub A, and how to undo it."""
+    if kind == "takedown":
+        return (fleet.bob, lambda: fleet.post(f"/api/models/{MODEL}/takedown", json={"reason": "bench"}),
+                lambda: fleet.post(f"/api/models/{MODEL}/restore", json={}))
+    if kind == "gating":
+        def put(gating: str) -> None:
+            r = httpx.put(f"{fleet.a}/api/models/{MODEL}/settings", headers=fleet.admin, json={"gating": gating})
+            assert r.status_code == 200, r.text
+        return fleet.bob, lambda: put("manual"), lambda: put("open")
+    token = fleet.new_token()
+    sha = hashlib.sha256(token.encode()).hexdigest()
+    return token, lambda: httpx.delete(f"{fleet.a}/api/tokens/{sha}", headers=fleet.admin).raise_for_status(), \
+        lambda: None
+
+
+def replicas_part(database_url: str | None, rounds: int) -> None:
+    from aperto.cluster import cluster
+
+    with services.postgres(database_url) as server, fresh_schema(server) as url, \
+            tempfile.TemporaryDirectory() as tmp, cluster(url, Path(tmp), MODELS) as up:
+        fleet = Fleet(up)
+        lat: dict[str, list[float]] = {}
+        after_answer: list[float] = []
+        for i in range(rounds * 3):
+            kind = ("takedown", "gating", "revocation")[i % 3]
+            token, make, undo = change(fleet, kind)
+            asyncio.run(all_agree(fleet.targets(token), refused=False))  # everyone serves first
+            t0 = time.perf_counter()
+            make()
+            answered = time.perf_counter()
+            times = asyncio.run(all_agree(fleet.targets(token), refused=True))
+            for name, t in times.items():
+                lat.setdefault(f"{kind}: {name.split(' ')[0]}", []).append(1000 * (t - t0))
+                lat.setdefault(f"any: {name.split(' ')[0]}", []).append(1000 * (t - t0))
+            after_answer.append(1000 * (max(times.values()) - answered))
+            undo()
+        for what, values in sorted(lat.items()):
+            print(json.dumps({"replicas": what, **summary(values), "target_ms": 100}), flush=True)
+        print(json.dumps({"replicas": "everyone, from hub A's answer", **summary(after_answer)}), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--parts", default="feed,metadata,replicas")
+    p.add_argument("--sizes", default="10,100,1000")
+    p.add_argument("--procs", type=int, default=4)
+    p.add_argument("--idle-s", type=float, default=10.0)
+    p.add_argument("--connections", type=int, default=64, help="wrk connections (metadata)")
+    p.add_argument("--seconds", type=float, default=8, help="wrk seconds per server (metadata)")
+    p.add_argument("--rounds", type=int, default=20, help="rounds of each change (replicas)")
+    p.add_argument("--database-url", default=None, help="PostgreSQL for the replicas (default: as the tests)")
+    args = p.parse_args()
+    parts = set(args.parts.split(","))
+    if unknown := parts - {"feed", "metadata", "replicas"}:
+        sys.exit(f"unknown --parts {sorted(unknown)}: choose from feed, metadata, replicas")
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min load average before the run, {os.cpu_count()} cores)")
+    if "feed" in parts:
+        feed_part([int(x) for x in args.sizes.split(",")], args.procs, args.idle_s)
+    if "metadata" in parts:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from hub_metadata import measure
+
+        measure(args.connections, args.seconds)
+    if "replicas" in parts:
+        replicas_part(args.database_url, args.rounds)
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min load average after the run)")
 
 
 if __name__ == "__main__":

@@ -117,11 +117,9 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--seconds", type=float, default=8)
-    args = ap.parse_args()
+def measure(connections: int, seconds: float) -> dict[str, float]:
+    """Start the three servers, wrk each in turn, print a line per run; returns the ratios
+    (bench/fleet.py calls this to put the metadata figures beside the feed's in one run)."""
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is missing: apt-get install -y wrk nginx-light")
@@ -136,7 +134,7 @@ def main() -> None:
         (root / "info.json").write_bytes(body)
         ports = {"hub": free_port(), "bare": free_port(), "nginx": free_port()}
         aperto = str(Path(sys.executable).with_name("aperto"))
-        env = {**os.environ, "APERTO_DATABASE_URL": ""}
+        env = {**os.environ, "APERTO_DATABASE_URL": "", "APERTO_NATS_URL": "", "APERTO_BLOB_URL": ""}
         procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(root / "hub"), "--port", str(ports["hub"])],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # JSON logs
         procs.append(subprocess.Popen([sys.executable, "-c", BARE, str(root / "info.json"), str(ports["bare"])], stdout=subprocess.DEVNULL))
@@ -146,7 +144,7 @@ def main() -> None:
                                       stderr=subprocess.DEVNULL))
         for port in ports.values():
             wait_up(f"http://127.0.0.1:{port}/api/models/bench/m")
-        print(f"wrk -t1 -c{args.connections} -d{args.seconds:g}s --latency; {os.cpu_count()} cores; "
+        print(f"wrk -t1 -c{connections} -d{seconds:g}s --latency; {os.cpu_count()} cores; "
               f"load average before {load_average()}")
         runs = (("hub", "model_info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m", token),
                 ("bare FastAPI", "model_info", f"http://127.0.0.1:{ports['bare']}/api/models/bench/m", None),
@@ -154,21 +152,31 @@ def main() -> None:
                 ("hub", "revision info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m/revision/main", token))
         results: dict[tuple[str, str], dict] = {}
         for server, what, url, auth in runs:
-            wrk(url, args.connections, 1, auth)  # warm-up: caches, connections
-            r = results[(server, what)] = wrk(url, args.connections, args.seconds, auth)
+            wrk(url, connections, 1, auth)  # warm-up: caches, connections
+            r = results[(server, what)] = wrk(url, connections, seconds, auth)
             print(f"{server:13s} {what:14s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
                   f"  non-2xx {r['non2xx']}{'  socket errors ' + r['socket_errors'] if r['socket_errors'] else ''}")
         hub, bare = results[("hub", "model_info")], results[("bare FastAPI", "model_info")]
-        print(f"model_info: hub/bare {hub['rps'] / bare['rps']:.2f} (target >= 1.0), hub p99 {hub['p99']:.1f} ms "
-              f"(target <= 100 ms)")
         nginx_rps = results[("nginx static", "model_info")]["rps"]
-        print(f"model_info: hub/nginx {results[('hub', 'model_info')]['rps'] / nginx_rps:.2f}; "
-              f"load average after {load_average()}")
+        ratios = {"hub_over_bare": hub["rps"] / bare["rps"], "hub_p99_ms": hub["p99"],
+                  "hub_over_nginx": hub["rps"] / nginx_rps}
+        print(f"model_info: hub/bare {ratios['hub_over_bare']:.2f} (target >= 1.0), hub p99 {hub['p99']:.1f} ms "
+              f"(target <= 100 ms)")
+        print(f"model_info: hub/nginx {ratios['hub_over_nginx']:.2f}; load average after {load_average()}")
+        return ratios
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=8)
+    args = ap.parse_args()
+    measure(args.connections, args.seconds)
 
 
 if __name__ == "__main__":
