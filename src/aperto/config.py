@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     blob_url: str | None = Field(None, description="Hub: keep blobs in this S3 bucket (s3://BUCKET) instead of "
                                                    "data_dir/blobs; downloads redirect to presigned URLs.")
     s3_endpoint: str | None = Field(None, description="Hub: the S3 API's URL (SeaweedFS, MinIO...); clients fetch "
-                                                      "presigned URLs from it, so they must reach it too.")
+                                                      "presigned URLs from it too, unless s3_public_endpoint is set.")
+    s3_public_endpoint: str | None = Field(None, description="Hub: the S3 URL that presigned download URLs are signed "
+                                                             "for, when clients reach S3 at another address than the "
+                                                             "hub does (a public name, a proxy); default: s3_endpoint.")
     s3_region: str = Field("us-east-1", description="Hub: the S3 region presigned URLs are signed for.")
     s3_access_key: str | None = Field(None, description="Hub: S3 access key (default: AWS_ACCESS_KEY_ID).")
     s3_secret_key: str | None = Field(None, description="Hub: S3 secret key (default: AWS_SECRET_ACCESS_KEY).")

@@ -20,7 +20,7 @@ from livekit import serve_url
 
 from aperto import services
 from aperto.config import Settings
-from aperto.errors import Unavailable
+from aperto.errors import BadInput, Unavailable
 from aperto.hub.app import create_app
 from aperto.hub.service import Hub
 from aperto.store.s3 import PART
@@ -179,3 +179,30 @@ def test_s3_down_answers_503_naming_it_and_leaves_nothing_half_written(tmp_path:
                 pytest.fail("the blob stored before S3 went down is not readable after it came back")
         finally:
             hub.close()
+
+
+def test_presigned_urls_are_signed_for_the_public_endpoint(weed: services.S3, tmp_path: Path) -> None:
+    # clients reach S3 by another name than the hub does; the host is signed, so rewriting is no answer
+    public = weed.endpoint.replace("127.0.0.1", "localhost")
+    settings = s3_settings(tmp_path / "data", weed, "t" + uuid.uuid4().hex[:12]).model_copy(
+        update={"s3_public_endpoint": public})
+    hub = Hub(settings)
+    try:
+        hub.blobs.ensure_bucket()  # the hub itself still talks to s3_endpoint
+        people = hubtools().make_people(hub)
+        hubtools().publish(hub, people.alice, "acme/open", {"README.md": hubtools().APACHE_CARD.encode(),
+                                                            "model.bin": b"public weights"})
+        with serve_url(create_app(settings, hub)) as live:
+            r = httpx.get(f"{live}/acme/open/resolve/main/model.bin", headers={"Authorization": f"Bearer {people.bob}"})
+            assert r.status_code == 302 and r.headers["location"].startswith(public + "/")
+            assert httpx.get(r.headers["location"]).content == b"public weights"
+            internal = r.headers["location"].replace(public, weed.endpoint)
+            assert httpx.get(internal).status_code == 403  # signed for the public host only
+    finally:
+        hub.close()
+
+
+def test_a_public_endpoint_that_is_not_a_url_is_refused_by_name(weed: services.S3, tmp_path: Path) -> None:
+    settings = s3_settings(tmp_path / "data", weed, "unused").model_copy(update={"s3_public_endpoint": "s3.example.org"})
+    with pytest.raises(BadInput, match="APERTO_S3_PUBLIC_ENDPOINT must be an http"):
+        Hub(settings)

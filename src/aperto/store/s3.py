@@ -11,7 +11,8 @@ object replaced whole, so it is always consistent: the offset to resume from is 
 parts plus its tail, whichever replica answers. Once all bytes are in, the upload is completed under
 ``uploads/``, hashed (while receiving when it came in one request, else read back), and only when
 its sha256 matches copied to ``blobs/``: nothing half-written or unverified is ever served.
-Downloads are redirects to presigned GET URLs that expire after ``APERTO_BLOB_URL_TTL_S``.
+Downloads are redirects to presigned GET URLs that expire after ``APERTO_BLOB_URL_TTL_S``, signed
+for ``APERTO_S3_PUBLIC_ENDPOINT`` when clients reach S3 at another address than the hub.
 """
 
 from __future__ import annotations
@@ -56,8 +57,19 @@ class S3BlobStore:
         self.ttl = settings.blob_url_ttl_s
         self.cache = settings.data_dir / "blob-cache"
         self._hashed: dict[tuple[int, str], str] = {}  # digests taken while receiving, for finish()
-        self.client = boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name=settings.s3_region,
+        self.client = self._client(settings, self.endpoint)
+        # the host is part of the signature, so a URL for clients elsewhere is signed for their address
+        public = settings.s3_public_endpoint or self.endpoint
+        if not public.startswith(("http://", "https://")):
+            raise BadInput(f"APERTO_S3_PUBLIC_ENDPOINT must be an http(s):// URL, not {public!r}",
+                           hint="the address clients fetch S3 at, e.g. https://s3.example.org")
+        self.public_endpoint = public
+        self.signer = self.client if public == self.endpoint else self._client(settings, public)
+
+    @staticmethod
+    def _client(settings: Settings, endpoint: str) -> Any:
+        return boto3.client(
+            "s3", endpoint_url=endpoint, region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key, aws_secret_access_key=settings.s3_secret_key,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, connect_timeout=3,
                           read_timeout=60, retries={"max_attempts": 2, "mode": "standard"},
@@ -129,10 +141,10 @@ class S3BlobStore:
 
     def download_url(self, sha256: str, filename: str) -> str:
         """A presigned GET, valid for ``ttl`` seconds: the bound on how long a user whose access
-        was revoked can still fetch with a URL handed out before."""
+        was revoked can still fetch with a URL handed out before. Signed for the public endpoint."""
         quoted = filename.replace("\\", "_").replace('"', "_")
         with self._s3():
-            return self.client.generate_presigned_url(
+            return self.signer.generate_presigned_url(
                 "get_object", ExpiresIn=self.ttl,
                 Params={"Bucket": self.bucket, "Key": f"blobs/{check_sha256(sha256)}",
                         "ResponseContentDisposition": f'attachment; filename="{quoted}"'})
