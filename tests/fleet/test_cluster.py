@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -93,6 +94,17 @@ def cluster(pg_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dic
                 proc.wait(10)
 
 
+def replica_pid(proc: subprocess.Popen, replica: str) -> int:
+    return next(pid for pid in descendants(proc.pid) if f"--port {replica.rsplit(':', 1)[1]}" in cmdline(pid)
+                and " hub " in cmdline(pid))
+
+
+def applied_seq(gateway: str) -> float:
+    """The newest event a gateway has applied, from its /metrics."""
+    text = httpx.get(gateway.removesuffix("/v1") + "/metrics").text
+    return float(re.search(r"^aperto_gateway_policy_seq (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
+
+
 def publish(hub: str, token: str, text: bytes) -> str:
     auth = {"Authorization": f"Bearer {token}"}
     sha = hashlib.sha256(text).hexdigest()
@@ -125,9 +137,10 @@ def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_st
     assert r.status_code == 200, r.text
     refused = httpx.get(f"{replicas[1]}/{MODEL}/resolve/main/README.md", headers=auth)
     assert refused.status_code in (403, 451) and "test" in refused.text
-    for gw in gateways:
-        eventually(lambda gw=gw: httpx.get(f"{gw}/models/{MODEL}", headers=auth).status_code == 404,
-                   f"{gw} refuses {MODEL} after the takedown")
+    takedown_seq = httpx.get(f"{replicas[0]}/api/events", headers=auth).json()["last_seq"]
+    for gw in gateways:  # once a gateway has applied the event, its very next request holds to it
+        eventually(lambda gw=gw: applied_seq(gw) >= takedown_seq, f"{gw} applies the takedown")
+        assert httpx.get(f"{gw}/models/{MODEL}", headers=auth).status_code == 404
 
     # a replica killed mid-request: two long-polls through nginx, one on each replica
     last = httpx.get(f"{hub}/api/events", headers=auth).json()["last_seq"]
@@ -137,9 +150,7 @@ def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_st
     for t in polls:
         t.start()
         time.sleep(0.3)
-    victim = next(pid for pid in descendants(proc.pid) if replicas[0].rsplit(":", 1)[1] in cmdline(pid)
-                  and " hub " in cmdline(pid))
-    os.kill(victim, signal.SIGKILL)
+    os.kill(replica_pid(proc, replicas[0]), signal.SIGKILL)
     r = httpx.post(f"{hub}/api/models/{MODEL}/restore", headers=auth, json={})
     assert r.status_code == 200, r.text  # nginx sends it to the replica left
     for t in polls:
@@ -152,3 +163,96 @@ def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_st
     proc.send_signal(signal.SIGINT)
     assert proc.wait(120) == 0
     eventually(lambda: not any(alive(pid) for pid in children), "every process of the cluster is gone", 10)
+
+
+def upload(url: str, token: str, data: bytes, offset: int = 0, content: object = None) -> httpx.Response:
+    sha = hashlib.sha256(data).hexdigest()
+    return httpx.request("POST" if offset == 0 else "PATCH", f"{url}/api/models/{MODEL}/upload/{sha}",
+                         params={"size": len(data), "offset": offset}, timeout=60,
+                         headers={"Authorization": f"Bearer {token}", "Content-Length": str(len(data) - offset)},
+                         content=data[offset:] if content is None else content)
+
+
+def received(url: str, token: str, data: bytes) -> dict:
+    sha = hashlib.sha256(data).hexdigest()
+    return httpx.get(f"{url}/api/models/{MODEL}/upload/{sha}", headers={"Authorization": f"Bearer {token}"}).json()
+
+
+def commit(url: str, token: str, files: dict[str, bytes]) -> httpx.Response:
+    return httpx.post(f"{url}/api/models/{MODEL}/commit", headers={"Authorization": f"Bearer {token}"}, timeout=60,
+                      json={"files": [{"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                                      for path, data in files.items()]})
+
+
+def tree(url: str, token: str) -> list[tuple[str, str]]:
+    r = httpx.get(f"{url}/api/models/{MODEL}/tree/main", headers={"Authorization": f"Bearer {token}"})
+    return sorted((e["path"], e.get("oid", "")) for e in r.json())
+
+
+def test_a_replica_killed_mid_upload_and_mid_download_leaves_nothing_half_written(cluster) -> None:
+    """With blobs on S3 a download's bytes come from S3 by presigned URL, so it outlives the replica
+    that redirected it. Two uploads, one on each replica (nginx round-robin), are in flight with a
+    full part stored; one replica is SIGKILLed. Its client gets an error, not a hang; the upload is
+    neither a blob nor committable; the client resumes through nginx on the replica left."""
+    from aperto.store.s3 import PART
+
+    proc, seen = cluster
+    hub, token = seen["hub (nginx)"], seen["admin token"]
+    replicas = [seen["hub replica 0"], seen["hub replica 1"]]
+    auth = {"Authorization": f"Bearer {token}"}
+    weights = os.urandom(2 * PART + 77)
+    card = b"---\nlicense: apache-2.0\n---\n# tiny\n"
+    for data in (card, weights):
+        assert upload(hub, token, data).json()["complete"] is True
+    assert commit(hub, token, {"README.md": card, "weights.bin": weights}).status_code == 200
+    before = tree(hub, token)
+
+    redirect = httpx.get(f"{hub}/{MODEL}/resolve/main/weights.bin", headers=auth)
+    assert redirect.status_code == 302
+    with httpx.stream("GET", redirect.headers["location"], timeout=60) as download:
+        chunks = download.iter_bytes(1024 * 1024)
+        got = [next(chunks)]  # the download is under way
+
+        new = [os.urandom(PART + 4096), os.urandom(PART + 8192)]
+        gate = threading.Event()
+        outcome: dict[int, object] = {}
+
+        def send(i: int) -> None:
+            def body() -> Iterator[bytes]:
+                yield new[i][:PART]
+                gate.wait(60)
+                yield new[i][PART:]
+            try:
+                outcome[i] = upload(hub, token, new[i], content=body()).status_code
+            except httpx.TransportError as exc:
+                outcome[i] = exc
+
+        senders = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+        for i, t in enumerate(senders):  # one after the other: nginx sends them to different replicas
+            t.start()
+            eventually(lambda i=i: received(replicas[1], token, new[i])["received"] == PART,
+                       f"upload {i} has a part stored")
+        os.kill(replica_pid(proc, replicas[0]), signal.SIGKILL)
+        gate.set()
+        for t in senders:
+            t.join(90)
+        assert not any(t.is_alive() for t in senders), "an upload client hung on the dead replica"
+        assert sorted(str(o) for o in outcome.values()).count("200") == 1, outcome  # the survivor's upload
+        cut = next(i for i, o in outcome.items() if o != 200)
+        assert outcome[cut] in (502, 503, 504) or isinstance(outcome[cut], httpx.TransportError), outcome
+
+        got += list(chunks)  # the replica's death does not touch the download
+    assert hashlib.sha256(b"".join(got)).hexdigest() == hashlib.sha256(weights).hexdigest()
+
+    # nothing half-written: the cut upload is no blob, a commit naming it is refused and changes nothing
+    status = received(hub, token, new[cut])
+    assert status["complete"] is False and status["received"] == PART  # the stored part, not the lost tail
+    refused = commit(hub, token, {"new.bin": new[cut]})
+    assert refused.status_code >= 400 and refused.status_code != 500, refused.text
+    assert tree(hub, token) == before
+    # the client resumes on the replica left, through nginx, and commits
+    assert upload(hub, token, new[cut], offset=PART).json()["complete"] is True
+    assert commit(hub, token, {"new.bin": new[cut], "other.bin": new[1 - cut]}).status_code == 200
+    assert {"new.bin", "other.bin"} <= {path for path, _ in tree(hub, token)}
+    for _ in range(4):  # both of nginx's slots: the survivor answers every time
+        assert httpx.get(f"{hub}/{MODEL}/resolve/main/new.bin", headers=auth).status_code == 302
