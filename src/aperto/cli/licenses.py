@@ -37,6 +37,10 @@ def _payload(found: Any) -> dict[str, Any]:
     return body
 
 
+def _wording(text: str) -> str:
+    return f"\"{' '.join(text.split())}\"" if text else "(absent)"
+
+
 def _echo_human(body: dict[str, Any]) -> None:
     lid = body["id"] or "unknown"
     title = f"{lid} {body['version']}".strip()
@@ -60,6 +64,9 @@ def _echo_human(body: dict[str, Any]) -> None:
         for d in body["differences"]:
             where = f" at {d['start']}-{d['end']} \"{' '.join(d['text'].split())}\"" if d["text"] else ""
             click.echo(f"  {d['kind']}{where}: {d['why']}")
+            if d.get("official") or d.get("copy"):
+                click.echo(f"    official:  {_wording(d.get('official', ''))}")
+                click.echo(f"    this copy: {_wording(d.get('copy', ''))}")
     if body["sources"]:
         click.echo("sources:")
         for s in body["sources"]:

@@ -8,7 +8,11 @@ text at all except a few short phrases:
 - ``anchors``: a few 5-word phrases found in this (family, version) and in no
   other, so 98-99% alike versions (Llama 3.x) are told apart by what differs;
 - ``numbers``: key numbers with three words either side ("700 million" users),
-  so a changed threshold is reported as such.
+  so a changed threshold is reported as such;
+- ``terms``: where each sentence carrying a term (parties, grant, governing law,
+  naming, termination, prohibited use, obligation) lies, with at most a dozen
+  of its words as the official wording (see ``clauses``), so a changed or
+  removed clause is reported by its term with both wordings.
 
 Rebuild it from the shared corpus plus the extra references (see
 docs/identification.md, "Rebuilding the fingerprints") with
@@ -28,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from aperto.licenses import clauses
 from aperto.licenses.normalize import SHINGLE, TOKEN, mask_markup, shingles, tokenize
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "_signatures.json"
@@ -50,6 +55,8 @@ class Signature:
     optional: frozenset[int] = frozenset()   # sample indices inside click-through sentences
     whole: int = 0                # crc32 of every word outside copyright lines: an exact copy's fast path
     anchor_positions: tuple[int, ...] = ()   # token index of each anchor in this reference
+    # term sentences: (kind, sentence first, end, wording first, end, the official wording) in reference tokens
+    terms: tuple[tuple[str, int, int, int, int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ def load() -> Index:
             numbers=tuple((tuple(n[0].split()), tuple(n[1].split()), tuple(n[2].split())) for n in r["numbers"]),
             n_words=r["n_words"], optional=frozenset(r.get("opt", ())), whole=r.get("whole", 0),
             anchor_positions=tuple(r.get("ap", ())),
+            terms=tuple((k, a, b, wa, wb, w) for k, a, b, wa, wb, w in r.get("terms", ())),
         ))
     by_hash: dict[int, list[int]] = defaultdict(list)
     for i, s in enumerate(sigs):
@@ -171,6 +179,7 @@ def build(corpora: list[Path]) -> dict[str, object]:
     optional_of: list[set[int]] = []
     holders: list[set[int]] = []
     texts: list[str] = []
+    term_rows: list[list[clauses.Term]] = []
     for path, row in _rows(corpora):
         rows.append(row)
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -186,6 +195,7 @@ def build(corpora: list[Path]) -> dict[str, object]:
         optional_of.append(optional)
         holders.append(copyright_tokens(text, toks.starts))
         texts.append(text)
+        term_rows.append(clauses.terms_of(text, toks, holders[-1]))
 
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     docs = [_document_kind(r.get("note", ""), r["relative_path"]) for r, _, _ in refs]
@@ -236,6 +246,7 @@ def build(corpora: list[Path]) -> dict[str, object]:
             "anchors": anchors_of[key], "numbers": _numbers(words),
             "ap": [_position(words, a.split()) for a in anchors_of[key]],
             "whole": whole_hash(texts[i]),
+            "terms": [list(t) for t in term_rows[i]],
         })
     return {"shingle": SHINGLE, "hash": "crc32", "signatures": signatures}
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from aperto.errors import BadInput, TooLarge
-from aperto.licenses import fingerprints, revisions
+from aperto.licenses import clauses, fingerprints, revisions
 from aperto.licenses import reading as reading_mod
-from aperto.licenses.normalize import SHINGLE, Tokens, shingle_hash, shingles, tokenize
+from aperto.licenses.normalize import SHINGLE, Tokens, phrase_words, shingle_hash, shingles, tokenize
 
 MAX_TEXT_BYTES = 10 * 1024 * 1024      # a licence or card larger than this is not one
 IDENTIFIED, ALTERED, UNKNOWN, CONFLICT = "identified", "altered", "unknown", "conflict"
@@ -85,6 +85,14 @@ class Identification:
         body["confidence"] = round(self.confidence, 3)
         body["sources"] = [s.to_dict() for s in self.sources]
         return body
+
+
+def difference(kind: str, why: str, start: int = 0, end: int = 0, text: str = "", term: str = "",
+               official: str = "", copy: str = "") -> dict[str, Any]:
+    """One difference from the official text. `term`: the kind of term it changes (governing-law, naming,
+    parties, grant, ...); `official` and `copy`: the official wording and this copy's ("" where absent)."""
+    return {"kind": kind, "start": start, "end": end, "text": text, "why": why, "term": term,
+            "official": official, "copy": copy}
 
 
 # ---------------------------------------------------------------- text
@@ -175,9 +183,9 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         # the wording is there but not the phrases only this licence has (its name, version, parties):
         # a sibling licence built from the same template names another product or licensor
         result.status, result.confidence = ALTERED, round(0.4 + 0.5 * coverage * anchor_frac, 3)
-        result.differences.append({"kind": "changed", "start": 0, "end": 0, "text": "",
-                                   "why": f"only {sum(p >= 0 for p in inside)} of the {len(inside)} phrases that name {sig.family} "
-                                          f"{sig.version} (its product, version or parties) are here".rstrip()})
+        result.differences.append(difference(
+            "changed", f"only {sum(p >= 0 for p in inside)} of the {len(inside)} phrases that name {sig.family} "
+                       f"{sig.version} (its product, version or parties) are here".rstrip(), term="parties"))
         result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
     result.notes.extend(f"the file also holds the full text of {f}" for f in also)
     if result.status == ALTERED and (coverage < MOST_OF or _density(upos) < MIN_DENSITY):
@@ -253,8 +261,8 @@ def _unmatched(text: str, tokens: Tokens, source: str, result: Identification) -
     found.notes.append(f"{what} of {reading.family}: {OFFICIAL_GOVERNS}")
     found.notes.append("terms found: " + "; ".join(f"{a.label} ({a.expected})" for a in reading.found))
     for a in reading.missing:
-        found.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
-                                  "why": f"the {a.label} of {reading.family} ({a.expected}) was not found"})
+        found.differences.append(difference("missing", f"the {a.label} of {reading.family} ({a.expected}) was not found",
+                                            term=a.label, official=a.expected))
     return found
 
 
@@ -370,20 +378,25 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
         start, _e, _s = _snippet(text, tokens, before, before + SHINGLE - 1)
         end = tokens.ends[min(after + SHINGLE - 1, len(tokens) - 1)]
         words = round((b - a + 1) / n * sig.n_words)
-        result.differences.append({
-            "kind": "missing", "start": start, "end": end, "text": _shorten(text[start:end]),
-            "why": f"about {words} words of the reference text are missing here "
-                   f"({_pct(sig, a)}-{_pct(sig, b)} of it)",
-        })
+        where = f"({_pct(sig, a)}-{_pct(sig, b)} of it)"
+        removed = clauses.within(sig.terms, sig.positions[a - 1] + SHINGLE, sig.positions[b + 1])
+        for term in removed[:5]:
+            result.differences.append(difference(
+                "missing", f"a {term[0]} clause of the official text is not in this copy {where}",
+                start, end, _shorten(text[start:end]), term=term[0], official=term[5]))
+        if not removed:
+            result.differences.append(difference(
+                "missing", f"about {words} words of the reference text are missing here {where}",
+                start, end, _shorten(text[start:end])))
+    result.differences.extend(_changed_terms(text, tokens, sig, upos, small))
     # many scattered word changes (another name swapped in throughout) make a different text too
     if len(small) >= max(3, round(0.02 * n)):
         for a, b in small[:5]:
             start = tokens.starts[upos[a - 1]]
             end = tokens.ends[min(upos[b + 1] + SHINGLE - 1, len(tokens) - 1)]
-            result.differences.append({
-                "kind": "changed", "start": start, "end": end, "text": _shorten(text[start:end]),
-                "why": f"words differ from the reference text here (one of {len(small)} such places)",
-            })
+            result.differences.append(difference(
+                "changed", f"words differ from the reference text here (one of {len(small)} such places)",
+                start, end, _shorten(text[start:end])))
     # text added inside the licence: user tokens between two consecutive matches beyond the reference's;
     # only operative words make it a term (a rendering adds headings and navigation, never obligations)
     matched = [k for k in range(first, last + 1) if found[k]]
@@ -396,21 +409,22 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
             if not added & OPERATIVE or "copyright" in added:
                 result.notes.append(f"about {extra} words of non-operative text were added at {_pct(sig, k1)}")
                 continue
-            result.differences.append({
-                "kind": "added", "start": start, "end": end, "text": _shorten(text[start:end]),
-                "why": f"about {extra} words here are not in the reference text (at {_pct(sig, k1)} of it)",
-            })
+            kind, _at = clauses.classify(tokens.words[upos[k1] + SHINGLE:upos[k2]])
+            what = f"a {kind} clause" if kind else f"about {extra} words"
+            result.differences.append(difference(
+                "added", f"{what} here that the official text does not have (at {_pct(sig, k1)} of it)",
+                start, end, _shorten(text[start:end]), term=kind, copy=_shorten(text[start:end], 150)))
     for left, num, right in sig.numbers:
         change = _changed_number(tokens, list(left), list(num), list(right))
         if change is not None:
             start, end, snip = _snippet(text, tokens, change[0], change[1])
-            result.differences.append({
-                "kind": "changed", "start": start, "end": end, "text": snip,
-                "why": f"expected '{' '.join(left + num + right)}'",
-            })
+            official = " ".join(left + num + right)
+            copy_start, copy_end, _c = _snippet(text, tokens, max(change[0] - len(left), 0), change[1] + len(right))
+            result.differences.append(difference(
+                "changed", f"expected '{official}'", start, end, snip, term="number", official=official,
+                copy=" ".join(text[copy_start:copy_end].split())))
     if first > max(min_gap, MAX_HEAD * n):
-        result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
-                                   "why": f"the first {_pct(sig, first)} of the reference text is missing"})
+        result.differences.append(difference("missing", f"the first {_pct(sig, first)} of the reference text is missing"))
     elif first > min_gap:
         result.notes.append(f"the opening ({_pct(sig, first)} of the reference: title or preamble) is absent; "
                             "it holds no terms")
@@ -428,17 +442,16 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
             result.confidence = round(0.3 + 0.4 * coverage, 3)
             result.notes.append(f"keeps the structure of {sig.family} but not its words: {OFFICIAL_GOVERNS}")
             for anchor in reading.missing:
-                result.differences.append({"kind": "missing", "start": 0, "end": 0, "text": "",
-                                           "why": f"the {anchor.label} ({anchor.expected}) was not found"})
+                result.differences.append(difference("missing", f"the {anchor.label} ({anchor.expected}) was not found",
+                                                     term=anchor.label, official=anchor.expected))
             return
-        result.differences.append({"kind": "rewritten", "start": tokens.starts[upos[last]], "end": len(text),
-                                   "text": "", "why": f"after {_pct(sig, last)} of the reference the text goes on "
-                                                      "in other words, and its key terms are not there"})
+        result.differences.append(difference("rewritten", f"after {_pct(sig, last)} of the reference the text goes on "
+                                                          "in other words, and its key terms are not there",
+                                             tokens.starts[upos[last]], len(text)))
     if result.differences or interior_cov < 0.85:
         result.status = ALTERED
         if interior_cov < 0.85:
-            result.differences.append({"kind": "abridged", "start": 0, "end": 0, "text": "",
-                                       "why": f"only {interior_cov:.0%} of the reference text is present"})
+            result.differences.append(difference("abridged", f"only {interior_cov:.0%} of the reference text is present"))
         result.confidence = round(min(0.95, 0.4 + 0.5 * coverage), 3)
         result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
         return
@@ -447,6 +460,33 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
     if tail >= TAIL_NOTE:
         result.notes.append(f"truncated: the last {tail:.0%} of the reference text is missing")
         result.confidence = min(result.confidence, 0.5 + 0.4 * (1 - tail))
+
+
+def _changed_terms(text: str, tokens: Tokens, sig: fingerprints.Signature, upos: list[int],
+                   small: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Words changed in place inside a term's official wording (the law's place, the naming prefix, a party):
+    the term changed, whatever the rest of the text says. Both wordings are given."""
+    out = []
+    for a, b in small:
+        if a == 0 or b + 1 >= len(upos):
+            continue
+        lo, hi = sig.positions[a - 1] + SHINGLE, sig.positions[b + 1]
+        if (upos[b + 1] - upos[a - 1]) - (hi - sig.positions[a - 1]) >= MIN_INSERT:
+            continue          # words inserted, not changed: reported as an added clause
+        # before the change the two texts are offset by `left`, after it by `right`
+        left, right = upos[a - 1] - sig.positions[a - 1], upos[b + 1] - sig.positions[b + 1]
+        for kind, _sa, _sb, wa, wb, wording in clauses.within(sig.terms, min(lo, hi - 1), max(hi, lo + 1),
+                                                              clauses.IN_PLACE):
+            first, last = max(wa + left, 0), min(wb + right, len(tokens)) - 1
+            if last < first:
+                continue
+            start, end = tokens.starts[first], tokens.ends[last]
+            copy = " ".join(text[start:end].split())
+            if _find(tokens.words[first:last + 1], phrase_words(wording)) >= 0:
+                continue      # the official words are all there: the change lies just outside them
+            out.append(difference("changed", f"the {kind} clause reads differently from the official text",
+                                  start, end, copy, term=kind, official=wording, copy=copy))
+    return out
 
 
 def _substitution(sig: fingerprints.Signature, upos: list[int], a: int, b: int, min_gap: int) -> bool:

@@ -20,6 +20,8 @@ _MASK = re.compile(
     r"|\\[nrt]"
     # bare links and e-mail addresses: a licensor's revision that only moves its contact links is the same terms
     r"|\b(?:https?://|www\.)[^\s<>()\[\]]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    # and links written without a scheme ("ai.google.dev/gemma/terms")
+    r"|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/[^\s<>()\[\]]*"
     # list and clause markers ("1.", "a)", "(iv)"): copies renumber lists freely
     # (markdown escapes them: "1\." is "1.")
     r"|(?:(?<![\w.])|(?<=\\n))\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\\?[.)](?=[\s\\])|\((?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\)",
