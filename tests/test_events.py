@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,6 +48,8 @@ def test_the_hub_builds_the_wire_shape():
     Kill(repo="a/b", data=KillData(reason="x")),
     Grant(repo="a/b", user="alice"),
     TokenCreated(user="alice", data=TokenCreatedData(sha256=SHA, user="alice", scopes=["read"])),
+    TokenCreated(user="alice", data=TokenCreatedData(sha256=SHA, user="alice", scopes=["read"],
+                                                     expires_at=datetime(2027, 1, 31, tzinfo=UTC))),
     GatingChanged(repo="a/b", data=GatingData(gating="manual")),
 ])
 def test_round_trip(event):
@@ -105,6 +108,8 @@ def test_snapshot_keeps_the_old_keys():
     raw = {"seq": 4, "kills": [{"repo": None, "reason": "x", "at": AT}], "takedowns": ["a/b"], "open_repos": ["c/d"],
            "grants": [{"user": "u", "repo": "e/f"}], "tokens": [{"sha256": SHA, "user": "u", "scopes": ["read"]}]}
     assert parse_snapshot(raw).wire() == raw
+    dated = {"tokens": [{"sha256": SHA, "user": "u", "scopes": [], "expires_at": "2027-01-31T00:00:00Z"}]}
+    assert parse_snapshot(dated).wire()["tokens"] == dated["tokens"]
     assert parse_snapshot({}).seq == 0
     with pytest.raises(BadInput, match=r"grants\.0\.repo"):
         parse_snapshot({"grants": [{"user": "u"}]})

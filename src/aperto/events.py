@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from aperto.errors import BadInput
 
@@ -46,6 +46,7 @@ class TokenCreatedData(Data):
     sha256: Sha256
     user: str
     scopes: list[str]
+    expires_at: AwareDatetime | None = None  # None: until revoked; after it the token is refused like a revoked one
 
 
 class TokenRevokedData(Data):
@@ -227,6 +228,7 @@ class TokenEntry(BaseModel):
     sha256: Sha256
     user: str = ""
     scopes: list[str] = []
+    expires_at: AwareDatetime | None = None
 
 
 class Snapshot(BaseModel):
@@ -243,7 +245,11 @@ class Snapshot(BaseModel):
     tokens: list[TokenEntry] = []
 
     def wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        out = self.model_dump(mode="json")
+        for token in out["tokens"]:  # a token without expiry has the shape it had before expiry existed
+            if token["expires_at"] is None:
+                del token["expires_at"]
+        return out
 
 
 def parse_snapshot(raw: Any) -> Snapshot:

@@ -22,7 +22,7 @@ BODY = {"user": "carol", "status": "accepted", "reason": "because", "repo": None
         "use": "research", "accepts_aup": True, "rejectionReason": "no"}
 PARAMS = {"org": "acme", "name": "gated", "rev": "main", "path": "w.bin", "status": "pending", "sha256": SECRET_SHA,
           "benchmark": "humaneval", "eval_id": "1", "run_id": "0", "branch": "b1", "tag": "v1",
-          "webhook_id": "1", "action": "disable"}
+          "webhook_id": "1", "action": "disable", "invite_id": "1"}
 # POSTs that only read (as on the Hugging Face Hub): held to the rules of a GET
 READ_POSTS = {("POST", "/api/models/{org}/{name}/paths-info/{rev}")}
 

@@ -56,6 +56,8 @@ class Policy:
         self.limit = staleness_limit_s
         self.standalone = standalone  # a policy file never goes stale
         self.tokens: dict[str, tuple[str, frozenset[str]]] = {}  # sha256 -> (user, scopes)
+        self.expiry: dict[str, datetime] = {}  # sha256 -> when the token stops working (absent: never)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.grants: set[tuple[str, str]] = set()  # (user, repo)
         self.open_repos: set[str] = set()
         self.takedowns: set[str] = set()
@@ -70,6 +72,7 @@ class Policy:
     def load(self, snap: Snapshot) -> None:
         """Replace everything with a hub snapshot (or a policy file of the same shape)."""
         self.tokens = {t.sha256: (t.user, frozenset(t.scopes)) for t in snap.tokens}
+        self.expiry = {t.sha256: t.expires_at for t in snap.tokens if t.expires_at is not None}
         self.grants = {(g.user, g.repo) for g in snap.grants}
         self.open_repos = set(snap.open_repos)
         self.takedowns = set(snap.takedowns)
@@ -97,6 +100,13 @@ class Policy:
         self.want_snapshot = True
 
     # ---- deciding --------------------------------------------------------------------------
+    def holder(self, sha: str) -> tuple[str, frozenset[str]] | None:
+        """(user, scopes) of a live token; an expired one is refused like a revoked one, with no event needed."""
+        until = self.expiry.get(sha)
+        if until is not None and until <= self.clock():
+            return None
+        return self.tokens.get(sha)
+
     def kill_for(self, repo: str) -> dict[str, Any] | None:
         return self.kills.get(None) or self.kills.get(repo)
 
@@ -123,9 +133,9 @@ class Policy:
         if doubt:
             return Stale(f"the policy for {repo} is uncertain: {doubt}; refusing to serve it until a fresh "
                          "snapshot from the hub", hint="it asks for one at once; GET /readyz shows 'distrusted'")
-        holder = self.tokens.get(sha)
+        holder = self.holder(sha)
         if holder is None:
-            return InvalidApiKey("invalid or revoked token", hint="present a hub token: Authorization: Bearer aperto_...")
+            return InvalidApiKey("invalid, expired or revoked token", hint="present a hub token: Authorization: Bearer aperto_...")
         if repo in self.takedowns:
             return TakenDown(f"{repo} has been taken down")
         if repo not in self.open_repos and (holder[0], repo) not in self.grants:
@@ -134,16 +144,16 @@ class Policy:
 
     def may_use(self, sha: str, repo: str) -> bool:
         """Whether this token holds access to the repo at all (kills and staleness aside)."""
-        holder = self.tokens.get(sha)
+        holder = self.holder(sha)
         return (holder is not None and repo not in self.takedowns and repo not in self.distrusted
                 and None not in self.distrusted and (repo in self.open_repos or (holder[0], repo) in self.grants))
 
     def user(self, sha: str) -> str | None:
-        holder = self.tokens.get(sha)
+        holder = self.holder(sha)
         return holder[0] if holder else None
 
     def is_admin(self, sha: str) -> bool:
-        holder = self.tokens.get(sha)
+        holder = self.holder(sha)
         return bool(holder and "admin" in holder[1])
 
 
@@ -174,10 +184,13 @@ def _resume(policy: Policy, event: Resume) -> None:
 
 def _token_created(policy: Policy, event: TokenCreated) -> None:
     policy.tokens[event.data.sha256] = (event.data.user, frozenset(event.data.scopes))
+    if event.data.expires_at is not None:
+        policy.expiry[event.data.sha256] = event.data.expires_at
 
 
 def _token_revoked(policy: Policy, event: TokenRevoked) -> None:
     policy.tokens.pop(event.data.sha256, None)
+    policy.expiry.pop(event.data.sha256, None)
 
 
 def _gating(policy: Policy, event: GatingChanged) -> None:

@@ -51,6 +51,10 @@ class Caller:
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_sha256: str = ""
     via_cookie: bool = False  # signed in through a browser session rather than a bearer token
+    expires_at: datetime | None = None  # the token's expiry (aware UTC); None: until revoked
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes

@@ -9,15 +9,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aperto.hub.auth import Caller, token_hash
+from aperto.hub.auth import Caller, token_hash, utcnow
 from aperto.hub.notify import Follower
 
 MAX_TOKENS = 100_000  # beyond this the cache starts over rather than grow without bound
 
 
 class TokenCache:
-    """sha256 of a token -> its Caller. Unknown and revoked tokens are never cached (each such
-    request reads the table), so a token created a moment ago works at once."""
+    """sha256 of a token -> its Caller. Unknown, revoked and expired tokens are never cached (each
+    such request reads the table), so a token created a moment ago works at once. A cached token
+    whose expiry has passed is dropped when next asked for: expiry sends no event."""
 
     def __init__(self, follower: Follower, load: Callable[[str], Caller]) -> None:
         self.follower = follower
@@ -31,8 +32,14 @@ class TokenCache:
         return len(self._callers)
 
     def peek(self, raw: str) -> Caller | None:
-        """The cached caller, or None (then ``get`` reads the table)."""
-        return self._callers.get(token_hash(raw))
+        """The cached caller, or None (then ``get`` reads the table, which refuses an expired token)."""
+        sha = token_hash(raw)
+        hit = self._callers.get(sha)
+        if hit is not None and hit.expires_at is not None and hit.expired(utcnow()):
+            with self._lock:
+                self._callers.pop(sha, None)
+            return None
+        return hit
 
     def get(self, raw: str) -> Caller:
         hit = self.peek(raw)

@@ -12,6 +12,7 @@ from aperto.store import access as access_rows
 from aperto.store import events as rows
 from aperto.store import repos as repo_rows
 from aperto.store import tokens as token_rows
+from aperto.store.models import aware
 
 
 def need_feed(caller: Caller | None) -> Caller:
@@ -80,7 +81,7 @@ class Control:
             kills = [{"repo": k.repo, "reason": k.reason, "at": iso(k.at)} for k in rows.kills(s)]
             repos = repo_rows.repos(s)
             grants = access_rows.live_grant_pairs(s)
-            tokens = token_rows.live_tokens(s)
+            tokens = token_rows.live_tokens(s, now=utcnow())
             owners = repo_rows.licensor_pairs(s)  # licensors always may use their own models
         pairs = list(dict.fromkeys([*grants, *owners]))
         return events.Snapshot(
@@ -88,4 +89,5 @@ class Control:
             takedowns=[r.name for r in repos if r.withdrawn],
             open_repos=[r.name for r in repos if r.gating == "open" and not r.withdrawn],
             grants=[events.GrantEntry(user=u, repo=r) for u, r in pairs],
-            tokens=[events.TokenEntry(sha256=h, user=u, scopes=sc.split()) for h, u, sc in tokens]).wire()
+            tokens=[events.TokenEntry(sha256=h, user=u, scopes=sc.split(), expires_at=ex and aware(ex))
+                    for h, u, sc, ex in tokens]).wire()

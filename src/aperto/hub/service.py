@@ -16,6 +16,7 @@ from aperto.hub.blobs import Integrity
 from aperto.hub.control import Control
 from aperto.hub.core import Core
 from aperto.hub.evals import Evals
+from aperto.hub.invites import Invites
 from aperto.hub.listing import Listing
 from aperto.hub.publish import Publish
 from aperto.hub.repos import Repos
@@ -31,6 +32,7 @@ class Hub:
         self.store = self.core.store
         self.blobs = self.core.blobs
         self.tokens = Tokens(self.core)
+        self.invites = Invites(self.core)  # one-time links that open accounts
         self.repos = Repos(self.core)
         self.access = Access(self.core)
         self.control = Control(self.core)

@@ -1,7 +1,7 @@
 """Browser sign-in: a token is exchanged for a server-side session.
 
 The cookie holds only a random session id; the store keeps its sha256, the token's
-scopes, an expiry and a revocation time. A stolen cookie is therefore one session
+scopes, an expiry (never later than the token's own) and a revocation time. A stolen cookie is therefore one session
 until it expires or is signed out, never the API token. The token given at sign-in
 stays in this process's memory only (chat and web-started eval runs act with it), so
 after a restart those two ask the user to sign in again.
@@ -17,12 +17,13 @@ import hashlib
 import hmac
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from aperto.errors import InvalidToken, Unauthorized
 from aperto.hub.auth import Caller, token_hash, utcnow
 from aperto.hub.core import Core, audit
 from aperto.store import tokens as rows
+from aperto.store.models import aware
 
 
 def csrf_for(session_id: str | None) -> str:
@@ -30,10 +31,6 @@ def csrf_for(session_id: str | None) -> str:
     if not session_id:
         return ""
     return hmac.new(session_id.encode(), b"aperto-csrf", hashlib.sha256).hexdigest()[:40]
-
-
-def aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 class Sessions:
@@ -47,12 +44,15 @@ class Sessions:
         """A new session id for this token (InvalidToken if it is not a live token)."""
         with self.core.store.read() as s:
             row = rows.token_with_user(s, sha256=token_hash(raw_token)) if raw_token else None
-        if row is None or row[0].revoked_at is not None:
+        now = utcnow()
+        if row is None or not row[0].live(now):
             raise InvalidToken("that token is not valid", hint="make one with `aperto token create`")
         tok, user = row
         session_id = secrets.token_urlsafe(32)
         sha = token_hash(session_id)
-        expires = utcnow() + timedelta(hours=self.settings.web_session_hours)
+        expires = now + timedelta(hours=self.settings.web_session_hours)
+        if tok.expires_at is not None:  # a session ends when its token does
+            expires = min(expires, aware(tok.expires_at))
         with self.core.write() as s:
             rows.add_session(s, sha256=sha, user_id=user.id, scopes=tok.scopes, expires_at=expires)
             audit(s, user.name, "session.start", f"session:{sha[:12]}", None,

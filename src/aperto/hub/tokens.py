@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from aperto import events
 from aperto.errors import BadInput, Conflict, Forbidden, InvalidToken, NotFound
@@ -12,17 +14,57 @@ from aperto.hub.cache import TokenCache
 from aperto.hub.core import Core, audit, emit
 from aperto.store import Session
 from aperto.store import tokens as rows
-from aperto.store.models import User
+from aperto.store.models import Token, User, aware
+
+MAX_DAYS = 3650
+EXPIRY_HINT = "give a number of days (30 or 30d), a date (2027-01-31, meaning 00:00 UTC that day) or an ISO date-time"
 
 
-def new_token(s: Session, actor: str, user: User, scopes: list[str], label: str) -> str:
+def parse_expiry(value: Any, now: datetime | None = None) -> datetime | None:
+    """When a token stops working, from a number of days, an ISO date or date-time (naive means UTC);
+    None, "" or "never": never. A moment that is not in the future is refused."""
+    now = now or utcnow()
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "never")):
+        return None
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadInput(f"cannot read the expiry {value!r}", hint=EXPIRY_HINT, field="expires")
+    if re.fullmatch(r"-?\d+d?", text):
+        days = int(text.rstrip("d"))
+        if not 1 <= days <= MAX_DAYS:
+            raise BadInput(f"an expiry of {days} days is out of range", hint=f"from 1 to {MAX_DAYS} days",
+                           field="expires")
+        return now + timedelta(days=days)
+    try:
+        at = (datetime.combine(date.fromisoformat(text), time(), UTC) if len(text) == 10
+              else aware(datetime.fromisoformat(text.upper())))
+    except ValueError:
+        raise BadInput(f"cannot read the expiry {value!r}", hint=EXPIRY_HINT, field="expires") from None
+    if at <= now:
+        raise BadInput(f"the expiry {iso(at)} is in the past", hint="give a later date, or a number of days",
+                       field="expires")
+    if at > now + timedelta(days=MAX_DAYS):
+        raise BadInput(f"the expiry {iso(at)} is more than {MAX_DAYS} days away", hint="give an earlier date",
+                       field="expires")
+    return at
+
+
+def new_token(s: Session, actor: str, user: User, scopes: list[str], label: str,
+              expires_at: datetime | None = None) -> str:
     raw = "aperto_" + secrets.token_urlsafe(32)
     sha = token_hash(raw)
-    rows.add_token(s, user_id=user.id, sha256=sha, scopes=scopes, label=label)
+    rows.add_token(s, user_id=user.id, sha256=sha, scopes=scopes, label=label, expires_at=expires_at)
     data = {"sha256": sha, "user": user.name, "scopes": sorted(set(scopes))}
-    emit(s, events.TokenCreated(user=user.name, data=events.TokenCreatedData(**data)))
-    audit(s, actor, "token.create", f"token:{sha[:12]}", None, {**data, "label": label})
+    emit(s, events.TokenCreated(user=user.name, data=events.TokenCreatedData(**data, expires_at=expires_at)))
+    audit(s, actor, "token.create", f"token:{sha[:12]}", None,
+          {**data, "label": label, "expires_at": iso(expires_at)})
     return raw
+
+
+def caller_of(tok: Token, user: User) -> Caller:
+    """The caller a live token stands for (its expiry travels with it, for the token cache)."""
+    return Caller(user.id, user.name, user.org, user.is_admin, frozenset(tok.scopes.split()), tok.sha256,
+                  expires_at=aware(tok.expires_at) if tok.expires_at else None)
 
 
 def find_user(s: Session, name: str) -> User:
@@ -38,16 +80,15 @@ class Tokens:
         self.cache = TokenCache(core.follower, self._load)  # revocations invalidate it (hub/cache.py)
 
     def authenticate(self, raw: str | None) -> Caller | None:
-        """None for anonymous; InvalidToken for an unknown or revoked token."""
+        """None for anonymous; InvalidToken for an unknown, revoked or expired token."""
         return self.cache.get(raw) if raw else None
 
     def _load(self, raw: str) -> Caller:
         with self.core.store.read() as s:
             row = rows.token_with_user(s, sha256=token_hash(raw))
-        if row is None or row[0].revoked_at is not None:
+        if row is None or not row[0].live(utcnow()):  # expired is refused exactly like revoked
             raise InvalidToken("Invalid credentials in Authorization header")
-        tok, user = row
-        return Caller(user.id, user.name, user.org, user.is_admin, frozenset(tok.scopes.split()), tok.sha256)
+        return caller_of(*row)
 
     def bootstrap_admin(self, name: str = "admin") -> str | None:
         """On an empty hub, create an administrator and return its token (shown once)."""
@@ -85,7 +126,8 @@ class Tokens:
             audit(s, caller.name, "user.create", f"user:{name}", None, after)
             return after
 
-    def invite(self, caller: Caller | None, name: str, org: str | None, scopes: list[str], label: str = "") -> str:
+    def invite(self, caller: Caller | None, name: str, org: str | None, scopes: list[str], label: str = "",
+               expires: Any = None) -> str:
         """An administrator opens an account from the web UI: a new user (never an administrator)
         with one read or read+publish token, shown once. Unlike create_token this is allowed from a
         browser session, so a stolen admin cookie can at most open ordinary accounts, never an admin token."""
@@ -96,12 +138,13 @@ class Tokens:
         check_name(name, "user name")
         if org:
             check_name(org, "organisation")
+        until = parse_expiry(expires)
         with self.core.write() as s:
             if rows.user_by_name(s, name=name) is not None:
                 raise Conflict(f"user {name!r} exists", hint="choose another name", field="name")
             user = rows.add_user(s, name=name, org=org, is_admin=False)
             audit(s, caller.name, "user.create", f"user:{name}", None, {"name": name, "org": org, "is_admin": False})
-            return new_token(s, caller.name, user, sorted(set(scopes) | {"read"}), label or "web invitation")
+            return new_token(s, caller.name, user, sorted(set(scopes) | {"read"}), label or "web invitation", until)
 
     def users(self, caller: Caller | None) -> list[dict]:
         need(caller, "admin")
@@ -109,9 +152,11 @@ class Tokens:
             return [{"name": u.name, "org": u.org, "is_admin": u.is_admin, "created_at": iso(u.created_at)}
                     for u in rows.users(s)]
 
-    def create_token(self, caller: Caller | None, user: str, scopes: list[str], label: str = "") -> str:
+    def create_token(self, caller: Caller | None, user: str, scopes: list[str], label: str = "",
+                     expires: Any = None) -> str:
         """Admins make tokens for anyone; a user may make tokens for themselves with
-        no more scopes than the token they hold."""
+        no more scopes than the token they hold, and expiring no later than it does.
+        ``expires``: see parse_expiry; None means until revoked."""
         caller = need(caller, "read") if caller is None or caller.name == user else need(caller, "admin")
         if caller.via_cookie:  # so a stolen browser cookie stays one session, never a lasting token
             raise Forbidden("tokens cannot be made from a browser session",
@@ -121,11 +166,15 @@ class Tokens:
             raise BadInput(f"unknown scopes {bad}; choose from {list(SCOPES)}")
         if not caller.admin and not set(scopes) <= caller.scopes:
             raise Forbidden("a token cannot grant scopes its maker lacks")
+        until = parse_expiry(expires)
+        if not caller.admin and caller.expires_at is not None and (until is None or until > caller.expires_at):
+            raise Forbidden(f"a token cannot outlive the one that makes it (it expires {iso(caller.expires_at)})",
+                            hint="give an earlier expiry", field="expires")
         with self.core.write() as s:
             target = find_user(s, user)
             if "admin" in scopes and not target.is_admin:
                 raise Forbidden(f"{user!r} is not an administrator")
-            return new_token(s, caller.name, target, scopes, label)
+            return new_token(s, caller.name, target, scopes, label, until)
 
     def revoke_token(self, caller: Caller | None, token_or_sha: str) -> dict:
         caller = need(caller, "read")
@@ -147,8 +196,11 @@ class Tokens:
         caller = need(caller, "read")
         with self.core.store.read() as s:
             found = rows.tokens(s, user_id=None if caller.admin else caller.user_id)
+            now = utcnow()
             return [{"sha256": t.sha256, "user": u.name, "scopes": t.scopes.split(), "label": t.label,
-                     "created_at": iso(t.created_at), "revoked_at": iso(t.revoked_at)} for t, u in found]
+                     "created_at": iso(t.created_at), "revoked_at": iso(t.revoked_at),
+                     "expires_at": iso(t.expires_at),
+                     "expired": t.revoked_at is None and not t.live(now)} for t, u in found]
 
     def whoami(self, caller: Caller | None) -> dict:
         caller = need(caller, "read") if caller is None else caller

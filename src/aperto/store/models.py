@@ -24,6 +24,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -45,6 +49,27 @@ class Token(Base):
     scopes: Mapped[str] = mapped_column(String(200))  # space separated
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # None: never
+
+    def live(self, now: datetime) -> bool:
+        """Neither revoked nor expired: the one test every check of a token uses."""
+        return self.revoked_at is None and (self.expires_at is None or aware(self.expires_at) > now)
+
+
+class Invite(Base):
+    """A one-time link that opens an account. The link holds a random code; the table its sha256."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # reader | publisher | admin
+    org: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(96))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_by: Mapped[str | None] = mapped_column(String(96), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 

@@ -1,13 +1,13 @@
-"""Users, API tokens and browser sessions."""
+"""Users, API tokens, browser sessions and invitations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from aperto.store.models import Token, User, WebSession, utcnow
+from aperto.store.models import Invite, Token, User, WebSession, utcnow
 
 
 def user_by_name(s: Session, *, name: str) -> User | None:
@@ -37,9 +37,10 @@ def add_user(s: Session, *, name: str, org: str | None, is_admin: bool) -> User:
     return user
 
 
-def add_token(s: Session, *, user_id: int, sha256: str, scopes: list[str], label: str) -> Token:
+def add_token(s: Session, *, user_id: int, sha256: str, scopes: list[str], label: str,
+              expires_at: datetime | None = None) -> Token:
     token = Token(user_id=user_id, sha256=sha256, scopes=" ".join(sorted(set(scopes))), label=label,
-                  created_at=utcnow())
+                  created_at=utcnow(), expires_at=expires_at)
     s.add(token)
     return token
 
@@ -56,11 +57,12 @@ def tokens(s: Session, *, user_id: int | None = None) -> list[tuple[Token, User]
     return [(t, u) for t, u in s.execute(q)]
 
 
-def live_tokens(s: Session) -> list[tuple[str, str, str]]:
-    """(sha256, user name, scopes) of every token not revoked."""
-    q = (select(Token.sha256, User.name, Token.scopes).join(User, Token.user_id == User.id)
-         .where(Token.revoked_at.is_(None)).order_by(Token.id))
-    return [(h, u, sc) for h, u, sc in s.execute(q)]
+def live_tokens(s: Session, *, now: datetime) -> list[tuple[str, str, str, datetime | None]]:
+    """(sha256, user name, scopes, expiry) of every token neither revoked nor expired at ``now``."""
+    q = (select(Token.sha256, User.name, Token.scopes, Token.expires_at).join(User, Token.user_id == User.id)
+         .where(Token.revoked_at.is_(None), or_(Token.expires_at.is_(None), Token.expires_at > now))
+         .order_by(Token.id))
+    return [(h, u, sc, ex) for h, u, sc, ex in s.execute(q)]
 
 
 def add_session(s: Session, *, sha256: str, user_id: int, scopes: str, expires_at: datetime) -> WebSession:
@@ -78,3 +80,26 @@ def session_with_user(s: Session, *, sha256: str) -> tuple[WebSession, User] | N
 def live_sessions(s: Session, *, user_id: int) -> list[WebSession]:
     return list(s.scalars(select(WebSession).where(WebSession.user_id == user_id,
                                                    WebSession.revoked_at.is_(None))))
+
+
+def add_invite(s: Session, *, sha256: str, role: str, org: str | None, created_by: str,
+               expires_at: datetime) -> Invite:
+    row = Invite(sha256=sha256, role=role, org=org, created_by=created_by, created_at=utcnow(),
+                 expires_at=expires_at)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def invite_by_sha(s: Session, *, sha256: str) -> Invite | None:
+    return s.scalar(select(Invite).where(Invite.sha256 == sha256))
+
+
+def invite_by_id(s: Session, *, invite_id: int) -> Invite | None:
+    return s.get(Invite, invite_id)
+
+
+def pending_invites(s: Session, *, now: datetime) -> list[Invite]:
+    """Invitations that can still be accepted: not used, not revoked, not expired."""
+    return list(s.scalars(select(Invite).where(Invite.used_at.is_(None), Invite.revoked_at.is_(None),
+                                               Invite.expires_at > now).order_by(Invite.id)))

@@ -1,4 +1,4 @@
-"""Takedown, users, tokens, audit, evaluation results."""
+"""Takedown, users, tokens, invitations, audit, evaluation results."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from aperto.errors import BadInput
-from aperto.hub.auth import Caller
+from aperto.hub.auth import Caller, iso
 from aperto.hub.routes.deps import get_caller, get_hub, repo_name
 from aperto.hub.service import Hub
+from aperto.hub.tokens import parse_expiry
 from aperto.store.models import MAX_SEQ
 
 router = APIRouter(tags=["admin"])
@@ -40,13 +41,25 @@ def create_user(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
 @router.post("/api/tokens")
 def create_token(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
                  caller: Caller | None = Depends(get_caller)) -> dict:
-    """The token is shown in this answer only; the hub keeps its sha256."""
+    """The token is shown in this answer only; the hub keeps its sha256. Optional expiry:
+    ``expires_in_days`` (a number) or ``expires_at`` (an ISO date or date-time); without either the
+    token works until revoked."""
     scopes = body.get("scopes") or ["read"]
     if not isinstance(scopes, list):
         raise BadInput("scopes is a list")
+    days, at = body.get("expires_in_days"), body.get("expires_at")
+    if days is not None and at is not None:
+        raise BadInput("give expires_in_days or expires_at, not both", hint="drop one of them", field="expires")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise BadInput(f"expires_in_days is a whole number of days, such as 30, not {days!r}",
+                       hint='send {"expires_in_days": 30}, or a date as expires_at', field="expires")
+    if at is not None and not isinstance(at, str):
+        raise BadInput(f"expires_at is a date or date-time, such as 2027-01-31, not {at!r}",
+                       hint='send {"expires_at": "2027-01-31"}, or a number as expires_in_days', field="expires")
+    until = iso(parse_expiry(days if days is not None else at))
     user = str(body.get("user") or (caller.name if caller else ""))
-    return {"token": hub.tokens.create_token(caller, user, scopes, str(body.get("label") or "")), "user": user,
-            "scopes": scopes}
+    token = hub.tokens.create_token(caller, user, scopes, str(body.get("label") or ""), until)
+    return {"token": token, "user": user, "scopes": scopes, "expires_at": until}
 
 
 @router.get("/api/tokens")
@@ -57,6 +70,32 @@ def list_tokens(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get
 @router.delete("/api/tokens/{sha256}")
 def revoke_token(sha256: str, hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
     return hub.tokens.revoke_token(caller, sha256)
+
+
+@router.post("/api/invites")
+def create_invite(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub),
+                  caller: Caller | None = Depends(get_caller)) -> dict:
+    """A one-time link (``path``; the code is in this answer only): role reader, publisher or admin
+    (admin only with a bearer token), optional org, ``days`` it stays open (1 to 30, default 7)."""
+    return hub.invites.create(caller, str(body.get("role") or "reader"), body.get("org") or None,
+                              body.get("days", 7))
+
+
+@router.get("/api/invites")
+def list_invites(hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> list[dict]:
+    """Invitations still open (not used, withdrawn or expired)."""
+    return hub.invites.pending(caller)
+
+
+@router.delete("/api/invites/{invite_id}")
+def revoke_invite(invite_id: str, hub: Hub = Depends(get_hub), caller: Caller | None = Depends(get_caller)) -> dict:
+    return hub.invites.revoke(caller, invite_id)
+
+
+@router.post("/api/invites/accept")
+def accept_invite(body: dict[str, Any] = Body(...), hub: Hub = Depends(get_hub)) -> dict:
+    """The code is the credential: no token needed. Answers the new account's token, once."""
+    return hub.invites.accept(str(body.get("code") or ""), str(body.get("name") or ""))
 
 
 @router.get("/api/audit")
