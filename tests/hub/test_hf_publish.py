@@ -154,23 +154,77 @@ def test_move_and_delete_repo(lfs: People, live: str) -> None:
     assert api.model_info("acme/new").sha is None
 
 
-def test_xet_client_falls_back_for_small_files_and_is_told_for_large(people: People, live: str,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """With hf_xet installed and HF_HUB_DISABLE_XET unset, files the hub takes inline still
-    upload; a file that needs LFS fails on the Xet token URL, which names HF_HUB_DISABLE_XET=1."""
+@pytest.fixture
+def xet(people: People, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> People:
+    """hf_xet installed and HF_HUB_DISABLE_XET unset, as after `pip install huggingface_hub`;
+    files above SMALL are "lfs" to the client, which then uploads them through Xet."""
     pytest.importorskip("hf_xet")
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    monkeypatch.setenv("HF_XET_CACHE", str(tmp_path / "xet-cache"))
     people.hub.publish.inline_max = SMALL
-    api = HfApi(endpoint=live, token=people.alice)
+    return people
+
+
+def test_xet_client_uploads_large_files_with_nothing_set(xet: People, live: str, tmp_path: Path) -> None:
+    api = HfApi(endpoint=live, token=xet.alice)
     api.create_repo("acme/xet")
-    api.upload_file(path_or_fileobj=APACHE_CARD.encode(), path_in_repo="README.md", repo_id="acme/xet")
-    with pytest.raises(Exception) as caught:
-        api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="model.bin", repo_id="acme/xet")
-    # hf_xet reports only the status of the token URL; the URL itself tells why
-    assert "xet-write-token" in str(caught.value) and "403" in str(caught.value)
-    r = httpx.get(f"{live}/api/models/acme/xet/xet-write-token/main", headers=auth(people.alice))
-    assert r.status_code == 403 and "HF_HUB_DISABLE_XET=1" in r.headers["X-Error-Message"]
-    assert api.list_repo_files("acme/xet") == ["README.md"]
+    api.upload_file(path_or_fileobj=LLAMA_CARD.encode(), path_in_repo="README.md", repo_id="acme/xet")
+    (tmp_path / "model.bin").write_bytes(WEIGHTS)  # random: stored uncompressed in its xorb
+    api.upload_file(path_or_fileobj=str(tmp_path / "model.bin"), path_in_repo="model.bin", repo_id="acme/xet")
+    notes = b"".join(b"line %d of a compressible file\n" % (i % 500) for i in range(20000))  # LZ4 in the xorb
+    api.upload_file(path_or_fileobj=notes, path_in_repo="notes.txt", repo_id="acme/xet", commit_message="notes")
+    model = api.model_info("acme/xet")
+    assert model.gated == "auto" and model.card_data["license"] == "llama3.1"
+    assert {s.rfilename: s.size for s in model.siblings} == {"README.md": len(LLAMA_CARD), "model.bin": len(WEIGHTS),
+                                                             "notes.txt": len(notes)}
+    for name, data in (("model.bin", WEIGHTS), ("notes.txt", notes)):
+        path = hf_hub_download("acme/xet", name, endpoint=live, token=xet.alice, cache_dir=tmp_path / "dl")
+        assert Path(path).read_bytes() == data
+    assert len(list(xet.hub.blobs.uploads.glob("*.xorb"))) >= 2  # they came through Xet, not LFS
+    assert api.list_repo_commits("acme/xet")[0].title == "notes"
+
+
+def test_xet_tokens_and_bad_shards(xet: People, live: str) -> None:
+    api = HfApi(endpoint=live, token=xet.alice)
+    api.create_repo("acme/xet")
+    assert httpx.get(f"{live}/api/models/acme/xet/xet-write-token/main", headers=auth(xet.bob)).status_code == 403
+    assert httpx.get(f"{live}/api/models/acme/xet/xet-write-token/main").status_code == 401
+    token = httpx.get(f"{live}/api/models/acme/xet/xet-write-token/main", headers=auth(xet.alice)).json()
+    assert token["casUrl"] == f"{live}/xet"
+    cas, bearer = token["casUrl"], {"Authorization": f"Bearer {token['accessToken']}"}
+    forged = {"Authorization": f"Bearer {token['accessToken'][:-1]}0"}
+    assert httpx.post(f"{cas}/v1/shards", content=b"x" * 100, headers=forged).status_code == 401
+    assert httpx.post(f"{cas}/v1/shards", content=b"x" * 100, headers=auth(xet.alice)).status_code == 401
+    assert httpx.get(f"{cas}/v1/chunks/default/{'0' * 64}", headers=bearer).status_code == 404  # no global dedup
+    r = httpx.post(f"{cas}/v1/shards", content=b"x" * 100, headers=bearer)
+    assert r.status_code == 400 and "not an Xet shard" in r.headers["X-Error-Message"]
+    # a well-formed shard naming a xorb nobody uploaded: a clear 400, nothing stored
+    def packed(raw: bytes) -> bytes:  # a hash as a shard holds it: four little-endian u64
+        return b"".join(raw[i:i + 8][::-1] for i in range(0, 32, 8))
+
+    file_hash, xorb = bytes(32), bytes(range(32))
+    shard = (b"HFRepoMetaData\x00" + bytes(17) + (2).to_bytes(8, "little") + bytes(8)
+             + file_hash + (1 << 30).to_bytes(4, "little") + (1).to_bytes(4, "little") + bytes(8)
+             + xorb + bytes(4) + (5).to_bytes(4, "little") + (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
+             + packed(hashlib.sha256(b"hello").digest()) + bytes(16) + b"\xff" * 32 + bytes(16))
+    r = httpx.post(f"{cas}/v1/shards", content=shard, headers=bearer)
+    assert r.status_code == 400 and "was not uploaded" in r.headers["X-Error-Message"]
+    assert not xet.hub.blobs.has(hashlib.sha256(b"hello").hexdigest())
+    # the xorb arrives (one uncompressed 5-byte chunk), and the same shard rebuilds the file
+    body = bytes([0, 5, 0, 0, 0, 5, 0, 0]) + b"hello"
+    xorb_hex = packed(xorb).hex()
+    assert httpx.post(f"{cas}/v1/xorbs/default/{xorb_hex}", content=body, headers=bearer).json() == {
+        "was_inserted": True}
+    assert httpx.post(f"{cas}/v1/shards", content=shard, headers=bearer).status_code == 200
+    assert xet.hub.blobs.has(hashlib.sha256(b"hello").hexdigest())
+    # bob's token for his own repo does not reach alice's xorbs
+    bob = xet.hub.tokens.create_token(xet.hub.tokens.authenticate(xet.admin), "bob", ["read", "publish"])
+    HfApi(endpoint=live, token=bob).create_repo("bob/xet")
+    theirs = httpx.get(f"{live}/api/models/bob/xet/xet-write-token/main", headers=auth(bob)).json()
+    shard_bob = shard.replace(packed(hashlib.sha256(b"hello").digest()), packed(hashlib.sha256(b"hellp").digest()))
+    r = httpx.post(f"{cas}/v1/shards", content=shard_bob,
+                   headers={"Authorization": f"Bearer {theirs['accessToken']}"})
+    assert r.status_code == 400 and "was not uploaded" in r.headers["X-Error-Message"]
 
 
 def test_card_licence_contradicting_files_is_a_conflict(lfs: People, live: str) -> None:
@@ -258,20 +312,24 @@ def test_possession_rule_holds_for_lfs_commits(lfs: People, live: str) -> None:
     assert api.model_info("bob/stolen").sha is None
 
 
-def test_hf_cli_repos_create_and_upload(lfs: People, live: str, tmp_path: Path) -> None:
+def test_hf_cli_repos_create_and_upload(xet: People, live: str, tmp_path: Path) -> None:
+    """`hf` as installed, nothing set but the endpoint and token: the weights go through Xet."""
     cli = Path(sys.executable).with_name("hf")
-    env = {**os.environ, "HF_ENDPOINT": live, "HF_TOKEN": lfs.alice, "HF_HUB_DISABLE_XET": "1",
-           "HF_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    env = {**{k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_XET"}, "HF_ENDPOINT": live,
+           "HF_TOKEN": xet.alice, "HF_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
     run = subprocess.run([str(cli), "repos", "create", "acme/cli"], env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr
     (tmp_path / "w").mkdir()
     (tmp_path / "w" / "README.md").write_text(APACHE_CARD)
+    (tmp_path / "w" / "model.bin").write_bytes(WEIGHTS)
     run = subprocess.run([str(cli), "upload", "acme/cli", str(tmp_path / "w"), ".", "--commit-message", "cli"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    info = HfApi(endpoint=live, token=lfs.bob).model_info("acme/cli")
+    info = HfApi(endpoint=live, token=xet.bob).model_info("acme/cli", files_metadata=True)
     assert info.card_data["license"] == "apache-2.0" and info.gated is False
+    assert {s.rfilename: s.size for s in info.siblings} == {"README.md": len(APACHE_CARD), "model.bin": len(WEIGHTS)}
+    assert list(xet.hub.blobs.uploads.glob("*.xorb"))
 
 
 def test_validate_yaml_and_private_refused(lfs: People, live: str) -> None:

@@ -4,9 +4,8 @@ preupload / Git LFS batch / NDJSON commit sequence; branches and tags.
 Every commit still goes through ``Repos.commit`` (licence identified, gating set, audited,
 events emitted). Large files take Git LFS's ``basic`` transfer: a PUT to an upload URL that
 authorises itself (the client sends no token there), signed with the hub's key for one
-token, one sha256 and one size. Xet is never offered: files the client may inline go as
-"regular", larger ones as "lfs", and a client that insists on Xet is told to set
-``HF_HUB_DISABLE_XET=1``.
+token, one sha256 and one size. A client with hf_xet sends "lfs" files through Xet instead
+(hub/xet.py); both end as the caller's verified upload, which the commit names by sha256.
 """
 
 from __future__ import annotations
@@ -35,17 +34,16 @@ from aperto.hub.auth import Caller, check_name, iso
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import check_path, check_repo, find_commit, find_repo, need_owner
 from aperto.hub.repos import Repos
+from aperto.hub.xet import Xet
 from aperto.store import access as access_rows
 from aperto.store import repos as rows
 from aperto.store import tokens as token_rows
 from aperto.store.blobs import check_sha256
 
-# files up to this size go inline in the commit ("regular"): the only way a client that insists on
-# Xet still uploads; larger ones need LFS, so HF_HUB_DISABLE_XET=1
-INLINE_MAX = 50 * 1024 * 1024
+# files up to this size go inline in the commit ("regular"); larger ones through Git LFS, or
+# through Xet when the client has hf_xet (hub/xet.py)
+INLINE_MAX = 10 * 1024 * 1024
 UPLOAD_TTL = 3600  # seconds an LFS upload URL stays valid
-XET_REFUSED = ("This hub does not speak Xet. Set HF_HUB_DISABLE_XET=1 (or uninstall hf_xet) and "
-               "upload again: large files then go through Git LFS's basic transfer.")
 
 
 @dataclass
@@ -62,6 +60,7 @@ class Publish:
     def __init__(self, core: Core, repos: Repos, key: Callable[[], bytes]) -> None:
         self.core, self.repos, self.key = core, repos, key
         self.inline_max = INLINE_MAX
+        self.xet = Xet(repos, key, self.token_caller)
 
     # ---- repos -------------------------------------------------------------------
     def create_repo(self, caller: Caller | None, name: str, private: Any = None) -> dict:
@@ -120,9 +119,14 @@ class Publish:
             raise RepoNotFound(f"Repository {name} not found", hint="create it first (HfApi.create_repo)")
         return caller
 
-    def preupload(self, caller: Caller | None, name: str, revision: str, files: Any) -> dict:
-        self._publisher(caller, name)
+    def may_upload(self, caller: Caller | None, name: str, revision: str) -> Caller:
+        """The caller, if they may upload to this repo at this revision."""
+        caller = self._publisher(caller, name)
         self._check_branch(revision)
+        return caller
+
+    def preupload(self, caller: Caller | None, name: str, revision: str, files: Any) -> dict:
+        self.may_upload(caller, name, revision)
         if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
             raise BadInput("preupload takes {'files': [{'path', 'size', 'sample'}]}")
         out = []
@@ -184,10 +188,14 @@ class Publish:
         good = self._signature(token_sha, name, oid, size, expires)
         if not hmac.compare_digest(good.encode(), sig.encode()) or expires < time.time():
             raise Unauthorized("this upload URL is invalid or expired", hint="ask the LFS batch endpoint again")
+        return self.token_caller(token_sha)
+
+    def token_caller(self, token_sha: str) -> Caller:
+        """Who a signed URL or Xet token made for this token acts for, while the token lives."""
         with self.core.store.read() as s:
             row = token_rows.token_with_user(s, sha256=token_sha)
         if row is None or row[0].revoked_at is not None:
-            raise Unauthorized("the token this upload URL was made for was revoked")
+            raise Unauthorized("the token this upload was authorised with was revoked")
         token, user = row
         return Caller(user.id, user.name, user.org, user.is_admin, frozenset(token.scopes.split()), token.sha256)
 

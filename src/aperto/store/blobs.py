@@ -248,6 +248,19 @@ class BlobStore:
         self._proof(owner, sha256).touch(mode=0o600)
         return final
 
+    def _staged(self, owner: int, name: str) -> Path:
+        return self.uploads / f"{int(owner)}-{check_sha256(name)}.xorb"
+
+    def stage(self, owner: int, name: str, data: bytes) -> None:
+        """Keep a piece of an upload in progress (an Xet xorb) under the owner's name for it."""
+        _write_private(self._staged(owner, name), data)
+
+    def staged(self, owner: int, name: str) -> bytes | None:
+        try:
+            return self._staged(owner, name).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def put_bytes(self, data: bytes) -> str:
         """Small helper for tests and the web UI: store bytes directly."""
         sha = hashlib.sha256(data).hexdigest()

@@ -188,6 +188,21 @@ class S3BlobStore:
         return sha
 
     # ---- uploads -----------------------------------------------------------------------
+    def stage(self, owner: int, name: str, data: bytes) -> None:
+        """Keep a piece of an upload in progress (an Xet xorb): every replica can read it."""
+        with self._s3():
+            self.client.put_object(Bucket=self.bucket, Key=f"uploads/{int(owner)}-{check_sha256(name)}.xorb", Body=data)
+
+    def staged(self, owner: int, name: str) -> bytes | None:
+        try:
+            with self._s3():
+                obj = self.client.get_object(Bucket=self.bucket, Key=f"uploads/{int(owner)}-{check_sha256(name)}.xorb")
+                return obj["Body"].read()
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in MISSING:
+                return None
+            raise
+
     def proven(self, owner: int, sha256: str) -> bool:
         """Did this owner upload these bytes themselves? (A sha256 is public metadata.)"""
         return self.has(sha256) and self._head(f"proofs/{int(owner)}-{check_sha256(sha256)}") is not None

@@ -8,8 +8,9 @@ from typing import Any
 
 from aperto.limits import MAX_DEPTH, BodyLimit, mib, refuse, too_deep
 
-# uploads and commits (NDJSON, read line by line with a per-line limit) stream past the body limit
-UPLOAD = re.compile(r"^/api/models/[^/]+/[^/]+/(upload/[0-9a-f]{64}|commit/[^/]+)$")
+# uploads, commits (NDJSON, read line by line with a per-line limit) and Xet xorbs (64 MiB at
+# most, counted as they arrive) stream past the body limit
+UPLOAD = re.compile(r"^(/api/models/[^/]+/[^/]+/(upload/[0-9a-f]{64}|commit/[^/]+)|/xet/v1/xorbs/default/[0-9a-f]{64})$")
 Receive = Any
 Send = Any
 

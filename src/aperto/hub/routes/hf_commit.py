@@ -1,5 +1,5 @@
 """How huggingface_hub publishes: preupload, the Git LFS batch endpoint, the signed LFS
-upload URL (a PUT that carries no token), the NDJSON commit, and Xet refused plainly."""
+upload URL (a PUT that carries no token), the Xet write token and CAS, the NDJSON commit."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import re
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from aperto.errors import BadInput, Forbidden
+from aperto.errors import BadInput, NotFound
 from aperto.hub.auth import Caller
-from aperto.hub.publish import XET_REFUSED
-from aperto.hub.routes.deps import get_caller, get_hub, json_object, repo_name
+from aperto.hub.routes.deps import get_caller, get_hub, json_object, raw_token, repo_name
 from aperto.hub.service import Hub
+from aperto.hub.xet_format import XORB_MAX
 
 router = APIRouter(tags=["huggingface-compatible publishing"])
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -100,6 +100,36 @@ async def commit(org: str, name: str, rev: str, request: Request, hub: Hub = Dep
 
 
 @router.get("/api/models/{org}/{name}/xet-write-token/{rev}")
+def xet_write_token(org: str, name: str, rev: str, request: Request, hub: Hub = Depends(get_hub),
+                    caller: Caller | None = Depends(get_caller)) -> dict:
+    """hf_xet asks here before it uploads, and again before the token runs out."""
+    publisher = hub.publish.may_upload(caller, repo_name(org, name), rev)
+    return hub.publish.xet.write_token(publisher, repo_name(org, name), base_url(request))
+
+
 @router.get("/api/models/{org}/{name}/xet-read-token/{rev}")
-def xet_token(org: str, name: str, rev: str) -> dict:
-    raise Forbidden(XET_REFUSED)
+def xet_read_token(org: str, name: str, rev: str) -> dict:
+    raise NotFound("downloads from this hub are plain HTTP, not Xet",
+                   hint="download through /resolve (the client does when no Xet header is sent)")
+
+
+# ---- the Xet CAS (uploads only; see hub/xet.py). Its bearer token is the Xet token. ------
+@router.post("/xet/v1/xorbs/default/{sha256}")
+async def xet_xorb(sha256: str, request: Request, hub: Hub = Depends(get_hub)) -> dict:
+    body = bytearray()
+    async for chunk in request.stream():  # bounded: past the limit it is refused, not buffered
+        body += chunk
+        if len(body) > XORB_MAX:
+            raise BadInput(f"a xorb is at most {XORB_MAX} bytes")
+    return await run_in_threadpool(hub.publish.xet.put_xorb, raw_token(request), sha256, bytes(body))
+
+
+@router.post("/xet/v1/shards")
+async def xet_shard(request: Request, hub: Hub = Depends(get_hub)) -> dict:
+    return await run_in_threadpool(hub.publish.xet.put_shard, raw_token(request), await request.body())
+
+
+@router.get("/xet/v1/chunks/default/{sha256}")
+@router.get("/xet/v1/chunks/default-merkledb/{sha256}")
+def xet_chunk(sha256: str, request: Request, hub: Hub = Depends(get_hub)) -> None:
+    hub.publish.xet.chunk(raw_token(request))
