@@ -164,3 +164,42 @@ def test_the_cached_path_answers_as_the_full_stack(pair: Pair) -> None:
     assert httpx.get(url, headers=auth("aperto_" + "x" * 43)).status_code == 401  # unknown token: full stack
     metrics = httpx.get(f"{pair.url_b}/metrics").text
     assert 'aperto_hub_http_requests_total{method="GET",route="/api/models/{org}/{name}",status="200"} 3.0' in metrics
+
+
+def change_through_a(pair: Pair, kind: str) -> tuple[str, int]:
+    """Make one change through replica a; the event type it emits and the status bob's download gets after."""
+    admin, alice = pair.caller(pair.people.admin), pair.caller(pair.people.alice)
+    if kind == "takedown":
+        pair.a.repos.withdraw(admin, "alice/m", "DMCA")
+        return "takedown", 403
+    if kind == "gating":
+        pair.a.repos.set_gating(alice, "alice/m", "manual")
+        return "gating", 403
+    if kind == "revoke":
+        pair.a.access.revoke_access(alice, "alice/m", "bob", "terms broken")
+        return "revoke", 403
+    pair.a.tokens.revoke_token(admin, pair.people.bob)
+    return "token-revoked", 401
+
+
+@pytest.mark.parametrize("kind", ["takedown", "gating", "revoke", "token"])
+def test_b_holds_to_a_change_on_its_next_request_once_applied(pair: Pair, kind: str) -> None:
+    """No waiting for b to come round: once b's own feed has answered with the event (it answers after
+    b's caches heard it), the very next request to b is refused."""
+    if kind == "revoke":
+        publish(pair, "alice/m", GATED, gating="manual")
+        pair.a.access.grant_access(pair.caller(pair.people.alice), "alice/m", "bob")
+    else:
+        publish(pair, "alice/m", APACHE)
+    until(lambda: pair.head(pair.url_b, pair.people.bob, "alice/m") == 200, "b serves bob (its caches warm)")
+    feed = {"Authorization": f"Bearer {pair.people.gw}"}
+    after = httpx.get(f"{pair.url_b}/api/events", headers=feed).json()["last_seq"]
+    event, refused = change_through_a(pair, kind)
+    seen: list[str] = []
+    while event not in seen:  # b's feed, long-polled: it may first answer with other events of the change
+        answer = httpx.get(f"{pair.url_b}/api/events", params={"after": after, "wait": 10}, headers=feed,
+                           timeout=30).json()
+        assert answer["events"], f"b's feed heard nothing of the {kind} within 10 s"
+        seen += [e["type"] for e in answer["events"]]
+        after = answer["last_seq"]
+    assert pair.head(pair.url_b, pair.people.bob, "alice/m") == refused
