@@ -1,5 +1,6 @@
-"""Management pages: accounts and tokens, the kill switch for everything and the audit log
-(administrators); each gated model's requests, grants and access mode (its licensor).
+"""Management pages: accounts, tokens and invitation links, the kill switch for everything and the
+audit log (administrators); each gated model's requests, grants and access mode (its licensor);
+and the page where an invitation link is accepted.
 
 Every page checks who is asking through the services (``need``/``need_owner``), and every
 change is a CSRF-checked form, like the rest of the web UI.
@@ -14,13 +15,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from aperto.errors import ApertoError, Forbidden, Unauthorized
+from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from aperto.hub.auth import Caller
-from aperto.hub.routes.deps import get_hub, repo_name
+from aperto.hub.i18n import N_
+from aperto.hub.routes.deps import get_hub, repo_name, session_id
+from aperto.hub.routes.security import SESSION_COOKIE, same_origin
 from aperto.hub.routes.web_base import back, check_csrf, halted, page, tr, web_caller
 from aperto.hub.service import Hub
+from aperto.hub.sessions import csrf_for
 
 router = APIRouter(include_in_schema=False)
+INVITE_COOKIE = "aperto_invite"  # the pre-session CSRF nonce of the invitation form
+STALE_FORM = N_("The form was stale or came from another site; it has been renewed, please send it again.")
+BAD_NAME = N_("Use letters, digits, '-', '_' and '.' (at most 96), starting with a letter or digit.")
 AUDIT_FILTERS = ("actor", "action", "subject", "since")
 HISTORY_FILTERS = ("user", "status", "kind")
 
@@ -41,12 +48,14 @@ def admin_only(request: Request, hub: Hub) -> Caller:
 
 
 def admin_view(request: Request, hub: Hub, new_token: dict[str, str] | None = None,
-               errors: dict[str, str] | None = None, form: dict[str, Any] | None = None) -> HTMLResponse:
+               errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
+               new_invite: dict[str, Any] | None = None) -> HTMLResponse:
     me = admin_only(request, hub)
     return page(request, "admin.html", hub, status=400 if errors else 200, users=hub.tokens.users(me),
                 tokens=hub.tokens.list_tokens(me), kill=next((k for k in hub.control.kills() if k["repo"] is None),
                                                              None),
-                new_token=new_token, errors=errors or {}, form=form or {})
+                invites=hub.invites.pending(me), new_token=new_token, new_invite=new_invite, errors=errors or {},
+                form=form or {})
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -62,11 +71,34 @@ async def invite_form(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResp
     name = str(form.get("name", "")).strip()
     scopes = ["read", "publish"] if form.get("publish") else ["read"]
     try:
-        token = hub.tokens.invite(me, name, str(form.get("org") or "").strip() or None, scopes)
+        token = hub.tokens.invite(me, name, str(form.get("org") or "").strip() or None, scopes,
+                                  expires=str(form.get("expires") or ""))
     except ApertoError as exc:
         field = str(exc.details.get("field") or "name")
         return admin_view(request, hub, errors={field: exc.message}, form=form)
     return admin_view(request, hub, new_token={"user": name, "token": token})
+
+
+@router.post("/admin/invites", response_class=HTMLResponse)
+async def invite_link_form(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
+    """A one-time invitation link, shown on this answer only (the hub keeps its hash)."""
+    form = await check_csrf(request)
+    me = admin_only(request, hub)
+    org = str(form.get("org") or "").strip()
+    again = {"role": str(form.get("role") or ""), "inv_org": org, "days": str(form.get("days") or "")}
+    try:
+        made = hub.invites.create(me, again["role"] or "reader", org or None, again["days"] or 7)
+    except ApertoError as exc:
+        return admin_view(request, hub, errors={"invite": exc.one_line()}, form=again)
+    url = str(request.base_url).rstrip("/") + made["path"]
+    return admin_view(request, hub, new_invite={"url": url, "expires_at": made["expires_at"]})
+
+
+@router.post("/admin/invites/revoke")
+async def revoke_invite_form(request: Request, hub: Hub = Depends(get_hub)) -> Response:
+    form = await check_csrf(request)
+    hub.invites.revoke(admin_only(request, hub), str(form.get("id", "")))
+    return back("/admin", tr(request)("Invitation withdrawn: its link no longer works."))
 
 
 @router.post("/admin/tokens/revoke")
@@ -165,3 +197,59 @@ async def webhook_delete_form(request: Request, org: str, name: str, hub: Hub = 
     form = await check_csrf(request)
     hub.webhooks.delete(signed_in(request, hub), str(form.get("id", "")))
     return back(f"/models/{org}/{name}/manage", tr(request)("Webhook removed."))
+
+
+def invite_page(request: Request, hub: Hub, code: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """The invitation's page: its form while it is open, else why it cannot be used."""
+    try:
+        invite: dict[str, Any] | None = hub.invites.look(code)
+    except NotFound:
+        invite, status = None, 404
+    if invite is not None and invite["state"] != "open" and "accepted" not in context:
+        status = 410
+    nonce = hub.sessions.login_nonce()
+    # a visitor who is signed in sends their session's CSRF token too (the middleware asks for it)
+    response = page(request, "invite.html", hub, status=status, invite=invite, code=code,
+                    invite_csrf=hub.sessions.login_csrf(nonce), session_csrf=csrf_for(session_id(request)),
+                    **{"errors": {}, "form": {}, **context})
+    response.set_cookie(INVITE_COOKIE, nonce, httponly=True, samesite="strict", path="/invite",
+                        secure=request.url.scheme == "https", max_age=3600)
+    return response
+
+
+@router.get("/invite/{code}", response_class=HTMLResponse)
+def invitation_page(request: Request, code: str, hub: Hub = Depends(get_hub)) -> HTMLResponse:
+    return invite_page(request, hub, code[:200])
+
+
+@router.post("/invite/{code}", response_class=HTMLResponse)
+async def accept_invite_form(request: Request, code: str, hub: Hub = Depends(get_hub)) -> HTMLResponse:
+    """Open the account, sign the newcomer in, and show their token once."""
+    form = dict(await request.form())
+    code = code[:200]
+    _ = tr(request)
+    name = str(form.get("name") or "").strip()
+    if not same_origin(request) or not hub.sessions.login_ok(request.cookies.get(INVITE_COOKIE, ""),
+                                                            str(form.get("invite_csrf", ""))):
+        return invite_page(request, hub, code, 403, form={"name": name},
+                           errors={"form": _(STALE_FORM)})
+    try:
+        opened = hub.invites.accept(code, name)
+    except Conflict as exc:
+        if exc.details.get("field") == "name":
+            return invite_page(request, hub, code, 409, form={"name": name},
+                               errors={"name": _("That name is taken: choose another.")})
+        return invite_page(request, hub, code)  # used, withdrawn or expired meanwhile: the page says which
+    except BadInput:
+        return invite_page(request, hub, code, 400, form={"name": name},
+                           errors={"name": _(BAD_NAME)})
+    except NotFound:
+        return invite_page(request, hub, code)
+    hub.sessions.end(session_id(request))  # whoever was signed in here is signed out first
+    session = hub.sessions.start(opened["token"])
+    me = hub.sessions.authenticate(session)
+    response = invite_page(request, hub, code, accepted=opened, me=me, csrf=csrf_for(session))
+    response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https", max_age=int(hub.settings.web_session_hours * 3600))
+    response.delete_cookie(INVITE_COOKIE, path="/invite")
+    return response
