@@ -4,6 +4,7 @@ killed mid-request is survived, and SIGINT leaves no process behind."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -99,6 +100,32 @@ def replica_pid(proc: subprocess.Popen, replica: str) -> int:
                 and " hub " in cmdline(pid))
 
 
+def relay_leader(pg_url: str, hubs: list[int]) -> int:
+    """Which hub process holds the relay's advisory lock: PostgreSQL names the client port of the
+    connection holding it, /proc/net/tcp and each process's fds name the process with that socket."""
+    from sqlalchemy import create_engine, text
+
+    from aperto.hub.relay import RELAY_LOCK
+
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect() as c:
+            port = c.execute(text("SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                  "WHERE l.locktype = 'advisory' AND l.objid = :key AND l.granted "
+                                  "AND a.datname = current_database()"), {"key": RELAY_LOCK}).scalar_one()
+    finally:
+        engine.dispose()
+    inode_port = {f[9]: int(f[1].rsplit(":", 1)[1], 16)
+                  for f in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])}
+    for pid in hubs:
+        for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and inode_port.get(link[8:-1]) == port:
+                    return pid
+    raise AssertionError(f"no hub process holds the relay lock's connection (client port {port})")
+
+
 def applied_seq(gateway: str) -> float:
     """The newest event a gateway has applied, from its /metrics."""
     text = httpx.get(gateway.removesuffix("/v1") + "/metrics").text
@@ -116,7 +143,7 @@ def publish(hub: str, token: str, text: bytes) -> str:
     return r.json()["commit"]
 
 
-def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_stops_all(cluster) -> None:
+def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_stops_all(cluster, pg_url: str) -> None:
     proc, seen = cluster
     hub, token = seen["hub (nginx)"], seen["admin token"]
     replicas = [seen["hub replica 0"], seen["hub replica 1"]]
@@ -142,21 +169,25 @@ def test_cluster_up_two_replicas_agree_a_takedown_holds_everywhere_and_sigint_st
         eventually(lambda gw=gw: applied_seq(gw) >= takedown_seq, f"{gw} applies the takedown")
         assert httpx.get(f"{gw}/models/{MODEL}", headers=auth).status_code == 404
 
-    # a replica killed mid-request: two long-polls through nginx, one on each replica
+    # the relay's replica killed mid-request: two long-polls through nginx, one on each replica
     last = httpx.get(f"{hub}/api/events", headers=auth).json()["last_seq"]
+    leader = relay_leader(pg_url, [replica_pid(proc, r) for r in replicas])
     answers: list[httpx.Response] = []
     polls = [threading.Thread(target=lambda: answers.append(httpx.get(
         f"{hub}/api/events", params={"after": last, "wait": 25}, headers=auth, timeout=60))) for _ in range(2)]
     for t in polls:
         t.start()
         time.sleep(0.3)
-    os.kill(replica_pid(proc, replicas[0]), signal.SIGKILL)
+    os.kill(leader, signal.SIGKILL)
     r = httpx.post(f"{hub}/api/models/{MODEL}/restore", headers=auth, json={})
     assert r.status_code == 200, r.text  # nginx sends it to the replica left
     for t in polls:
         t.join(60)
     assert [a.status_code for a in answers] == [200, 200]
     assert all(any(e["type"] == "restore" for e in a.json()["events"]) for a in answers)
+    for gw in gateways:  # the survivor took the lock over and relayed the restore through NATS
+        eventually(lambda gw=gw: httpx.get(f"{gw}/models/{MODEL}", headers=auth).status_code == 200,
+                   f"{gw} serves {MODEL} again after the restore")
 
     children = descendants(proc.pid)
     assert len(children) >= 7  # nats, weed, nginx (and its worker), a hub, three gateways
