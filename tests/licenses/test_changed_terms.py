@@ -85,6 +85,22 @@ def test_the_cli_shows_both_wordings(capsys: pytest.CaptureFixture[str], shared_
     assert {("changed", "governing-law"), ("missing", "termination")} <= terms
     assert main(["license", str(path)]) == 21
     out = capsys.readouterr().out
-    assert 'official:  "and construed under the laws of the State of California' in out
-    assert 'this copy: "and construed under the laws of the State of Nevada' in out
+    assert 'official:  "under the laws of the State of California' in out
+    assert 'this copy: "under the laws of the State of Nevada' in out
     assert "this copy: (absent)" in out
+
+
+YI = Path(__file__).resolve().parents[1] / "data" / "licenses-wild" / "github" / "Yi_MODEL_LICENSE_AGREEMENT"
+
+
+def test_yi_is_known_with_its_revision_and_terms() -> None:
+    text = YI.read_text(encoding="utf-8")
+    found = identify_text(text)
+    assert (found.id, found.version, found.status, found.revision) == ("yi-license", "2.1", "identified", "2023-11-23")
+    english = identify_text(text[:text.index("Yi系列模型社区许可协议")])
+    assert (english.id, english.status) == ("yi-license", "identified")      # the Chinese half is a tail
+    moved = identify_text(text.replace("laws of the mainland of the People's Republic of China",
+                                       "laws of the Republic of Singapore", 1))
+    assert moved.status == "altered"
+    law = next(d for d in moved.differences if d["term"] == "governing-law")
+    assert "People's Republic of China" in law["official"] and "Singapore" in law["copy"]

@@ -13,13 +13,14 @@ import re
 
 from aperto.licenses.normalize import Tokens
 
-WINDOW = 12          # words of official wording kept per term: enough to read, far from the whole clause
+WINDOW = 14          # words of official wording kept per term: enough to read, far from the whole clause
+LEAD = 2             # of them, words before the mark ("by the laws of ...")
 PER_TEXT = 60        # terms kept per reference text
 _SENTENCE = re.compile(r"[^.;:!?\n]+(?:\n(?![ \t]*\n)[^.;:!?\n]+)*")
 
 # (kind, word sequences that mark it); the first kind that matches a sentence is its kind
 _MARKS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
-    ("governing-law", (("governed", "by"), ("laws", "of"), ("law", "of"), ("jurisdiction",), ("courts", "of"))),
+    ("governing-law", (("laws", "of"), ("law", "of"), ("governed", "by"), ("courts", "of"), ("jurisdiction",))),
     ("naming", (("beginning", "of"), ("begin", "with"), ("beginning", "with"), ("start", "with"),
                 ("starting", "with"), ("prefix",))),
     ("termination", (("terminate",), ("terminated",), ("termination",), ("terminates",))),
@@ -86,7 +87,7 @@ def terms_of(text: str, tokens: Tokens, skip: set[int]) -> list[Term]:
         kind, at = classify(tokens.words[a:b])
         if not kind:
             continue
-        wa = max(a, a + at - WINDOW // 3)
+        wa = max(a, min(a + at - LEAD, b - WINDOW))     # near a sentence end, the words before it
         wb = min(b, wa + WINDOW)
         wording = " ".join(text[tokens.starts[wa]:tokens.ends[wb - 1]].split())
         found.append((kind, a, b, wa, wb, wording))
@@ -96,11 +97,14 @@ def terms_of(text: str, tokens: Tokens, skip: set[int]) -> list[Term]:
     return sorted(kept, key=lambda t: t[1])
 
 
-def within(terms: tuple[Term, ...], lo: int, hi: int, kinds: frozenset[str] | None = None) -> list[Term]:
-    """The terms whose official wording lies mostly inside reference tokens [lo, hi)."""
+def within(terms: tuple[Term, ...], lo: int, hi: int, kinds: frozenset[str] | None = None,
+           share: float = 0.5) -> list[Term]:
+    """The terms with at least `share` of their official wording inside reference tokens [lo, hi)
+    (share 0: any of it)."""
     out = []
     for t in terms:
         _kind, _a, _b, wa, wb, _w = t
-        if (kinds is None or t[0] in kinds) and 2 * (min(wb, hi) - max(wa, lo)) >= min(wb - wa, max(hi - lo, 1)):
+        overlap = min(wb, hi) - max(wa, lo)
+        if (kinds is None or t[0] in kinds) and overlap > 0 and overlap >= share * (wb - wa):
             out.append(t)
     return out

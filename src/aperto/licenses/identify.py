@@ -476,7 +476,7 @@ def _changed_terms(text: str, tokens: Tokens, sig: fingerprints.Signature, upos:
         # before the change the two texts are offset by `left`, after it by `right`
         left, right = upos[a - 1] - sig.positions[a - 1], upos[b + 1] - sig.positions[b + 1]
         for kind, _sa, _sb, wa, wb, wording in clauses.within(sig.terms, min(lo, hi - 1), max(hi, lo + 1),
-                                                              clauses.IN_PLACE):
+                                                              clauses.IN_PLACE, share=0):
             first, last = max(wa + left, 0), min(wb + right, len(tokens)) - 1
             if last < first:
                 continue
