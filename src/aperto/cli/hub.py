@@ -248,13 +248,20 @@ def token_cmd() -> None:
 @click.option("--org", help="Organisation of a new user.")
 @click.option("--admin", "is_admin", is_flag=True, help="Make a new user an administrator (adds the admin scope).")
 @click.option("--label", default="", help="What the token is for.")
+@click.option("--expires", default=None, metavar="WHEN",
+              help="When the token stops working: days (30d), a date (2027-01-31, 00:00 UTC) or an ISO "
+                   "date-time. Default: until revoked.")
 @data_dir_option
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the user, scopes and token as JSON.")
-def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label: str, data_dir: str | None,
-                 database_url: str | None, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the user, scopes, expiry and token as JSON.")
+def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label: str, expires: str | None,
+                 data_dir: str | None, database_url: str | None, as_json: bool) -> None:
     """Make a token for USER (created if new); the token is printed once."""
+    from aperto.hub.auth import iso
     from aperto.hub.service import Hub
+    from aperto.hub.tokens import parse_expiry
+
+    until = iso(parse_expiry(expires))  # a bad or past expiry is refused before anything is made
 
     hub = Hub(_settings(data_dir, database_url))
     first = hub.tokens.bootstrap_admin()
@@ -268,9 +275,10 @@ def token_create(user: str, scopes: str, org: str | None, is_admin: bool, label:
     wanted = [s.strip() for s in scopes.split(",") if s.strip()]
     if is_admin and "admin" not in wanted:
         wanted.append("admin")
-    token = hub.tokens.create_token(op, user, wanted, label)
+    token = hub.tokens.create_token(op, user, wanted, label, until)
     if as_json:
-        click.echo(json.dumps({"user": user, "scopes": wanted, "label": label, "token": token}, indent=2))
+        click.echo(json.dumps({"user": user, "scopes": wanted, "label": label, "expires_at": until, "token": token},
+                              indent=2))
     else:
         click.echo(token)
 
@@ -289,7 +297,8 @@ def token_list(data_dir: str | None, database_url: str | None, as_json: bool) ->
         click.echo(json.dumps(tokens, indent=2, default=str))
         return
     for t in tokens:
-        state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
+        state = (f"revoked {t['revoked_at']}" if t["revoked_at"] else f"expired {t['expires_at']}" if t["expired"]
+                 else f"active until {t['expires_at']}" if t["expires_at"] else "active")
         click.echo(f"{t['sha256'][:16]}  {t['user']:<16} {','.join(t['scopes']):<24} {state}  {t['label']}")
 
 
