@@ -165,3 +165,25 @@ def test_gateway_fails_closed_when_nats_stops_and_recovers_with_nothing_lost(fle
               "recovery", timeout=20)
         assert None not in gateway.policy.kills
         assert len(applied) == len(set(applied)), applied  # nothing applied twice
+
+
+def test_the_stream_takes_more_than_a_thousand_gateways(nats_url: str) -> None:
+    """nats-server 2.15 caps a stream with no limit of its own at 1,000 consumers; every gateway holds
+    one. A stream made before the relay set its limit is lifted too."""
+    from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig
+
+    from aperto.hub.relay import SUBJECTS, ensure_stream
+
+    async def check() -> int:
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS]))  # as an older relay made it
+            await ensure_stream(js)
+            for i in range(1001):
+                await js.add_consumer(STREAM, ConsumerConfig(durable_name=f"gw{i}", deliver_policy=DeliverPolicy.ALL))
+            return (await js.stream_info(STREAM)).state.consumer_count
+        finally:
+            await nc.close()
+
+    assert asyncio.run(check()) == 1001

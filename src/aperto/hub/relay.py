@@ -26,6 +26,7 @@ SUBJECTS = "aperto.events.>"
 HEARTBEAT = "aperto.heartbeat"
 RELAY_LOCK = 0x72656C61  # the advisory lock key ("rela")
 BATCH = 500
+MAX_CONSUMERS = 1_000_000  # gateways following the stream, each with its own consumer
 
 
 def subject(event: dict[str, Any]) -> str:
@@ -38,13 +39,20 @@ def body(event: dict[str, Any]) -> bytes:
 
 
 async def ensure_stream(js: Any) -> None:
+    """Create the stream, or lift an older one's consumer limit: every gateway holds one ordered
+    consumer, and nats-server 2.15 caps a stream that sets no limit of its own at 1,000 consumers."""
     from nats.js.api import StreamConfig
     from nats.js.errors import NotFoundError
 
     try:
-        await js.stream_info(STREAM)
+        info = await js.stream_info(STREAM)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS], duplicate_window=600.0))
+        await js.add_stream(StreamConfig(name=STREAM, subjects=[SUBJECTS], duplicate_window=600.0,
+                                         max_consumers=MAX_CONSUMERS))
+        return
+    if (info.config.max_consumers or 0) < MAX_CONSUMERS:
+        info.config.max_consumers = MAX_CONSUMERS
+        await js.update_stream(info.config)
 
 
 async def last_published(js: Any) -> int:
