@@ -192,7 +192,8 @@ def test_xet_tokens_and_bad_shards(xet: People, live: str) -> None:
     token = httpx.get(f"{live}/api/models/acme/xet/xet-write-token/main", headers=auth(xet.alice)).json()
     assert token["casUrl"] == f"{live}/xet"
     cas, bearer = token["casUrl"], {"Authorization": f"Bearer {token['accessToken']}"}
-    forged = {"Authorization": f"Bearer {token['accessToken'][:-1]}0"}
+    last = token["accessToken"][-1]
+    forged = {"Authorization": f"Bearer {token['accessToken'][:-1]}{'1' if last == '0' else '0'}"}
     assert httpx.post(f"{cas}/v1/shards", content=b"x" * 100, headers=forged).status_code == 401
     assert httpx.post(f"{cas}/v1/shards", content=b"x" * 100, headers=auth(xet.alice)).status_code == 401
     assert httpx.get(f"{cas}/v1/chunks/default/{'0' * 64}", headers=bearer).status_code == 404  # no global dedup

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hubtools import APACHE_CARD, People
 from sqlalchemy import update
@@ -16,7 +17,12 @@ from aperto.config import Settings
 from aperto.store.models import Audit
 
 
-def test_publish_a_folder_then_resume_an_interrupted_upload(people: People, live: str, tmp_path: Path) -> None:
+def test_publish_a_folder_then_resume_an_interrupted_upload(people: People, live: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """aperto publish is huggingface_hub's upload_folder: w.bin goes through Xet, and the hub
+    completes the earlier, broken upload of the same bytes instead of refusing it."""
+    monkeypatch.setenv("HF_XET_CACHE", str(tmp_path / "xet-cache"))
+    people.hub.publish.inline_max = 64 * 1024
     folder = tmp_path / "model"
     (folder / "sub").mkdir(parents=True)
     (folder / "README.md").write_text(APACHE_CARD)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import click
 
 from aperto.cli.auth import resolve
-from aperto.cli.remote import check, hub_hint, reaching
+from aperto.cli.remote import error_from, hub_hint, request
 from aperto.config import Settings
-from aperto.errors import BadInput, Conflict
-
-CHUNK = 1024 * 1024
+from aperto.errors import BadInput, Conflict, Unavailable
 
 
 def _settings(data_dir: str | None, database_url: str | None = None) -> Settings:
@@ -70,35 +71,22 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
 
 
 # ---- publish ---------------------------------------------------------------------
-def _file_list(path: Path) -> list[tuple[str, Path]]:
-    if path.is_file():
-        return [(path.name, path)]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.relative_to(path).parts)
-    return [(p.relative_to(path).as_posix(), p) for p in files]
+HF_GATED: dict[str, Literal["auto", "manual", False]] = {"open": False, "auto": "auto", "manual": "manual"}
 
 
-def upload_file(client, repo: str, local: Path, sha: str, size: int, bar) -> None:  # noqa: ANN001
-    """Send what the hub lacks, resuming from the size it already holds."""
-    url = f"/api/models/{repo}/upload/{sha}"
-    status = client.get(url)
-    check(status)
-    have = status.json()["received"]
-    if have < 0:  # the hub already holds these bytes
-        bar.update(size)
-        return
-    bar.update(have)
+@contextlib.contextmanager
+def hf_errors(hub_url: str) -> Iterator[None]:
+    """huggingface_hub's failures as the CLI's typed errors: the hub's answer, or an unreachable hub."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
 
-    def body():  # noqa: ANN202
-        with open(local, "rb") as f:
-            f.seek(have)
-            while block := f.read(CHUNK):
-                bar.update(len(block))
-                yield block
-
-    response = client.patch(url, params={"size": size, "offset": have}, content=body())
-    check(response)
-    if not response.json().get("complete"):
-        raise Conflict(f"{local}: the hub holds {response.json()['received']} of {size} bytes; run publish again")
+    try:
+        yield
+    except HfHubHTTPError as exc:
+        raise error_from(exc.response) from None  # type: ignore[arg-type]  # httpx2's Response is httpx's
+    except httpx2.TransportError as exc:
+        raise Unavailable(f"cannot reach the hub at {hub_url}: {exc or type(exc).__name__}",
+                          hint=hub_hint("--hub")) from None
 
 
 @click.command("publish")
@@ -109,40 +97,43 @@ def upload_file(client, repo: str, local: Path, sha: str, size: int, bar) -> Non
 @click.option("--hub", "hub_url", envvar="APERTO_HUB_URL", default="http://127.0.0.1:8600", show_default=True)
 @click.option("--message", "-m", default="", help="Commit message.")
 @click.option("--gating", type=click.Choice(["open", "auto", "manual"]),
-              help="Override the licence-based gating mode (recorded in the audit log).")
+              help="Override the licence-based gating mode (recorded in the audit log); set before any file "
+                   "is committed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the commit as JSON.")
 def publish_cmd(path: str, repo: str, token: str | None, hub_url: str, message: str, gating: str | None,
                 as_json: bool) -> None:
-    """Upload a folder (or one file) as a new commit; interrupted uploads resume."""
-    import httpx
-    from tqdm import tqdm
+    """Upload a folder (or one file) as a new commit: huggingface_hub's create_repo and
+    upload_folder against the hub, so it is exactly what `hf upload` does. Interrupted uploads
+    resume (files the hub already holds are not sent again)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
 
     root = Path(path)
-    files = _file_list(root)
-    if not files:
+    if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
         raise BadInput(f"{path} holds no files")
-    headers = resolve(token).headers()
-    entries = []
-    from aperto.store.blobs import hash_file  # the hub's own hasher; imported here, the store is heavy
-
-    total = sum(p.stat().st_size for _, p in files)
-    with reaching(hub_url, "the hub", hub_hint("--hub")), \
-            httpx.Client(base_url=hub_url, headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
-            tqdm(total=total, unit="B", unit_scale=True, desc=repo, file=sys.stderr,
-                 disable=not sys.stderr.isatty()) as bar:
-        for rel, local in files:
-            sha, size = hash_file(local), local.stat().st_size
-            upload_file(client, repo, local, sha, size, bar)
-            entries.append({"path": rel, "sha256": sha, "size": size})
-        response = client.post(f"/api/models/{repo}/commit",
-                               json={"files": entries, "message": message or f"publish {root.name}",
-                                     "gating": gating})
-        check(response)
-    result = response.json()
+    api = HfApi(endpoint=hub_url, token=resolve(token).value or False)
+    with hf_errors(hub_url):
+        try:
+            api.create_repo(repo)
+        except HfHubHTTPError as exc:
+            if exc.response.status_code != 409:  # 409: it exists, so publish a new commit to it
+                raise
+        if gating:  # before the files, so the repo is never served under a looser gate than asked
+            api.update_repo_settings(repo, gated=HF_GATED[gating])
+        message = message or f"publish {root.name}"
+        if root.is_dir():
+            done = api.upload_folder(repo_id=repo, folder_path=root, commit_message=message)
+        else:
+            done = api.upload_file(repo_id=repo, path_or_fileobj=root, path_in_repo=root.name, commit_message=message)
+    info = request("GET", f"{hub_url}/api/models/{repo}/revision/{done.oid}", what="the hub",
+                   hint=hub_hint("--hub")).json()
+    result = {"commit": done.oid, "repo": repo, "license": info["cardData"].get("license"),
+              "category": info["aperto"]["category"], "gating": info["aperto"]["gating"],
+              "files": len(info["siblings"])}
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"{repo}@{result['commit']}: {len(entries)} files, licence {result['license'] or 'unknown'} "
+    click.echo(f"{repo}@{result['commit']}: {result['files']} files, licence {result['license']} "
                f"({result['category']}), gating {result['gating']}")
 
 

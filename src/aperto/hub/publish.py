@@ -30,10 +30,11 @@ from aperto.errors import (
     RevisionNotFound,
     Unauthorized,
 )
-from aperto.hub.auth import Caller, check_name, iso
+from aperto.hub.auth import Caller, check_name, iso, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import check_path, check_repo, find_commit, find_repo, need_owner
 from aperto.hub.repos import Repos
+from aperto.hub.tokens import caller_of
 from aperto.hub.xet import Xet
 from aperto.store import access as access_rows
 from aperto.store import repos as rows
@@ -194,10 +195,9 @@ class Publish:
         """Who a signed URL or Xet token made for this token acts for, while the token lives."""
         with self.core.store.read() as s:
             row = token_rows.token_with_user(s, sha256=token_sha)
-        if row is None or row[0].revoked_at is not None:
-            raise Unauthorized("the token this upload was authorised with was revoked")
-        token, user = row
-        return Caller(user.id, user.name, user.org, user.is_admin, frozenset(token.scopes.split()), token.sha256)
+        if row is None or not row[0].live(utcnow()):
+            raise Unauthorized("the token this upload was authorised with was revoked or has expired")
+        return caller_of(*row)
 
     # ---- commits ---------------------------------------------------------------------
     @staticmethod
@@ -245,7 +245,9 @@ class Publish:
         if key == "file":
             data = self._inline(path, value)
             sha = hashlib.sha256(data).hexdigest()
-            self.repos.upload(draft.caller, draft.name, sha, len(data), 0, [data])
+            have = self.repos.upload_status(draft.caller, draft.name, sha)["received"]
+            if have >= 0:  # not stored yet; an earlier, broken upload of the same bytes is completed
+                self.repos.upload(draft.caller, draft.name, sha, len(data), have, [data[have:]])
             draft.ops.append((key, {"path": path, "sha256": sha, "size": len(data)}))
         elif key == "lfsFile":
             draft.ops.append((key, self._lfs_entry(path, value)))
