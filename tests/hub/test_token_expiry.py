@@ -5,7 +5,7 @@ event feed and the snapshot (the same typed classes on both sides)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,6 +33,7 @@ def test_expiry_forms_and_refusals() -> None:
     assert parse_expiry("30d", NOW) == parse_expiry(30, NOW) == NOW + timedelta(days=30)
     assert parse_expiry("2027-04-01", NOW) == datetime(2027, 4, 1, tzinfo=UTC)
     assert parse_expiry("2027-03-01T13:00:00Z", NOW) == NOW + timedelta(hours=1)
+    assert parse_expiry("2027-03-01T15:00:00+02:00", NOW).tzinfo == UTC
     for bad, words in (("2027-03-01", "in the past"), ("2020-01-01", "in the past"), ("0", "out of range"),
                        ("soon", "cannot read"), (True, "cannot read"), ("2099-01-01", "more than 3650 days")):
         with pytest.raises(BadInput, match=words) as err:
@@ -56,6 +57,12 @@ def test_api_takes_an_expiry_and_refuses_a_past_one(people: People, client: Test
         assert r.json()["hint"]
     r = client.post("/api/tokens", headers=auth(people.admin), json={"user": "bob", "expires_at": "2099-12-31"})
     assert r.status_code == 400 and "3650" in r.json()["error"]
+    # an offset other than UTC means the same moment on every database
+    at = (datetime.now(UTC) + timedelta(days=2)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    r = client.post("/api/tokens", headers=auth(people.admin), json={"user": "bob", "expires_at": at})
+    listed = {t["sha256"]: t for t in client.get("/api/tokens", headers=auth(people.admin)).json()}
+    stored = datetime.fromisoformat(listed[token_hash(r.json()["token"])]["expires_at"])
+    assert abs(stored - datetime.fromisoformat(at)) < timedelta(seconds=1)
 
 
 def test_an_expired_token_is_refused_like_a_revoked_one(people: People, client: TestClient,

@@ -41,12 +41,12 @@ def parse_expiry(value: Any, now: datetime | None = None) -> datetime | None:
     except ValueError:
         raise BadInput(f"cannot read the expiry {value!r}", hint=EXPIRY_HINT, field="expires") from None
     if at <= now:
-        raise BadInput(f"the expiry {iso(at)} is in the past", hint="give a later date, or a number of days",
+        raise BadInput(f"the expiry {value} is in the past", hint="give a later date, or a number of days",
                        field="expires")
     if at > now + timedelta(days=MAX_DAYS):
-        raise BadInput(f"the expiry {iso(at)} is more than {MAX_DAYS} days away", hint="give an earlier date",
+        raise BadInput(f"the expiry {value} is more than {MAX_DAYS} days away", hint="give an earlier date",
                        field="expires")
-    return at
+    return at.astimezone(UTC)  # SQLite keeps the wall time and drops the offset: store UTC
 
 
 def new_token(s: Session, actor: str, user: User, scopes: list[str], label: str,
