@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hubtools import People, auth
 
+from aperto.errors import InvalidToken
 from aperto.hub import invites
 from aperto.hub.auth import token_hash
 from aperto.hub.sessions import csrf_for
@@ -93,3 +94,32 @@ def test_who_may_invite_whom(people: People, client: TestClient) -> None:
     r = client.post("/api/invites", headers=headers, json={"role": "admin"})
     assert r.status_code == 403 and "browser session" in r.json()["error"]
     assert client.post("/api/invites", headers=headers, json={"role": "reader"}).status_code == 200
+
+
+def test_the_invitation_page(people: People, client: TestClient) -> None:
+    """In-process, the web form's edges: a stale form, a taken name, a visitor who is signed in."""
+    made = make(client, people.admin, role="reader")
+    page = client.get(made["path"])
+    assert page.status_code == 200 and 'id="invite-form"' in page.text
+    csrf = page.text.split('name="invite_csrf" value="')[1].split('"')[0]
+    origin = {"Origin": str(client.base_url)}
+    stale = client.post(made["path"], data={"name": "frank", "invite_csrf": "forged"}, headers=origin)
+    assert stale.status_code == 403 and "stale" in stale.text and 'id="invite-form"' in stale.text
+    csrf = stale.text.split('name="invite_csrf" value="')[1].split('"')[0]  # the renewed form
+    taken = client.post(made["path"], data={"name": "bob", "invite_csrf": csrf}, headers=origin)
+    assert taken.status_code == 409 and 'id="inv-name-err"' in taken.text
+    # bob is signed in in this browser: accepting needs his session's CSRF token too, and signs him out
+    bob_session = people.hub.sessions.start(people.bob)
+    client.cookies.set("aperto_session", bob_session)
+    page = client.get(made["path"])
+    assert "You are signed in as bob" in page.text
+    csrf = page.text.split('name="invite_csrf" value="')[1].split('"')[0]
+    without = client.post(made["path"], data={"name": "frank", "invite_csrf": csrf}, headers=origin)
+    assert without.status_code == 403  # the middleware wants the session's token
+    done = client.post(made["path"], headers=origin,
+                       data={"name": "frank", "invite_csrf": csrf, "csrf": csrf_for(bob_session)})
+    assert done.status_code == 200 and 'id="new-token"' in done.text
+    assert people.hub.sessions.authenticate(done.cookies.get("aperto_session")).name == "frank"
+    with pytest.raises(InvalidToken, match="ended"):
+        people.hub.sessions.authenticate(bob_session)
+    assert client.get(made["path"]).status_code == 410
