@@ -18,10 +18,9 @@ from dataclasses import dataclass
 _MASK = re.compile(
     r"<!--.*?-->|</?[a-zA-Z][^<>]{0,500}>|&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});|\]\([^()]{0,500}?\)"
     r"|\\[nrt]"
-    # bare links and e-mail addresses: a licensor's revision that only moves its contact links is the same terms
-    r"|\b(?:https?://|www\.)[^\s<>()\[\]]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    # and links written without a scheme ("ai.google.dev/gemma/terms")
-    r"|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/[^\s<>()\[\]]*"
+    # bare links and e-mail addresses: a licensor's revision that only moves its contact links is the same terms;
+    # e-mail addresses and links without a scheme ("ai.google.dev/gemma/terms") share one scan of the word
+    r"|\b(?:https?://|www\.)[^\s<>()\[\]]+|\b[\w+-]+(?:\.[\w+-]+)*(?:@[\w-]+(?:\.[\w-]+)+|\.[a-z]{2,}/[^\s<>()\[\]]*)"
     # list and clause markers ("1.", "a)", "(iv)"): copies renumber lists freely
     # (markdown escapes them: "1\." is "1.")
     r"|(?:(?<![\w.])|(?<=\\n))\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\\?[.)](?=[\s\\])|\((?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\)",
