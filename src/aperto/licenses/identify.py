@@ -178,14 +178,16 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
     _analyse(result, text, tokens, sig, upos, coverage)
     # the anchors inside the part of the reference this text covers (a truncated copy lacks the rest)
     span = [sig.positions[k] for k, u in enumerate(upos) if u >= 0]
-    inside = [p for p, at in zip(anchors, sig.anchor_positions, strict=False) if span[0] <= at <= span[-1]]
-    if result.status == IDENTIFIED and len(inside) >= 2 and sum(p >= 0 for p in inside) < 0.5 * len(inside):
+    inside = [(p, " ".join(a)) for p, a, at in zip(anchors, sig.anchors, sig.anchor_positions, strict=False)
+              if span[0] <= at <= span[-1]]
+    if result.status == IDENTIFIED and len(inside) >= 2 and sum(p >= 0 for p, _a in inside) < 0.5 * len(inside):
         # the wording is there but not the phrases only this licence has (its name, version, parties):
         # a sibling licence built from the same template names another product or licensor
         result.status, result.confidence = ALTERED, round(0.4 + 0.5 * coverage * anchor_frac, 3)
         result.differences.append(difference(
-            "changed", f"only {sum(p >= 0 for p in inside)} of the {len(inside)} phrases that name {sig.family} "
-                       f"{sig.version} (its product, version or parties) are here".rstrip(), term="parties"))
+            "changed", f"only {sum(p >= 0 for p, _a in inside)} of the {len(inside)} phrases that name {sig.family} "
+                       f"{sig.version} (its product, version or parties) are here".rstrip(), term="parties",
+            official="; ".join(a for p, a in inside if p < 0)))
         result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
     result.notes.extend(f"the file also holds the full text of {f}" for f in also)
     if result.status == ALTERED and (coverage < MOST_OF or _density(upos) < MIN_DENSITY):
