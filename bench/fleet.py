@@ -9,7 +9,8 @@
   and every gateway refuse (target: 100 ms).
 
     .venv/bin/python bench/fleet.py [--parts feed,metadata,replicas] [--sizes 10,100,1000] [--procs 4]
-                                    [--idle-s 10] [--rounds 20] [--database-url URL]
+                                    [--paths http,nats[,nats-core]] [--idle-s 10] [--rounds 20]
+                                    [--database-url URL]
 
 Feed: one hub (`uvicorn`, SQLite, relaying to NATS) in its own process; nats-server with JetStream.
 The subscribers are spread over --procs processes. Through HTTP they are lightweight raw asyncio
@@ -35,6 +36,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,12 +97,31 @@ def nats_gateway(port: int, token: str, nats_url: str, seen: list[float]) -> tup
     return feed, done
 
 
+async def core_subscriber(nats_url: str, seen: list[float]) -> Awaitable[object]:
+    """The reference row: a plain subscription to the stream's subjects, no consumer, no snapshot."""
+    import nats
+
+    nc = await nats.connect(nats_url)
+    done = asyncio.Event()
+
+    async def on_msg(msg: Any) -> None:
+        if msg.subject == "aperto.events.kill" and not done.is_set():
+            seen.append(time.time())
+            done.set()
+
+    await nc.subscribe("aperto.events.>", cb=on_msg)
+    await nc.flush()
+    return done.wait()
+
+
 async def subscribers_main(kind: str, count: int, port: int, token: str, after: int, nats_url: str) -> None:
     seen: list[float] = []
     tasks: list[Awaitable[object]]
     if kind == "http":
         tasks = [asyncio.create_task(http_subscriber(port, token, after, seen)) for _ in range(count)]
         await asyncio.sleep(1.0)  # the requests are sent; the hub parks them
+    elif kind == "nats-core":
+        tasks = [await core_subscriber(nats_url, seen) for _ in range(count)]
     else:
         logging.getLogger("nats").setLevel(logging.CRITICAL)  # a connect timed out under load: NatsFeed retries
         feeds = [nats_gateway(port, token, nats_url, seen) for _ in range(count)]
@@ -178,7 +199,7 @@ def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_u
         hub.close()
 
 
-def feed_part(sizes: list[int], procs: int, idle_s: float) -> None:
+def feed_part(sizes: list[int], procs: int, idle_s: float, paths: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp, services.nats(Path(tmp) / "js") as nats_url:
         port = services.free_port()
         hub = subprocess.Popen([sys.executable, __file__, "hub", tmp, str(port), nats_url])
@@ -186,7 +207,7 @@ def feed_part(sizes: list[int], procs: int, idle_s: float) -> None:
             services.wait_port(port, hub, "the hub")
             tokens = json.loads((Path(tmp) / "tokens.json").read_text())
             for size in sizes:
-                for kind in ("http", "nats"):
+                for kind in paths:
                     idle = idle_s if kind == "http" and size == max(sizes) else 0
                     print(json.dumps(round_trip(kind, size, procs, port, tokens, nats_url, hub.pid, idle)), flush=True)
         finally:
@@ -309,6 +330,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--parts", default="feed,metadata,replicas")
     p.add_argument("--sizes", default="10,100,1000")
+    p.add_argument("--paths", default="http,nats", help="feed paths: http, nats (the gateway's NatsFeed) and "
+                   "nats-core (a plain subscription: a reference for the JetStream consumer's cost)")
     p.add_argument("--procs", type=int, default=4)
     p.add_argument("--idle-s", type=float, default=10.0)
     p.add_argument("--connections", type=int, default=64, help="wrk connections (metadata)")
@@ -321,7 +344,7 @@ def main() -> None:
         sys.exit(f"unknown --parts {sorted(unknown)}: choose from feed, metadata, replicas")
     print(f"load: {os.getloadavg()[0]:.2f} (1-min load average before the run, {os.cpu_count()} cores)")
     if "feed" in parts:
-        feed_part([int(x) for x in args.sizes.split(",")], args.procs, args.idle_s)
+        feed_part([int(x) for x in args.sizes.split(",")], args.procs, args.idle_s, args.paths.split(","))
     if "metadata" in parts:
         sys.path.insert(0, str(Path(__file__).parent))
         from hub_metadata import measure
