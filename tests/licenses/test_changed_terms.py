@@ -104,3 +104,12 @@ def test_yi_is_known_with_its_revision_and_terms() -> None:
     assert moved.status == "altered"
     law = next(d for d in moved.differences if d["term"] == "governing-law")
     assert "People's Republic of China" in law["official"] and "Singapore" in law["copy"]
+
+
+def test_a_real_template_copy_shows_its_changed_party_and_naming_prefix() -> None:
+    # CodeGeeX4's licence is the GLM-4 licence with its own team as licensor and its own name prefix
+    found = identify_text((YI.parent / "THUDM_CodeGeeX4_MODEL_LICENSE").read_text(encoding="utf-8"))
+    assert (found.id, found.status) == ("glm-4", "altered")
+    by_term = {d["term"]: d for d in found.differences if d["term"]}
+    assert "glm-4-9b Model Team" in by_term["parties"]["official"] and "CodeGeeX Team" in by_term["parties"]["copy"]
+    assert '"glm-4"' in by_term["naming"]["official"] and '"CodeGeeX4"' in by_term["naming"]["copy"]
