@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/i18n_update.py
 
-Reads every _("…"), tr(request)("…") and N_("…") in hub/templates and hub/routes/web*.py, adds
-the new ones to hub/locale/it/LC_MESSAGES/messages.po with an empty translation, drops the ones
+Reads every _("…"), tr(request)("…") and N_("…") in hub/templates, hub/routes/web*.py, hub/*.py and
+policy/, adds the new ones to hub/locale/it/LC_MESSAGES/messages.po with an empty translation, drops the ones
 no page uses any more, keeps every translation already made, and lists what still needs one
 (tests/ui/test_i18n.py fails while anything does).
 """
@@ -22,7 +22,10 @@ HUB = Path(__file__).resolve().parents[1] / "src" / "aperto" / "hub"
 
 
 def sources() -> list[Path]:
-    return sorted((HUB / "templates").glob("*.html")) + sorted((HUB / "routes").glob("web*.py"))
+    # the policy's reasons and the hub's errors are shown on the pages too (routes/web_format.py says them)
+    return (sorted((HUB / "templates").glob("*.html")) + sorted((HUB / "routes").glob("web*.py"))
+            + sorted(p for p in HUB.glob("*.py") if p.name != "i18n.py")  # i18n.py shows the markers in use
+            + sorted((HUB.parent / "policy").glob("*.py")))
 
 
 def msgids() -> dict[str, list[tuple[str, int]]]:

@@ -3,10 +3,15 @@
 Every error has a stable ``code`` (for JSON and HTTP bodies), an ``exit_code``
 (for the CLI) and an ``http_status`` (for the services). ``hint`` tells the
 user what to do about it.
+
+Message and hint are English (the API, the CLI and logs show them). Given ``values``, they are
+templates filled with them ("%(repo)s is gated"): ``msgid``, ``hint_msgid`` and ``values`` let the
+web pages say them in the reader's language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -15,7 +20,12 @@ class ApertoError(Exception):
     exit_code = 1
     http_status = 500
 
-    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, values: Mapping[str, Any] | None = None,
+                 **details: Any) -> None:
+        self.msgid, self.hint_msgid, self.values = message, hint, dict(values or {})
+        if self.values:
+            message = message % self.values
+            hint = hint % self.values if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -15,7 +15,10 @@ HUB = Path(i18n.__file__).parent
 
 
 def test_every_marked_string_has_its_italian() -> None:
-    sources = sorted((HUB / "templates").glob("*.html")) + sorted((HUB / "routes").glob("web*.py"))
+    # the pages, the hub's errors and the policy's reasons (which the pages show in the reader's language)
+    sources = (sorted((HUB / "templates").glob("*.html")) + sorted((HUB / "routes").glob("web*.py"))
+               + sorted(p for p in HUB.glob("*.py") if p.name != "i18n.py")  # i18n.py shows the markers in use
+               + sorted((HUB.parent / "policy").glob("*.py")))
     table = i18n.catalogue("it")
     missing = sorted({m for p in sources for m in i18n.marked(p.read_text()) if not table.get(m)})
     assert missing == [], "run scripts/i18n_update.py and translate: " + "; ".join(missing)
@@ -68,3 +71,41 @@ def test_clause_explanations_are_translated_and_licence_names_are_not(people: Pe
     assert "<strong>Llama 2 Community License Agreement</strong>" in page  # a name, as the licensor wrote it
     assert "Una licenza mondiale, gratuita, non esclusiva" in page  # §1.a explained in Italian
     assert "A worldwide, royalty-free" not in page
+
+
+def test_every_policy_sentence_has_its_italian() -> None:
+    """The policy's templates and the phrases they put together (uses, categories, the hub's words around a
+    request's reasons, banned uses and policy names the knowledge base quotes): none shows in English."""
+    from aperto.hub.routes import web_format
+    from aperto.licenses import kb
+    from aperto.policy.messages import MESSAGES
+
+    table = i18n.catalogue("it")
+    wanted = set(MESSAGES) | set(web_format.POLICY_NAMES.values()) | set(web_format.REQUEST_REASONS)
+    for lic in kb.all():
+        for t in lic.terms:
+            wanted |= {str(b).replace("-", " ") for b in t.params.get("banned") or []}
+            if t.kind == "pass-through" and t.params.get("what"):
+                wanted.add(str(t.params["what"]))
+            if t.kind == "acceptable-use" and t.params.get("policy"):
+                wanted.add(web_format.POLICY_NAMES.get(str(t.params["policy"]), str(t.params["policy"])))
+    assert sorted(m for m in wanted if not table.get(m)) == []
+
+
+def test_a_decision_reads_in_italian_with_its_figures_and_names_as_data() -> None:
+    from aperto.hub.licensing import evaluate
+    from aperto.hub.routes.web_format import explain
+    from aperto.policy import Profile
+
+    decision = evaluate("llama3.2", Profile(mau=800_000_000, country="IT", multimodal=True, redistribute=True,
+                                            publish_finetune=True, derivative_name="acme/Tuned"))
+    said = explain(decision, "it")
+    reasons = " ".join(str(text) for _, text in said["reasons"])
+    obligations = " ".join(str(text) for _, text in said["obligations"])
+    assert "sono 800.000.000, più di 700.000.000" in reasons  # Italian figures
+    assert "con sede principale, in UE; il paese dichiarato è" in reasons
+    assert 'Rinomina il derivato in modo che cominci con «<span translate="no">Llama</span>»' in obligations
+    assert "Rispetta la Acceptable Use Policy di Llama 3.2" in obligations
+    assert "Declared" not in reasons and "Comply" not in obligations
+    english = explain(decision, "en")
+    assert any(str(t).startswith("Declared monthly active users (own plus affiliates&#39;") for _, t in english["reasons"])

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aperto.errors import BadInput, Forbidden, Unauthorized
+from aperto.hub.i18n import N_
 
 SCOPES = ("read", "publish", "admin", "gateway")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
@@ -67,9 +68,10 @@ class Caller:
 def need(caller: Caller | None, scope: str) -> Caller:
     """Fail closed: no caller is 401, a caller without the scope is 403."""
     if caller is None:
-        raise Unauthorized("this needs a token", hint="pass Authorization: Bearer <token>")
+        raise Unauthorized(N_("this needs a token"), hint=N_("pass Authorization: Bearer <token>"))
     if not caller.has(scope):
-        raise Forbidden(f"this token lacks the {scope!r} scope", hint=f"create a token with the {scope} scope")
+        raise Forbidden(N_("this token lacks the %(scope)s scope"), hint=N_("create a token with the %(name)s scope"),
+                        values={"scope": repr(scope), "name": scope})
     if scope == "admin" and not caller.is_admin:
-        raise Forbidden("this needs an administrator")
+        raise Forbidden(N_("this needs an administrator"))
     return caller

@@ -15,6 +15,7 @@ from aperto.errors import (
     Unauthorized,
 )
 from aperto.hub.auth import Caller, check_name, need
+from aperto.hub.i18n import N_
 from aperto.store import Session
 from aperto.store import access as access_rows
 from aperto.store import repos as repo_rows
@@ -26,7 +27,7 @@ TERMS = re.compile(r"^(licen[cs]e|copying|notice|use_policy|acceptable_use_polic
 
 def check_repo(name: str) -> str:
     if not isinstance(name, str) or name.count("/") != 1:
-        raise BadInput(f"invalid repo name {name!r}", hint="use ORG/NAME")
+        raise BadInput(N_("invalid repo name %(name)s"), hint=N_("use ORG/NAME"), values={"name": repr(name)})
     org, model = name.split("/")
     check_name(org, "organisation")
     check_name(model, "model name")
@@ -37,9 +38,10 @@ def check_path(path: str) -> str:
     """A repo file path: relative, no '..', '.', empty or backslash segments."""
     if (not isinstance(path, str) or not path or len(path) > 1000 or path.startswith("/")
             or "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path)):
-        raise BadInput(f"invalid file path {path!r}")
+        raise BadInput(N_("invalid file path %(path)s"), values={"path": repr(path)})
     if any(part in ("", ".", "..") for part in path.split("/")):
-        raise BadInput(f"invalid file path {path!r}", hint="no '..', '.' or empty segments")
+        raise BadInput(N_("invalid file path %(path)s"), hint=N_("no '..', '.' or empty segments"),
+                       values={"path": repr(path)})
     return path
 
 
@@ -47,7 +49,7 @@ def find_repo(s: Session, name: str) -> Repo:
     check_repo(name)
     repo = repo_rows.repo_by_name(s, name=name)
     if repo is None:
-        raise RepoNotFound(f"Repository {name} not found")
+        raise RepoNotFound(N_("Repository %(repo)s not found"), values={"repo": name})
     return repo
 
 
@@ -59,7 +61,7 @@ def find_commit(s: Session, repo: Repo, rev: str) -> Commit:
         commit_id = ref.commit_id if ref else None
     commit = repo_rows.commit_by_id(s, commit_id=commit_id) if commit_id and COMMIT_ID.match(commit_id) else None
     if commit is None or commit.repo_id != repo.id:
-        raise RevisionNotFound(f"Revision {rev!r} not found in {repo.name}")
+        raise RevisionNotFound(N_("Revision %(rev)s not found in %(repo)s"), values={"rev": repr(rev), "repo": repo.name})
     return commit
 
 
@@ -70,7 +72,7 @@ def is_owner(caller: Caller | None, repo: Repo) -> bool:
 def need_owner(caller: Caller | None, repo: Repo) -> Caller:
     caller = need(caller, "read")
     if not is_owner(caller, repo):
-        raise Forbidden(f"only the licensor of {repo.name} or an administrator may do this")
+        raise Forbidden(N_("only the licensor of %(repo)s or an administrator may do this"), values={"repo": repo.name})
     return caller
 
 
@@ -89,23 +91,24 @@ def check_download(s: Session, caller: Caller | None, repo: Repo, commit: Commit
                    path: str | None = None) -> None:
     """Fail closed: withdrawn beats everything; gated needs the licensor, an admin or a live grant."""
     if repo.withdrawn or (commit is not None and commit.withdrawn_reason):
-        raise TakenDown("Access to this resource is disabled.",
+        raise TakenDown(N_("Access to this resource is disabled."),
                         reason=repo.withdrawn_reason or (commit.withdrawn_reason if commit else None))
     if repo.gating == "open" or is_terms(path):
         return
     if caller is None:
-        raise GatedAccess(f"{repo.name} is gated: log in and request access", repo=repo.name)
+        raise GatedAccess(N_("%(repo)s is gated: log in and request access"), values={"repo": repo.name},
+                          repo=repo.name)
     if is_owner(caller, repo) or has_grant(s, repo, caller):
         return
-    raise GatedAccess(f"Access to model {repo.name} is restricted. You must have access to it "
-                      f"and be authenticated to access it. Request access on the model page.", repo=repo.name)
+    raise GatedAccess(N_("Access to model %(repo)s is restricted. You must have access to it and be authenticated to access it. Request access on the model page."),  # noqa: E501
+                      values={"repo": repo.name}, repo=repo.name)
 
 
 def check_file(s: Session, file: File) -> None:
     """Bytes a commit got by reference (not by upload) follow their source: once they are
     withdrawn anywhere, no repo that merely referenced them serves them."""
     if file.origin != "upload" and repo_rows.blob_withdrawn(s, sha256=file.sha256):
-        raise TakenDown("Access to this resource is disabled.", reason="these bytes were taken down at their source")
+        raise TakenDown(N_("Access to this resource is disabled."), reason="these bytes were taken down at their source")
 
 
 def may_read(s: Session, caller: Caller | None, repo: Repo, commit: Commit | None = None) -> bool:

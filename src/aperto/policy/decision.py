@@ -3,9 +3,12 @@ the reasons behind it, each reason citing the clause it rests on."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+from aperto.policy.messages import Phrase, Value
 
 
 class Outcome(StrEnum):
@@ -31,8 +34,14 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class Obligation:
     kind: str      # license-copy, notice, attribution, naming, pass-through, acceptable-use, ...
-    text: str      # what to do, spelled out
+    text: str      # what to do, spelled out (in English: the rendering of msgid with values)
     clause: str
+    msgid: str = ""  # the template, for other languages (policy/messages.py); "" when text is its own
+    values: Mapping[str, Value] = field(default_factory=dict, hash=False)
+
+    @property
+    def phrase(self) -> Phrase:
+        return Phrase(self.msgid or self.text, self.values)
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "text": self.text, "clause": self.clause}
@@ -44,6 +53,12 @@ class Reason:
     text: str
     kind: str = ""
     outcome: Outcome = Outcome.ALLOWED   # the outcome this reason alone leads to
+    msgid: str = ""  # as Obligation's
+    values: Mapping[str, Value] = field(default_factory=dict, hash=False)
+
+    @property
+    def phrase(self) -> Phrase:
+        return Phrase(self.msgid or self.text, self.values)
 
     def to_dict(self) -> dict[str, str]:
         return {"clause": self.clause, "text": self.text, "kind": self.kind, "outcome": self.outcome.value}

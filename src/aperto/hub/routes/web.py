@@ -29,6 +29,7 @@ from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older i
     check_csrf,
     halted,
     is_owner,
+    language,
     page,
     tr,
     web_caller,
@@ -128,7 +129,8 @@ def index(request: Request, hub: Hub = Depends(get_hub)) -> HTMLResponse:
 def switch_language(code: str, next: str = "/") -> RedirectResponse:
     """Remember the chosen language in a cookie (a preference: it signs nobody in)."""
     if code not in i18n.LANGUAGES:
-        raise NotFound(f"no language {code!r}", hint=f"choose one of {', '.join(i18n.LANGUAGES)}")
+        raise NotFound(N_("no language %(code)s"), hint=N_("choose one of %(languages)s"),
+                       values={"code": repr(code), "languages": ", ".join(i18n.LANGUAGES)})
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
@@ -208,7 +210,7 @@ def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any
                 profile = replace(profile, accepts_aup=form.get("aup") != "no")
                 check = licensing.evaluate(repo["license"], profile)
             except BadInput as exc:
-                check_errors = {str(exc.details.get("field") or "org"): exc.message}
+                check_errors = {str(exc.details.get("field") or "org"): web_format.error_said(exc, language(request))[0]}
     mine = None
     if me:
         try:
@@ -245,7 +247,8 @@ def terms_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hub
     repo = hub.repos.repo(repo_id)
     texts = hub.repos.terms_texts(repo_id)
     if not texts:
-        raise NotFound(f"{repo_id} has no licence file to show", hint="the model page summarises its licence")
+        raise NotFound(N_("%(repo)s has no licence file to show"), hint=N_("the model page summarises its licence"),
+                       values={"repo": repo_id})
     return page(request, "terms.html", hub, repo=repo, texts=texts,
                 lic=licensing.license_summary(repo["license"]))
 
@@ -262,8 +265,9 @@ async def request_form(request: Request, org: str, name: str, hub: Hub = Depends
         return model_view(request, hub, repo_id, req_form=form, req_errors=errors)
     result = hub.access.request_access(web_caller(request, hub), repo_id, fields)
     _ = tr(request)
+    reason = web_format.request_reason(result["reason"], result.get("decision"), language(request))
     return back(f"/models/{org}/{name}", _("Request %(status)s: %(reason)s", status=_(result["status"]),
-                                           reason=web_format.readable(result["reason"])))
+                                           reason=reason.striptags()))
 
 
 @router.post("/models/{org}/{name}/handle")

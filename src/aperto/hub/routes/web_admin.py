@@ -42,8 +42,8 @@ def signed_in(request: Request, hub: Hub) -> Caller:
 def admin_only(request: Request, hub: Hub) -> Caller:
     me = signed_in(request, hub)
     if not me.admin:
-        raise Forbidden("only administrators manage accounts, tokens and the audit log",
-                        hint="ask an administrator of this hub")
+        raise Forbidden(N_("only administrators manage accounts, tokens and the audit log"),
+                        hint=N_("ask an administrator of this hub"))
     return me
 
 

@@ -40,6 +40,10 @@ templates = Jinja2Templates(env=jinja2.Environment(
 templates.env.filters["http_url"] = http_url
 templates.env.filters["filesize"] = web_format.filesize
 templates.env.filters["readable"] = web_format.readable
+templates.env.filters["explained"] = web_format.explained_filter
+templates.env.filters["request_reason"] = web_format.request_reason_filter
+templates.env.filters["count"] = web_format.count_filter
+templates.env.filters["error_said"] = web_format.error_filter
 
 CATEGORY_LABELS = {"open-source": N_("open source"), "open-weights-restricted": N_("open weights with restrictions"),
                    "noncommercial-research": N_("non-commercial / research only"), "closed": N_("closed"),
@@ -69,7 +73,7 @@ def csrf_ok(request: Request, given: str) -> bool:
 async def check_csrf(request: Request) -> dict[str, Any]:
     form = dict(await request.form())
     if not csrf_ok(request, request.headers.get("x-csrf-token") or str(form.get("csrf", ""))):
-        raise Forbidden("the form is stale or came from another site; reload the page and try again")
+        raise Forbidden(N_("the form is stale or came from another site; reload the page and try again"))
     return form
 
 

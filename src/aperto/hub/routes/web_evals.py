@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from aperto.errors import BadInput, Forbidden, NotFound
+from aperto.hub.i18n import N_
 from aperto.hub.routes.deps import acting_token, get_hub, repo_name
 from aperto.hub.routes.web_base import back, check_csrf, is_owner, page, tr, web_caller
 from aperto.hub.service import Hub
@@ -152,7 +153,7 @@ def _owner_or_refuse(request: Request, hub: Hub, repo_id: str):  # noqa: ANN202
     me = web_caller(request, hub)
     repo = hub.repos.repo(repo_id)  # RepoNotFound -> 404
     if me is None or not is_owner(me, repo):
-        raise Forbidden("only the licensor of this model or an administrator may run evaluations from the web")
+        raise Forbidden(N_("only the licensor of this model or an administrator may run evaluations from the web"))
     return me
 
 

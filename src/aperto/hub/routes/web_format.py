@@ -1,5 +1,6 @@
 """How figures and ids read on the pages: file sizes, score intervals, policy names, the
-profile a form declares, and the model page's OSAID summary."""
+profile a form declares, the model page's OSAID summary, and the policy's answers in the
+page's language."""
 
 from __future__ import annotations
 
@@ -8,22 +9,29 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from aperto.errors import BadInput
+import jinja2
+from markupsafe import Markup
+
+from aperto.errors import ApertoError, BadInput
+from aperto.hub import i18n
 from aperto.hub.i18n import N_
+from aperto.hub.licensing import first_reason
+from aperto.policy import Profile, evaluate
+from aperto.policy.messages import Phrase, english_number, render
 from aperto.policy.profile import normalise_country, parse_count
 
 # policy ids as licences cite them (e.g. "Comply with llama2-aup") and the names people know
 POLICY_NAMES = {
-    "llama2-aup": "the Llama 2 Acceptable Use Policy",
-    "llama3-aup": "the Meta Llama 3 Acceptable Use Policy",
-    "llama3.1-aup": "the Llama 3.1 Acceptable Use Policy",
-    "llama3.2-aup": "the Llama 3.2 Acceptable Use Policy",
-    "llama3.3-aup": "the Llama 3.3 Acceptable Use Policy",
-    "llama4-aup": "the Llama 4 Acceptable Use Policy",
-    "gemma-prohibited-use-policy": "the Gemma Prohibited Use Policy",
-    "tii-falcon-180b-aup": "the Falcon 180B Acceptable Use Policy",
-    "attachment-a": "the use restrictions of Attachment A",
-    "applicable-law-and-export-control": "applicable law and export controls",
+    "llama2-aup": N_("the Llama 2 Acceptable Use Policy"),
+    "llama3-aup": N_("the Meta Llama 3 Acceptable Use Policy"),
+    "llama3.1-aup": N_("the Llama 3.1 Acceptable Use Policy"),
+    "llama3.2-aup": N_("the Llama 3.2 Acceptable Use Policy"),
+    "llama3.3-aup": N_("the Llama 3.3 Acceptable Use Policy"),
+    "llama4-aup": N_("the Llama 4 Acceptable Use Policy"),
+    "gemma-prohibited-use-policy": N_("the Gemma Prohibited Use Policy"),
+    "tii-falcon-180b-aup": N_("the Falcon 180B Acceptable Use Policy"),
+    "attachment-a": N_("the use restrictions of Attachment A"),
+    "applicable-law-and-export-control": N_("applicable law and export controls"),
 }
 _POLICY_RE = re.compile("|".join(re.escape(k) for k in sorted(POLICY_NAMES, key=len, reverse=True)))
 # words the pages show from data (request statuses and steps), for the catalogue
@@ -65,9 +73,9 @@ def filesize(value: Any) -> str:
     return ""
 
 
-def readable(text: Any) -> str:
-    """Policy ids in decision texts replaced by the policies' names."""
-    return _POLICY_RE.sub(lambda m: POLICY_NAMES[m.group(0)], str(text or ""))
+def readable(text: Any, _: Callable[[str], str] = str) -> str:
+    """Policy ids in decision texts replaced by the policies' names (in `_`'s language)."""
+    return _POLICY_RE.sub(lambda m: _(POLICY_NAMES[m.group(0)]), str(text or ""))
 
 
 def wilson(successes: float, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -125,3 +133,138 @@ def osaid_summary(repo_id: str, license_id: str | None) -> dict[str, Any] | None
         return verdict.osaid(license_id, catalog.released(facts)).to_dict()
     except Exception:  # an unknown licence or no catalogue: the page shows the OSD table alone
         return None
+
+
+# ---- the policy's answers in the page's language ------------------------------------------------
+
+# what the hub says about an access request around the policy's reasons (hub/access.py's words)
+REQUEST_REASONS = (
+    N_("granted automatically: %(why)s"), N_("still granted automatically: %(why)s"),
+    N_("waiting for the licensor: %(why)s"), N_("waiting for the licensor (manual review)"),
+    N_("the declaration changed; the licensor decides again, and your access stays until they do: %(why)s"),
+    N_("unchanged: the declaration is the same as before; the grant stands"),
+    N_("re-submitted while waiting for the licensor; only the licensor can decide: %(why)s"),
+    N_("re-submitted while waiting for the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
+    N_("re-submitted while rejected by the licensor; only the licensor can decide: %(why)s"),
+    N_("re-submitted while rejected by the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
+    N_("%(why)s"), N_("the licence prohibits this use"), N_("accepted by the licensor"), N_("back to review"),
+    N_("rejected by the licensor"), N_("reset by the licensor"), N_("granted by the licensor"),
+    N_("revoked by the licensor"),
+)
+
+
+def number(lang: str) -> Callable[[int], str]:
+    """Counts as the language writes them: 700,000,000 in English, 700.000.000 in Italian."""
+    if lang == "it":
+        return lambda n: english_number(n).replace(",", ".")
+    return english_number
+
+
+class Speaker:
+    """Says the policy's sentences in one language, as markup: each template translated and filled
+    in; data (names, quoted notices) marked translate="no"; a sentence not yet translated (a clause
+    summary missing from clauses.po) marked lang="en", so that it is honest about it."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.table = i18n.catalogue(lang)
+        self.number = number(lang)
+
+    def gettext(self, msgid: str) -> str:
+        msgid = POLICY_NAMES.get(msgid, msgid)  # a policy's id: its name
+        said = self.table.get(msgid)
+        if said is None and self.lang != i18n.DEFAULT and msgid.strip(" .") and not msgid.startswith("%("):
+            return Markup('<span lang="en">%s</span>') % readable(msgid)
+        return Markup.escape(readable(said or msgid, lambda m: self.table.get(m) or m))
+
+    @staticmethod
+    def data(text: str) -> str:
+        return Markup('<span translate="no">%s</span>') % text
+
+    def say(self, phrase: Phrase) -> Markup:
+        return Markup(render(phrase.msgid, phrase.values, self.gettext, self.number, self.data))
+
+    def clause(self, clause: str) -> str:
+        return self.table.get(clause) or clause
+
+
+def phrases(decision: dict[str, Any] | None) -> dict[str, Phrase]:
+    """English text -> its template and values, for a decision as stored or sent (dicts of English).
+
+    The policy is pure, so evaluating the decision's licence and profile again gives the same
+    reasons with their templates; a text that no longer matches (the knowledge base changed since)
+    is kept as it was, in English."""
+    if not decision or not decision.get("license") or not isinstance(decision.get("profile"), dict):
+        return {}
+    try:
+        again = evaluate(str(decision["license"]), Profile(**decision["profile"]))
+    except Exception:  # a licence gone from the knowledge base, a profile of an older shape: English
+        return {}
+    return {r.text: r.phrase for r in again.reasons} | {o.text: o.phrase for o in again.obligations}
+
+
+def explain(decision: dict[str, Any] | None, lang: str) -> dict[str, list[tuple[str, Markup]]]:
+    """A decision's reasons and obligations as (clause, sentence) in the page's language."""
+    speaker, known = Speaker(lang), phrases(decision)
+    out: dict[str, list[tuple[str, Markup]]] = {"reasons": [], "obligations": []}
+    for key in out:
+        for item in (decision or {}).get(key) or []:
+            text = str(item.get("text", ""))
+            out[key].append((speaker.clause(str(item.get("clause") or "")),
+                             speaker.say(known.get(text) or Phrase(text))))
+    return out
+
+
+def request_reason(reason: str | None, decision: dict[str, Any] | None, lang: str) -> Markup:
+    """An access request's reason in the page's language: the hub's words around the policy's
+    reasons, each translated; a reason a licensor typed is shown as they wrote it."""
+    speaker, text = Speaker(lang), str(reason or "")
+    why = first_reason(decision or {})
+    for msgid in REQUEST_REASONS:
+        if ("%(why)s" in msgid and why and msgid.replace("%(why)s", why) == text) or msgid == text:
+            said = [Markup("%s: %s") % (speaker.clause(c), s) if c else s for c, s in _first(decision, lang)]
+            return Markup(speaker.gettext(msgid) % {"why": Markup("; ").join(said)})
+    return Markup('<span translate="no">%s</span>') % text if text else Markup("")
+
+
+def _first(decision: dict[str, Any] | None, lang: str) -> list[tuple[str, Markup]]:
+    """The reasons first_reason joins: the first three."""
+    return explain({**(decision or {}), "obligations": [], "reasons": ((decision or {}).get("reasons") or [])[:3]},
+                   lang)["reasons"]
+
+
+# template filters that need the page's language (registered in web_base.py)
+@jinja2.pass_context
+def explained_filter(ctx: Any, decision: dict[str, Any] | None) -> dict[str, list[tuple[str, Markup]]]:
+    return explain(decision, ctx["lang"])
+
+
+@jinja2.pass_context
+def request_reason_filter(ctx: Any, reason: str | None, decision: dict[str, Any] | None) -> Markup:
+    return request_reason(reason, decision, ctx["lang"])
+
+
+@jinja2.pass_context
+def count_filter(ctx: Any, value: Any) -> str:
+    return number(ctx["lang"])(int(value or 0))
+
+
+def error_said(error: ApertoError, lang: str) -> tuple[str, bool, str, bool]:
+    """An error's message and hint in the page's language, each with whether it is still English
+    (an error not yet given a template and its Italian is shown as raised, marked lang="en")."""
+    table = i18n.catalogue(lang)
+
+    def say(msgid: str | None, english: str | None) -> tuple[str, bool]:
+        said = table.get(msgid or "")
+        if said is None:
+            return english or "", bool(english) and lang != i18n.DEFAULT
+        return (said % error.values if error.values else said), False
+
+    message = say(getattr(error, "msgid", None), error.message)
+    hint = say(getattr(error, "hint_msgid", None), error.hint)
+    return (*message, *hint)
+
+
+@jinja2.pass_context
+def error_filter(ctx: Any, error: ApertoError) -> tuple[str, bool, str, bool]:
+    return error_said(error, ctx["lang"])
