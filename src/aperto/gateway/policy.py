@@ -56,8 +56,8 @@ class Policy:
         self.limit = staleness_limit_s
         self.standalone = standalone  # a policy file never goes stale
         self.tokens: dict[str, tuple[str, frozenset[str]]] = {}  # sha256 -> (user, scopes)
-        self.expiry: dict[str, datetime] = {}  # sha256 -> when the token stops working (absent: never)
-        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.expiry: dict[str, float] = {}  # sha256 -> when the token stops working, epoch s (absent: never)
+        self.clock: Callable[[], float] = time.time  # a float compare per request, not a datetime
         self.grants: set[tuple[str, str]] = set()  # (user, repo)
         self.open_repos: set[str] = set()
         self.takedowns: set[str] = set()
@@ -72,7 +72,7 @@ class Policy:
     def load(self, snap: Snapshot) -> None:
         """Replace everything with a hub snapshot (or a policy file of the same shape)."""
         self.tokens = {t.sha256: (t.user, frozenset(t.scopes)) for t in snap.tokens}
-        self.expiry = {t.sha256: t.expires_at for t in snap.tokens if t.expires_at is not None}
+        self.expiry = {t.sha256: t.expires_at.timestamp() for t in snap.tokens if t.expires_at is not None}
         self.grants = {(g.user, g.repo) for g in snap.grants}
         self.open_repos = set(snap.open_repos)
         self.takedowns = set(snap.takedowns)
@@ -185,7 +185,7 @@ def _resume(policy: Policy, event: Resume) -> None:
 def _token_created(policy: Policy, event: TokenCreated) -> None:
     policy.tokens[event.data.sha256] = (event.data.user, frozenset(event.data.scopes))
     if event.data.expires_at is not None:
-        policy.expiry[event.data.sha256] = event.data.expires_at
+        policy.expiry[event.data.sha256] = event.data.expires_at.timestamp()
 
 
 def _token_revoked(policy: Policy, event: TokenRevoked) -> None:
