@@ -109,3 +109,15 @@ def test_a_decision_reads_in_italian_with_its_figures_and_names_as_data() -> Non
     assert "Declared" not in reasons and "Comply" not in obligations
     english = explain(decision, "en")
     assert any(str(t).startswith("Declared monthly active users (own plus affiliates&#39;") for _, t in english["reasons"])
+
+
+def test_a_request_without_a_licence_reads_in_italian() -> None:
+    from aperto.hub.licensing import evaluate, first_reason
+    from aperto.hub.routes.web_format import request_reason
+    from aperto.policy import Profile
+
+    decision = evaluate(None, Profile())
+    said = request_reason("waiting for the licensor: " + first_reason(decision), decision, "it")
+    assert said == "in attesa del licenziante: nessuna licenza identificata; decide il licenziante"
+    typed = request_reason("not this quarter, sorry", decision, "it")  # a licensor's words stay theirs
+    assert typed == '<span translate="no">not this quarter, sorry</span>'

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aperto.errors import ApertoError
+from aperto.hub.i18n import N_
 from aperto.licenses import kb
 from aperto.licenses import verdict as osd_verdict
 from aperto.licenses.identify import identify_path
@@ -77,12 +78,15 @@ def license_summary(license_id: str | None) -> dict[str, Any] | None:
     }
 
 
+NO_LICENCE = N_("no licence identified; the licensor decides")  # the pages translate it (routes/web_format.py)
+
+
 def evaluate(license_id: str | None, profile: Profile) -> dict[str, Any]:
     """policy.evaluate(licence, profile).to_dict(); without a known licence the licensor decides."""
     if not license_id or kb.find(license_id) is None:
-        why = "no licence identified" if not license_id else f"licence {license_id!r} is not in the knowledge base"
-        return {"outcome": "needs_licensor_grant", "obligations": [],
-                "reasons": [{"clause": "", "text": f"{why}; the licensor decides"}]}
+        text = (NO_LICENCE if not license_id
+                else f"licence {license_id!r} is not in the knowledge base; the licensor decides")
+        return {"outcome": "needs_licensor_grant", "obligations": [], "reasons": [{"clause": "", "text": text}]}
     try:
         return policy_evaluate(license_id, profile).to_dict()
     except ApertoError as exc:  # a licence the engine cannot decide on: fail closed
