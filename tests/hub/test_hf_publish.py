@@ -136,6 +136,40 @@ def test_branches_tags_refs_and_revisions(lfs: People, live: str, tmp_path: Path
         HfApi(endpoint=live, token=lfs.bob).create_tag("acme/refs", tag="mine")
 
 
+def test_commits_to_a_branch_leave_main_alone(lfs: People, live: str, tmp_path: Path) -> None:
+    api = HfApi(endpoint=live, token=lfs.alice)
+    api.create_repo("acme/dev")
+    api.upload_file(path_or_fileobj=APACHE_CARD.encode(), path_in_repo="README.md", repo_id="acme/dev")
+    main = api.upload_file(path_or_fileobj=b"v1", path_in_repo="notes.txt", repo_id="acme/dev").oid
+    api.create_branch("acme/dev", branch="dev")
+    first = api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="model.bin", repo_id="acme/dev", revision="dev",
+                            commit_message="weights on dev").oid  # through LFS
+    second = api.create_commit("acme/dev", [CommitOperationAdd("notes.txt", b"v2"), CommitOperationDelete("README.md")],
+                               commit_message="dev notes", revision="dev", parent_commit=first).oid
+    assert api.model_info("acme/dev").sha == main
+    assert sorted(api.list_repo_files("acme/dev")) == ["README.md", "notes.txt"]
+    assert api.model_info("acme/dev", revision="dev").sha == second
+    assert sorted(api.list_repo_files("acme/dev", revision="dev")) == ["model.bin", "notes.txt"]
+    assert {f.path: f.size for f in api.list_repo_tree("acme/dev", revision="dev")} == {"model.bin": len(WEIGHTS),
+                                                                                        "notes.txt": 2}
+    assert [c.title for c in api.list_repo_commits("acme/dev", revision="dev")][:2] == ["dev notes", "weights on dev"]
+    assert {b.name: b.target_commit for b in api.list_repo_refs("acme/dev").branches} == {"main": main, "dev": second}
+    for rev, data in (("dev", b"v2"), ("main", b"v1")):
+        path = hf_hub_download("acme/dev", "notes.txt", revision=rev, endpoint=live, token=lfs.alice,
+                               cache_dir=tmp_path / rev)
+        assert Path(path).read_bytes() == data
+    with pytest.raises(HfHubHTTPError) as stale:  # dev moved on since `first`
+        api.create_commit("acme/dev", [CommitOperationDelete("notes.txt")], commit_message="x", revision="dev",
+                          parent_commit=first)
+    assert stale.value.response.status_code == 409
+    with pytest.raises(RevisionNotFoundError):
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="acme/dev", revision="nope")
+    api.create_tag("acme/dev", tag="v1")
+    with pytest.raises(BadRequestError):
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="acme/dev", revision="v1")
+    assert api.model_info("acme/dev").sha == main and api.model_info("acme/dev", revision="dev").sha == second
+
+
 def test_move_and_delete_repo(lfs: People, live: str) -> None:
     api = HfApi(endpoint=live, token=lfs.alice)
     api.create_repo("acme/old")
@@ -264,7 +298,7 @@ def test_bad_input_is_hf_shaped_and_writes_nothing(lfs: People, live: str) -> No
     for what, r in cases.items():
         assert r.status_code == 400 and r.headers.get("X-Error-Message"), (what, r.status_code, r.text)
     r = httpx.post(f"{live}/api/models/acme/bad/commit/nope", content=head.encode(), headers=auth(lfs.alice))
-    assert r.status_code == 400
+    assert r.status_code == 404 and r.headers["X-Error-Code"] == "RevisionNotFound"  # no such branch
     with pytest.raises(RevisionNotFoundError):
         api.list_repo_files("acme/bad", revision="nope")
     assert api.model_info("acme/bad").sha == main  # nothing half-written

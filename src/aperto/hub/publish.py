@@ -33,7 +33,7 @@ from aperto.errors import (
 from aperto.hub.auth import Caller, check_name, iso, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import check_path, check_repo, find_commit, find_repo, need_owner
-from aperto.hub.repos import Repos
+from aperto.hub.repos import Repos, branch_ref
 from aperto.hub.tokens import caller_of
 from aperto.hub.xet import Xet
 from aperto.store import access as access_rows
@@ -51,6 +51,7 @@ UPLOAD_TTL = 3600  # seconds an LFS upload URL stays valid
 class Draft:
     caller: Caller
     name: str
+    branch: str
     header: dict | None = None
     ops: list[tuple[str, dict]] = field(default_factory=list)
     added: set[str] = field(default_factory=set)
@@ -123,7 +124,7 @@ class Publish:
     def may_upload(self, caller: Caller | None, name: str, revision: str) -> Caller:
         """The caller, if they may upload to this repo at this revision."""
         caller = self._publisher(caller, name)
-        self._check_branch(revision)
+        self._branch(name, revision)
         return caller
 
     def preupload(self, caller: Caller | None, name: str, revision: str, files: Any) -> dict:
@@ -200,11 +201,13 @@ class Publish:
         return caller_of(*row)
 
     # ---- commits ---------------------------------------------------------------------
-    @staticmethod
-    def _check_branch(revision: str) -> None:
-        if revision not in ("main", "HEAD"):
-            raise BadInput(f"commits go to 'main' on this hub, not {revision!r}",
-                           hint="branches and tags are made from existing commits (create_branch, create_tag)")
+    def _branch(self, name: str, revision: str) -> tuple[str, str | None]:
+        """(branch, its head) a commit to ``revision`` goes to: main, or a branch made with create_branch."""
+        with self.core.store.read() as s:
+            repo = find_repo(s, name)
+            if revision in ("main", "HEAD"):
+                return "main", repo.main
+            return revision, branch_ref(s, repo, revision).commit_id
 
     def start_commit(self, caller: Caller | None, name: str, revision: str) -> Draft:
         """The NDJSON commit arrives line by line (``add_line``), so an inline file is held in
@@ -212,8 +215,7 @@ class Publish:
         referenced by nothing until the commit). ``finish_commit`` checks the whole and hands it
         to ``Repos.commit``, which writes it in one transaction or not at all."""
         caller = self._publisher(caller, name)
-        self._check_branch(revision)
-        return Draft(caller, name)
+        return Draft(caller, name, self._branch(name, revision)[0])
 
     def add_line(self, draft: Draft, raw: bytes) -> None:
         draft.lines += 1
@@ -259,34 +261,35 @@ class Publish:
             raise BadInput("the commit payload starts with a header line")
         if not draft.ops:
             raise BadInput("a commit lists at least one operation")
-        header, name = draft.header, draft.name
+        header, name, branch = draft.header, draft.name, draft.branch
+        head = self._branch(name, branch)[1]
         with self.core.store.read() as s:
-            main = find_repo(s, name).main
-            current = {f.path for f in rows.files(s, commit_id=main)} if main else set()
+            current = {f.path for f in rows.files(s, commit_id=head)} if head else set()
         parent = header.get("parentCommit")
-        if parent is not None and parent != main:
-            raise Conflict(f"main moved on: it is {main}, not {parent}", main=main)
+        if parent is not None and parent != head:
+            raise Conflict(f"{branch} moved on: it is {head}, not {parent}", head=head)
         entries: list[dict] = []
         for key, value in draft.ops:
             path = value["path"]
             if key == "deletedFile":
                 if path not in current:
-                    raise EntryNotFound(f"{path} does not exist in {name}@main", commit=main)
+                    raise EntryNotFound(f"{path} does not exist in {name}@{branch}", commit=head)
                 entries.append({"path": path, "delete": True})
             elif key == "deletedFolder":
                 gone = sorted(p for p in current if p.startswith(path + "/"))
                 if not gone:
-                    raise EntryNotFound(f"folder {path} does not exist in {name}@main", commit=main)
+                    raise EntryNotFound(f"folder {path} does not exist in {name}@{branch}", commit=head)
                 entries.extend({"path": p, "delete": True} for p in gone)
             else:
                 entries.append(value)
         message = str(header.get("summary") or "").strip() or "Upload with huggingface_hub"
         if header.get("description"):
             message = f"{message}\n\n{header['description']}"
-        # additions merge onto whatever main is now (as on HF); deletions were checked against the
-        # tree read above, so main must not have moved under them
+        # additions merge onto whatever the branch is now (as on HF); deletions were checked against
+        # the tree read above, so the branch must not have moved under them
         deletes = any(key in ("deletedFile", "deletedFolder") for key, _ in draft.ops)
-        result = self.repos.commit(draft.caller, name, entries, message[:10000], parent=main if deletes else None)
+        result = self.repos.commit(draft.caller, name, entries, message[:10000], parent=head if deletes else None,
+                                   branch=branch)
         return {**result, "commitUrl": f"{base.rstrip('/')}/{name}/commit/{result['commit']}",
                 "commitOid": result["commit"], "success": True, "pullRequestUrl": None}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aperto import events
-from aperto.errors import BadInput, Conflict, EntryNotFound, Forbidden
+from aperto.errors import BadInput, Conflict, EntryNotFound, Forbidden, RevisionNotFound
 from aperto.hub import licensing
 from aperto.hub.auth import Caller, canonical, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
@@ -29,7 +29,7 @@ from aperto.hub.listing import card_metadata, tags_of
 from aperto.store import Session
 from aperto.store import repos as rows
 from aperto.store.blobs import BlobWriter, check_sha256
-from aperto.store.models import Repo
+from aperto.store.models import Ref, Repo
 
 GATING = ("open", "auto", "manual")
 
@@ -44,6 +44,17 @@ def json_bytes(value: Any) -> bytes:
 
 def automatic_gating(repo: Repo) -> str:
     return "open" if (repo.verdict or {}).get("category") == "open-source" else "auto"
+
+
+def branch_ref(s: Session, repo: Repo, branch: str) -> Ref:
+    """A branch other than main, which commits may go to."""
+    ref = rows.ref(s, repo_id=repo.id, kind="branch", name=branch)
+    if ref is None:
+        if rows.ref(s, repo_id=repo.id, kind="tag", name=branch) is not None:
+            raise BadInput(f"{branch!r} is a tag; commits go to a branch", hint="create a branch (HfApi.create_branch)")
+        raise RevisionNotFound(f"Revision {branch!r} not found in {repo.name}: commits go to main or a branch",
+                               hint="create the branch first (HfApi.create_branch)")
+    return ref
 
 
 class Repos:
@@ -196,10 +207,12 @@ class Repos:
         return self.upload_done(caller, sha256, size, received)
 
     def commit(self, caller: Caller | None, name: str, files: list[dict], message: str = "",
-               gating: str | None = None, parent: str | None = None, replace: bool = False) -> dict:
+               gating: str | None = None, parent: str | None = None, replace: bool = False,
+               branch: str = "main") -> dict:
         """Create a commit from uploaded blobs; the first commit creates the repo.
         ``files``: [{"path", "sha256", "size"}] (merged onto the parent unless ``replace``);
-        an entry with ``"delete": true`` removes a path."""
+        an entry with ``"delete": true`` removes a path. A commit to another ``branch`` (made
+        with create_branch) moves only that branch: the repo's licence and gating follow main."""
         if gating is not None and gating not in GATING:
             raise BadInput(f"gating must be one of {GATING}")
         if not isinstance(files, list) or not files:
@@ -208,11 +221,13 @@ class Repos:
             caller, repo = self._may_publish(s, caller, name)
             if repo is None:
                 repo = rows.add_repo(s, name=name, licensor_id=caller.user_id)
-            if parent is not None and parent != repo.main:
-                raise Conflict(f"main moved on: it is {repo.main}, not {parent}", main=repo.main)
+            ref = None if branch == "main" else branch_ref(s, repo, branch)
+            head = repo.main if ref is None else ref.commit_id
+            if parent is not None and parent != head:
+                raise Conflict(f"{branch} moved on: it is {head}, not {parent}", head=head)
             tree: dict[str, tuple[str, int, str]] = {}
-            if not replace and repo.main:
-                tree = {f.path: (f.sha256, f.size, f.origin) for f in rows.files(s, commit_id=repo.main)}
+            if not replace and head:
+                tree = {f.path: (f.sha256, f.size, f.origin) for f in rows.files(s, commit_id=head)}
             for entry in files:
                 if not isinstance(entry, dict):
                     raise BadInput("each file of a commit is an object with path, sha256 and size")
@@ -232,15 +247,24 @@ class Repos:
             if not tree:
                 raise BadInput("a commit cannot leave the repo empty")
             now = utcnow()
-            body = {"repo": name, "parent": repo.main, "files": sorted((p, v[:2]) for p, v in tree.items()),
+            body = {"repo": name, "parent": head, "files": sorted((p, v[:2]) for p, v in tree.items()),
                     "message": message, "author": caller.name, "at": iso(now)}
             commit_id = hashlib.sha1(canonical(body).encode()).hexdigest()
-            rows.add_commit(s, commit_id=commit_id, repo_id=repo.id, parent=repo.main, message=message,
+            rows.add_commit(s, commit_id=commit_id, repo_id=repo.id, parent=head, message=message,
                             author_id=caller.user_id, at=now, tree=tree)
-            before = {"main": repo.main, "license": repo.license_id, "gating": repo.gating}
             candidates = {p: self.blobs.local(v[0]) for p, v in tree.items()
                           if p in licensing.licence_candidates(list(tree))}
             license_id, identification = licensing.identify(candidates)
+            if ref is not None:
+                ref.commit_id = commit_id
+                emit(s, events.RepoUpdated(repo=name, data=events.RepoUpdatedData(revision=commit_id, ref=branch,
+                                                                                   by=caller.name)))
+                audit(s, caller.name, "publish", f"repo:{name}", {branch: head},
+                      {branch: commit_id, "license": license_id, "files": len(tree), "message": message})
+                return {"commit": commit_id, "commitOid": commit_id, "repo": name, "branch": branch,
+                        "license": license_id, "category": licensing.verdict(license_id).get("category"),
+                        "gating": repo.gating, "identification": identification}
+            before = {"main": repo.main, "license": repo.license_id, "gating": repo.gating}
             repo.license_id, repo.identification = license_id, identification
             repo.verdict = licensing.verdict(license_id)
             automatic = automatic_gating(repo)
