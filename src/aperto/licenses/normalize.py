@@ -20,7 +20,9 @@ _MASK = re.compile(
     r"|\\[nrt]"
     # bare links and e-mail addresses: a licensor's revision that only moves its contact links is the same terms;
     # e-mail addresses and links without a scheme ("ai.google.dev/gemma/terms") share one scan of the word
-    r"|\b(?:https?://|www\.)[^\s<>()\[\]]+|\b[\w+-]+(?:\.[\w+-]+)*(?:@[\w-]+(?:\.[\w-]+)+|\.[a-z]{2,}/[^\s<>()\[\]]*)"
+    # (possessive: a plain word is given up at once instead of backtracking letter by letter)
+    r"|\b(?:https?://|www\.)[^\s<>()\[\]]+"
+    r"|\b[\w+-]++(?:(?:\.[\w+-]++)*+@[\w-]+(?:\.[\w-]+)+|(?:\.[\w+-]++)++(?<=[a-z][a-z])/[^\s<>()\[\]]*)"
     # list and clause markers ("1.", "a)", "(iv)"): copies renumber lists freely
     # (markdown escapes them: "1\." is "1.")
     r"|(?:(?<![\w.])|(?<=\\n))\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\\?[.)](?=[\s\\])|\((?:\d{1,2}|[a-zA-Z]|[ivxIVX]{2,4})\)",
