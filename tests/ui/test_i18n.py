@@ -121,3 +121,27 @@ def test_a_request_without_a_licence_reads_in_italian() -> None:
     assert said == "in attesa del licenziante: nessuna licenza identificata; decide il licenziante"
     typed = request_reason("not this quarter, sorry", decision, "it")  # a licensor's words stay theirs
     assert typed == '<span translate="no">not this quarter, sorry</span>'
+
+
+def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people: People) -> None:
+    from aperto.errors import ApertoError
+    from aperto.hub.routes.web_format import error_said
+
+    publish(people.hub, people.alice, "acme/open", {"README.md": b"---\nlicense: mit\n---\n# Open\n"})
+    bob = people.caller(people.bob)
+    for call, english, italian in [
+        (lambda: people.hub.access.my_request(bob, "acme/open"), "you have not asked for access to acme/open",
+         "non hai chiesto l'accesso a acme/open"),
+        (lambda: people.hub.access.request_access(bob, "acme/open", {"accepts_aup": True}),
+         "acme/open is not gated: anyone may download it", "acme/open non è ad accesso controllato"),
+        (lambda: people.hub.access.request_access(bob, "acme/open", {"mau": "lots", "accepts_aup": True}),
+         "mau must be a whole number", "mau deve essere un numero intero"),
+        (lambda: people.hub.repos.repo("acme/none"), "Repository acme/none not found", "Repository acme/none non trovato"),
+    ]:
+        with pytest.raises(ApertoError) as caught:
+            call()
+        assert caught.value.message == english and caught.value.to_dict()["message"] == english
+        message, still_english, _hint, _ = error_said(caught.value, "it")
+        assert message.startswith(italian) and not still_english
+    untemplated = ApertoError("something else went wrong")
+    assert error_said(untemplated, "it")[:2] == ("something else went wrong", True)  # shown marked lang="en"

@@ -17,6 +17,7 @@ from aperto.hub import licensing
 from aperto.hub.auth import Caller, check_name, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import find_repo, has_grant, is_owner, need_owner
+from aperto.hub.i18n import N_
 from aperto.hub.listing import card_answers, card_metadata
 from aperto.hub.tokens import find_user
 from aperto.policy import Profile, Use
@@ -46,11 +47,12 @@ def clean_attestation(fields: Any) -> tuple[dict[str, Any], Profile]:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
-            raise BadInput(f"{name} must be a whole number", hint="e.g. 800000000", field=name)
+            raise BadInput(N_("%(field)s must be a whole number"), hint=N_("e.g. 800000000"), values={"field": name},
+                           field=name)
         counts[name] = value
     flags = {name: _flag(fields.get(name, False)) for name in FLAGS}
     if not flags["accepts_aup"]:
-        raise BadInput("you must accept the licence and its acceptable-use policy", field="accepts_aup")
+        raise BadInput(N_("you must accept the licence and its acceptable-use policy"), field="accepts_aup")
     derivative = str(fields.get("derivative_name") or "")[:200] or None
     profile = Profile(mau=counts["mau"], affiliates_mau=counts["affiliates_mau"],
                       use=cast(Use, fields.get("use") or "commercial"),  # Profile checks and converts it
@@ -121,7 +123,7 @@ class Access:
             repo = find_repo(s, name)
             user = find_user(s, caller.name)
             if repo.gating == "open":
-                raise BadInput(f"{name} is not gated: anyone may download it")
+                raise BadInput(N_("%(repo)s is not gated: anyone may download it"), values={"repo": name})
             # the card's own questions (extra_gated_fields) and the prompt shown, kept with the answers
             files = repo_rows.files(s, commit_id=repo.main) if repo.main else []
             card = card_metadata(self.core, files)
@@ -180,7 +182,7 @@ class Access:
             repo = find_repo(s, name)
             history = rows.history(s, repo_id=repo.id, user_id=caller.user_id)
             if not history:
-                raise NotFound(f"you have not asked for access to {name}")
+                raise NotFound(N_("you have not asked for access to %(repo)s"), values={"repo": name})
             last, user = history[-1]
             first = history[0][0]
             out = {"repo": name, **version_dict(last, user), "created_at": iso(first.created_at),
@@ -244,7 +246,7 @@ class Access:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             if prev is None:
-                raise NotFound(f"{user_name} has not asked for access to {name}")
+                raise NotFound(N_("%(user)s has not asked for access to %(repo)s"), values={"user": user_name, "repo": name})
             text = (reason or {"accepted": "accepted by the licensor", "pending": "back to review",
                                "rejected": "rejected by the licensor", "reset": "reset by the licensor"}[status])[:2000]
             out = self._decide(s, owner, repo, user, status, text)
@@ -259,7 +261,7 @@ class Access:
         with self.core.write() as s:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             if rows.live_grants(s, repo_id=repo.id, user_id=user.id):
-                raise BadInput(f"{user_name} already has access to {name}")
+                raise BadInput(N_("%(user)s already has access to %(repo)s"), values={"user": user_name, "repo": name})
             out = self._decide(s, owner, repo, user, "accepted", "granted by the licensor")
             self._grant(s, repo, user, owner.name, None)
             return out
@@ -269,7 +271,7 @@ class Access:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             text = (reason or "revoked by the licensor")[:2000]
             if not self._revoke(s, repo, user, owner.name, text):
-                raise NotFound(f"{user_name} has no access to revoke on {name}")
+                raise NotFound(N_("%(user)s has no access to revoke on %(repo)s"), values={"user": user_name, "repo": name})
             self._decide(s, owner, repo, user, "rejected", text)
             return {"repo": name, "user": user_name, "revoked": True}
 
