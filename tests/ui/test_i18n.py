@@ -3,6 +3,7 @@ Accept-Language, a switch is remembered, and licence texts stay as written."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,30 @@ def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people
         assert message.startswith(italian) and not still_english
     untemplated = ApertoError("something else went wrong")
     assert error_said(untemplated, "it")[:2] == ("something else went wrong", True)  # shown marked lang="en"
+
+
+def test_every_reason_the_hub_gives_a_request_reads_in_italian() -> None:
+    """The hub's words around the policy's reasons (hub/access.py's routing) are matched exactly by the
+    page: a change there would otherwise show as a licensor's own words, untranslated."""
+    from types import SimpleNamespace
+
+    from aperto.hub.access import Access
+    from aperto.hub.licensing import evaluate, first_reason
+    from aperto.hub.routes.web_format import request_reason
+    from aperto.policy import Profile
+
+    decisions = [evaluate("llama2", Profile(mau=800_000_000)), evaluate("llama2", Profile()),
+                 evaluate("llama2", Profile(accepts_aup=False))]
+    waiting = SimpleNamespace(status="pending", decided_by=None)
+    refused = SimpleNamespace(status="rejected", decided_by="alice")
+    seen = set()
+    for gating, prev, holds, changed, decision in itertools.product(
+            ("auto", "manual"), (None, waiting, refused), (False, True), (False, True), decisions):
+        status, reason, _by = Access._route(SimpleNamespace(gating=gating), prev, holds, changed, decision)
+        said = str(request_reason(reason, decision, "it"))
+        assert 'translate="no">' + reason[:20] not in said, reason
+        assert first_reason(decision)[:30] not in said, said  # the policy's reasons are said in Italian too
+        seen.add(said.split(":")[0])
+    assert len(seen) >= 8
+    for typed in ("accepted by the licensor", "back to review", "rejected by the licensor", "revoked by the licensor"):
+        assert "licenziante" in request_reason(typed, None, "it") or "revisione" in request_reason(typed, None, "it")
