@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from aperto.errors import BadInput, EntryNotFound
-from aperto.hub import cards
+from aperto.hub import cards, gate_form
 from aperto.hub.auth import iso
 from aperto.hub.core import Core
 from aperto.hub.gate import check_path, find_commit, find_repo
@@ -33,32 +33,9 @@ def card_metadata(core: Core, files: list[File]) -> dict[str, Any]:
 
 def card_answers(card: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     """The requester's answers to the card's ``extra_gated_fields`` (sent as ``gated_fields``),
-    and the card's ``extra_gated_prompt``, to be stored with the request."""
-    asked = card.get("extra_gated_fields")
-    asked = asked if isinstance(asked, dict) else {}
-    sent = fields.get("gated_fields") or {}
-    if not isinstance(sent, dict):
-        raise BadInput("gated_fields maps each question of the model card to its answer")
-    unknown = sorted(set(map(str, sent)) - set(map(str, asked)))
-    if unknown:
-        raise BadInput(f"the model card does not ask {unknown[0]!r}", hint=f"it asks {sorted(map(str, asked))}")
-    answers: dict[str, Any] = {}
-    for label, kind in asked.items():
-        value = sent.get(label)
-        if kind == "checkbox":
-            if value not in (True, "true", "on", "1", 1):
-                raise BadInput(f"the model card requires you to tick {label!r}", field=label)
-            answers[str(label)] = True
-        elif value in (None, ""):
-            raise BadInput(f"the model card asks {label!r}", field=label)
-        else:
-            answers[str(label)] = str(value)[:500]
-    out: dict[str, Any] = {}
-    if answers:
-        out["gated_fields"] = answers
-    if isinstance(card.get("extra_gated_prompt"), str):
-        out["gated_prompt"] = card["extra_gated_prompt"][:5000]
-    return out
+    checked by type (hub/gate_form.py), and the card's ``extra_gated_prompt``, to be stored
+    with the request."""
+    return gate_form.answers(card, fields.get("gated_fields") or {})
 
 
 def tags_of(repo: Repo, meta: dict[str, Any]) -> list[str]:

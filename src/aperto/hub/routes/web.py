@@ -11,11 +11,13 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+import babel
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from aperto.errors import ApertoError, BadInput, NotFound
-from aperto.hub import i18n, licensing
+from aperto.hub import gate_form, i18n, licensing
 from aperto.hub.access import clean_attestation
 from aperto.hub.i18n import N_
 from aperto.hub.routes import web_admin, web_chat, web_evals, web_format
@@ -36,6 +38,7 @@ from aperto.hub.routes.web_base import (  # noqa: F401 - re-exported for older i
 )
 from aperto.hub.seed import CATALOGUE_USER
 from aperto.hub.service import Hub
+from aperto.policy.profile import ISO_3166_ALPHA2
 
 router = APIRouter(include_in_schema=False)
 router.include_router(web_chat.router)
@@ -187,6 +190,13 @@ async def logout(request: Request, hub: Hub = Depends(get_hub)) -> RedirectRespo
     return response
 
 
+@lru_cache(maxsize=16)
+def country_choices(lang: str) -> list[tuple[str, str]]:
+    """(ISO code, name in the page's language) for a card's country question, by name."""
+    names = babel.Locale.parse(lang).territories
+    return sorted(((c, names.get(c, c)) for c in ISO_3166_ALPHA2), key=lambda pair: pair[1].casefold())
+
+
 def yesno(value: bool | None) -> str:
     return {True: N_("yes"), False: N_("no"), None: N_("unknown")}[value]
 
@@ -222,7 +232,9 @@ def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any
     facts = catalogue_facts(repo_id)
     settings = request.app.state.settings
     status = 400 if req_errors else 200
+    gate = {"prompt": gate_form.prompt(info["cardData"]), "questions": gate_form.questions(info["cardData"])}
     return page(request, "model.html", hub, status=status, repo=repo, files=info["siblings"], form=form, check=check,
+                gate=gate, countries=country_choices(language(request)) if gate["questions"] else [],
                 check_errors=check_errors, req_form=req_form or {}, req_errors=req_errors or {},
                 lic=licensing.license_summary(repo["license"]), mine=mine, owner=is_owner(me, repo),
                 access=_(access_label(repo)), can_download=hub.repos.can_download(me, repo_id), evals=evals,
@@ -261,6 +273,15 @@ async def request_form(request: Request, org: str, name: str, hub: Hub = Depends
     fields, errors = web_format.profile_form(form, tr(request))
     if not form.get("accepts_aup"):
         errors["accepts_aup"] = tr(request)("Tick the box to accept the licence and its acceptable-use policy.")
+    fields["gated_fields"] = {}
+    for i, question in enumerate(gate_form.questions(hub.repos.model_info(None, repo_id)["cardData"])):
+        value, problem = gate_form.answer(question, form.get(f"gated-{i}"))
+        if problem is None:
+            fields["gated_fields"][question.label] = value
+        else:
+            # the card's label stays in its own words, marked so (the sentence around it is translated)
+            label = Markup('<span translate="no">%s</span>') % repr(question.label)
+            errors[f"gated-{i}"] = Markup.escape(tr(request)(problem.msgid)) % {"label": label}
     if errors:
         return model_view(request, hub, repo_id, req_form=form, req_errors=errors)
     result = hub.access.request_access(web_caller(request, hub), repo_id, fields)
