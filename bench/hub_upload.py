@@ -1,13 +1,15 @@
-"""Upload speed of one big file with the real huggingface_hub client (``HfApi.upload_file``:
-preupload, Git LFS batch, one PUT, commit) against an `aperto hub` on loopback, beside
-writing the same file to disk (copy + fsync) on the same machine, interleaved run by run.
+"""Upload speed of one big file with the real huggingface_hub client (``HfApi.upload_file``)
+against an `aperto hub` on loopback, beside writing the same file to disk (copy + fsync) on
+the same machine, interleaved run by run.
 
-    .venv/bin/python bench/hub_upload.py [--size-mb 1024] [--runs 3]
+    .venv/bin/python bench/hub_upload.py [--size-mb 1024] [--runs 3] [--via xet|lfs]
 
-The hub runs in its own process (uvicorn, SQLite). Each upload goes to a new repo, so nothing
-is deduplicated; the hub hashes the bytes it received before storing them, and the client
-hashes the file before it asks the batch endpoint, both as in real use. Prints seconds and
-GB/s for each, and the ratio upload/disk.
+``--via xet`` (the default, what a client with hf_xet does): preupload, the Xet write token,
+xorbs, a shard the hub rebuilds the file from, commit. ``--via lfs`` (HF_HUB_DISABLE_XET=1):
+preupload, Git LFS batch, one PUT, commit. The hub runs in its own process (uvicorn, SQLite).
+Each run uploads a file of new random bytes to a new repo, so nothing is deduplicated; the hub
+hashes what it received before storing it, as in real use. Prints seconds and GB/s for each,
+and the ratio upload/disk.
 """
 
 from __future__ import annotations
@@ -64,14 +66,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--via", choices=["xet", "lfs"], default="xet")
     args = parser.parse_args()
-    os.environ["HF_HUB_DISABLE_XET"] = "1"  # the hub speaks Git LFS, not Xet
+    os.environ["HF_HUB_DISABLE_XET"] = "1" if args.via == "lfs" else ""
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    from huggingface_hub import HfApi
-
     size = args.size_mb * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="aperto-upload-") as tmp:
         root = Path(tmp)
+        os.environ["HF_XET_CACHE"] = str(root / "xet-cache")  # before the client loads: no earlier chunks
+        from huggingface_hub import HfApi
+
         port = 18000 + os.getpid() % 1000
         server = subprocess.Popen([sys.executable, "-c", SERVER, str(root / "hub"), str(port)])
         try:
@@ -84,18 +88,16 @@ def main() -> None:
                     time.sleep(0.1)
             api = HfApi(endpoint=url, token=(root / "hub" / "token").read_text())
             src = root / "weights.bin"
-            make_file(src, size)
             disk, upload = [], []
             for run in range(args.runs):
-                with open(src, "r+b") as f:  # new bytes each run: the hub would not take known ones twice
-                    f.write(os.urandom(16))
+                make_file(src, size)  # new bytes each run: neither side may deduplicate
                 disk.append(disk_write(src, root / "copy.bin"))
                 repo = f"bench/m{run}"
                 api.create_repo(repo)
                 start = time.perf_counter()
                 api.upload_file(path_or_fileobj=str(src), path_in_repo="weights.bin", repo_id=repo)
                 upload.append(time.perf_counter() - start)
-                print(f"run {run + 1}: disk {disk[-1]:.2f} s, upload_file {upload[-1]:.2f} s", flush=True)
+                print(f"run {run + 1}: disk {disk[-1]:.2f} s, upload_file via {args.via} {upload[-1]:.2f} s", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -103,7 +105,7 @@ def main() -> None:
     d, u = statistics.median(disk), statistics.median(upload)
     print(f"file: {args.size_mb} MiB; median of {args.runs}")
     print(f"write to disk (copy + fsync): {d:.2f} s  {gb / d:.2f} GB/s")
-    print(f"HfApi.upload_file to the hub: {u:.2f} s  {gb / u:.2f} GB/s")
+    print(f"HfApi.upload_file to the hub via {args.via}: {u:.2f} s  {gb / u:.2f} GB/s")
     print(f"ratio upload / disk: {u / d:.2f}x the time")
 
 

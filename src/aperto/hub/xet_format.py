@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from aperto.errors import BadInput
 
-XORB_MAX = 64 * 1024 * 1024  # the protocol's limit on a serialized xorb
+# the protocol's 64 MiB of chunks per xorb, plus room for their 8-byte headers (and a footer)
+XORB_MAX = 68 * 1024 * 1024
 CHUNK_MAX = 128 * 1024  # and on one chunk, uncompressed
 SHARD_TAG = b"HFRepoMetaData\x00"  # how a shard's 32-byte header tag starts
 SHARD_VERSION = 2
