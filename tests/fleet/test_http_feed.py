@@ -33,7 +33,9 @@ def sqlite_hub(tmp_path):
     hub.close()
 
 
-def test_one_read_of_the_table_wakes_every_waiter(sqlite_hub) -> None:
+def test_one_read_of_the_table_wakes_every_waiter(sqlite_hub, monkeypatch) -> None:
+    # the follower's idle poll of SQLite would add one read per 0.1 s of a slow machine: park it
+    monkeypatch.setattr("aperto.hub.notify.SQLITE_POLL_S", 60.0)
     hub, people = sqlite_hub
     event_reads = []
     sa_event.listen(hub.store.engine, "before_cursor_execute",
@@ -53,8 +55,8 @@ def test_one_read_of_the_table_wakes_every_waiter(sqlite_hub) -> None:
 
         answers = asyncio.run(waiters())
     assert all([e["type"] for e in a["events"]] == ["kill"] for a in answers)
-    # one read after the write, plus the follower's SQLite poll (every 0.1 s); before, one per waiter
-    assert len(event_reads) < N_WAITERS / 5, event_reads
+    # the write wakes the follower in process: one read serves them all (before, one per waiter)
+    assert 1 <= len(event_reads) <= 3, event_reads
 
 
 def test_revoked_token_is_refused_on_the_next_request(sqlite_hub) -> None:
