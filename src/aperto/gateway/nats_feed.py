@@ -1,8 +1,10 @@
 """The hub's event feed through NATS JetStream (docs/fleet.md), when APERTO_NATS_URL is set.
 
-Take the snapshot from the hub over HTTP, then read stream APERTO_EVENTS from its start with an
-ordered consumer, skipping what the snapshot already holds (an event's seq is at most the policy's).
-So no event is lost, and none is applied twice, across reconnects and snapshots alike. Every event
+Subscribe to stream APERTO_EVENTS with an ordered consumer for new messages, then take the
+snapshot from the hub over HTTP, skipping events the snapshot already holds (an event's seq is
+at most the policy's). The relay publishes an event only after its row is committed, so whatever
+was published before the consumer existed is in the snapshot: no event is lost, none is applied
+twice, and a gateway that starts late never replays the stream's history. Every event
 and every ``aperto.heartbeat`` counts as word from the hub; when both stop (NATS down, no relay)
 the policy goes stale after its limit and the gateway refuses to serve, as with the HTTP feed.
 When NATS comes back, it starts over from a fresh snapshot on its own."""
@@ -72,7 +74,7 @@ class NatsFeed(HubFeed):
         await nc.subscribe("aperto.heartbeat", cb=heard)
         # subscribe first, then take the snapshot: an event in between is in both, and skipped once
         await nc.jetstream().subscribe("aperto.events.>", stream=STREAM, cb=heard, ordered_consumer=True,
-                                       deliver_policy=DeliverPolicy.ALL)
+                                       deliver_policy=DeliverPolicy.NEW)
         snap = parse_snapshot(await self._get(client, "/api/gateway/state"))
         self.policy.load(snap)
         self.policy.heard = time.monotonic()
