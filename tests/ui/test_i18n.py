@@ -138,6 +138,8 @@ def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people
         (lambda: people.hub.access.request_access(bob, "acme/open", {"mau": "lots", "accepts_aup": True}),
          "mau must be a whole number", "mau deve essere un numero intero"),
         (lambda: people.hub.repos.repo("acme/none"), "Repository acme/none not found", "Repository acme/none non trovato"),
+        (lambda: people.hub.repos.withdraw(people.caller(people.alice), "acme/open", " "), "a takedown needs a reason",
+         "un ritiro ha bisogno di un motivo"),
     ]:
         with pytest.raises(ApertoError) as caught:
             call()

@@ -25,6 +25,7 @@ from aperto.hub.gate import (
     may_read,
     need_owner,
 )
+from aperto.hub.i18n import N_
 from aperto.hub.listing import card_metadata, tags_of
 from aperto.store import Session
 from aperto.store import repos as rows
@@ -145,7 +146,7 @@ class Repos:
         repo = rows.repo_by_name(s, name=name)
         if repo is not None:
             if not is_owner(caller, repo):
-                raise Forbidden(f"only the licensor of {name} may publish to it")
+                raise Forbidden(N_("only the licensor of %(repo)s may publish to it"), values={"repo": name})
         elif not caller.admin and name.split("/")[0] not in (caller.name, caller.org):
             raise Forbidden(f"{caller.name} may only create repos under {caller.name}/ or {caller.org}/")
         return caller, repo
@@ -214,7 +215,7 @@ class Repos:
         an entry with ``"delete": true`` removes a path. A commit to another ``branch`` (made
         with create_branch) moves only that branch: the repo's licence and gating follow main."""
         if gating is not None and gating not in GATING:
-            raise BadInput(f"gating must be one of {GATING}")
+            raise BadInput(N_("gating must be one of %(modes)s"), values={"modes": str(GATING)})
         if not isinstance(files, list) or not files:
             raise BadInput("a commit lists at least one file")
         with self.core.write() as s:
@@ -290,7 +291,7 @@ class Repos:
     def set_gating(self, caller: Caller | None, name: str, gating: str) -> dict:
         """The licensor overrides the automatic gating mode (recorded in the audit log)."""
         if gating not in GATING:
-            raise BadInput(f"gating must be one of {GATING}")
+            raise BadInput(N_("gating must be one of %(modes)s"), values={"modes": str(GATING)})
         with self.core.write() as s:
             repo = find_repo(s, name)
             caller = need_owner(caller, repo)
@@ -331,7 +332,7 @@ class Repos:
     # ---- takedown ----------------------------------------------------------------
     def withdraw(self, caller: Caller | None, name: str, reason: str, revision: str | None = None) -> dict:
         if not isinstance(reason, str) or not reason.strip():
-            raise BadInput("a takedown needs a reason")
+            raise BadInput(N_("a takedown needs a reason"))
         return self._set_withdrawn(caller, name, reason.strip()[:2000], revision)
 
     def restore(self, caller: Caller | None, name: str, revision: str | None = None) -> dict:
