@@ -2,7 +2,7 @@
 published, tests/data/licenses-wild): its prompt, a text, a date, a country, a select and a
 checkbox, checked on the server (a wrong answer comes back beside its field, nothing stored)
 and stored with the request. In English and Italian, at 1280 and 390 px, with the checks of
-test_invites.py (no sideways scroll, no squeezed field, no serious axe-core finding, no English
+test_pages.py (no sideways scroll, no squeezed field, no serious axe-core finding, no English
 of ours left on an Italian page)."""
 
 from __future__ import annotations
@@ -11,13 +11,28 @@ from pathlib import Path
 
 import pytest
 from hubtools import People, publish
-from test_invites import check
-from test_pages import axe_path, english_strings
-from uikit import WIDTHS, sign_in
+from test_pages import ENGLISH, VISIBLE_TEXT, axe_path, english_strings
+from uikit import WIDTHS, overflow, sign_in, squeezed
 
 pytestmark = pytest.mark.slow
 CARD = Path(__file__).parents[1] / "data" / "licenses-wild" / "cards" / "bartowski__Llama-3.2-3B-Instruct-GGUF.md"
 AGREE = "By clicking Submit below I accept the terms of the license"
+
+
+def check(page, where: str, lang: str, axe: str, english: list[str]) -> list[str]:  # noqa: ANN001
+    """What is wrong with the page as shown: sideways scroll, squeezed fields, serious axe-core
+    findings, and on an Italian page any English of ours."""
+    problems = [f"{where}: {overflow(page)}px of sideways scroll"] if overflow(page) > 0 else []
+    problems += [f"{where}: {s}" for s in squeezed(page)]
+    page.add_script_tag(content=axe)
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                          ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))")
+    problems += [f"{where}: axe {v}" for v in found]
+    if lang == "it":
+        problems += [f"{where}: untranslated {text[:120]!r}" for text in page.evaluate(VISIBLE_TEXT)
+                     if [m for m in english if m in text] or ENGLISH.search(text)]
+    return problems
 
 
 @pytest.mark.parametrize(("lang", "width"), [("en", "phone"), ("it", "phone"), ("it", "desktop")])
