@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -33,8 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from aperto import services
 from aperto.events import Event
 from aperto.gateway.nats_feed import NatsFeed
 from aperto.gateway.policy import Policy
+from aperto.store.db import scratch_schema
 
 
 # ---- the hub process ------------------------------------------------------------------------
@@ -219,23 +218,6 @@ MODEL = "admin/tiny"
 MODELS = json.dumps({MODEL: {"backend": "upstream", "url": "http://127.0.0.1:9/v1", "model": "tiny"}})
 
 
-@contextlib.contextmanager
-def fresh_schema(url: str) -> Iterator[str]:
-    """A schema of its own on that PostgreSQL, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 class Fleet:
     """The running cluster, a published repo, and bob (a reader with no grant of his own)."""
 
@@ -303,7 +285,7 @@ def change(fleet: Fleet, kind: str) -> tuple[str, Callable[[], object], Callable
 def replicas_part(database_url: str | None, rounds: int) -> None:
     from aperto.cluster import cluster
 
-    with services.postgres(database_url) as server, fresh_schema(server) as url, \
+    with services.postgres(database_url) as server, scratch_schema(server, "bench_") as url, \
             tempfile.TemporaryDirectory() as tmp, cluster(url, Path(tmp), MODELS) as up:
         fleet = Fleet(up)
         lat: dict[str, list[float]] = {}
