@@ -175,3 +175,19 @@ def test_every_reason_the_hub_gives_a_request_reads_in_italian() -> None:
     assert len(seen) >= 8
     for typed in ("accepted by the licensor", "back to review", "rejected by the licensor", "revoked by the licensor"):
         assert "licenziante" in request_reason(typed, None, "it") or "revisione" in request_reason(typed, None, "it")
+
+
+def test_every_clause_explanation_has_its_italian() -> None:
+    """Each headline and clause summary the knowledge base can show (the model page, the policy's reasons) has an
+    entry in clauses.po, keeping the clause references and quoted names (§1.b.i, "Built with Llama") as they are."""
+    import re
+
+    from aperto.licenses import kb
+
+    table = i18n.catalogue("it")
+    shown = {(lic.id, s) for lic in kb.all() for s in [*lic.headline, *(t.summary for t in lic.terms)]}
+    missing = sorted(f"{lid}: {s}" for lid, s in shown if not table.get(s))
+    assert missing == [], "add their Italian to hub/locale/it/LC_MESSAGES/clauses.po: " + "; ".join(missing)
+    for _, s in shown:
+        kept = [ref.rstrip(".,)") for ref in re.findall(r'§[\w.()\-]+|"[^"]+"', s)]
+        assert [ref for ref in kept if ref not in table[s]] == [], s
