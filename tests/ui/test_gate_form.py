@@ -11,28 +11,11 @@ from pathlib import Path
 
 import pytest
 from hubtools import People, publish
-from test_pages import ENGLISH, VISIBLE_TEXT, axe_path, english_strings
-from uikit import WIDTHS, overflow, sign_in, squeezed
+from uikit import WIDTHS, axe_path, english_strings, page_problems, sign_in
 
 pytestmark = pytest.mark.slow
 CARD = Path(__file__).parents[1] / "data" / "licenses-wild" / "cards" / "bartowski__Llama-3.2-3B-Instruct-GGUF.md"
 AGREE = "By clicking Submit below I accept the terms of the license"
-
-
-def check(page, where: str, lang: str, axe: str, english: list[str]) -> list[str]:  # noqa: ANN001
-    """What is wrong with the page as shown: sideways scroll, squeezed fields, serious axe-core
-    findings, and on an Italian page any English of ours."""
-    problems = [f"{where}: {overflow(page)}px of sideways scroll"] if overflow(page) > 0 else []
-    problems += [f"{where}: {s}" for s in squeezed(page)]
-    page.add_script_tag(content=axe)
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                          ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))")
-    problems += [f"{where}: axe {v}" for v in found]
-    if lang == "it":
-        problems += [f"{where}: untranslated {text[:120]!r}" for text in page.evaluate(VISIBLE_TEXT)
-                     if [m for m in english if m in text] or ENGLISH.search(text)]
-    return problems
 
 
 @pytest.mark.parametrize(("lang", "width"), [("en", "phone"), ("it", "phone"), ("it", "desktop")])
@@ -53,7 +36,7 @@ def test_the_card_s_questions_are_asked_checked_and_stored(browser, people: Peop
     assert "Research Graduate" in form.get_by_label("Job title", exact=True).locator("option").all_inner_texts()
     germany = "Germany" if lang == "en" else "Germania"  # country names in the page's language
     assert germany in form.get_by_label("Country", exact=True).locator("option").all_inner_texts()
-    problems = check(page, f"request form ({lang}, {width})", lang, axe_path().read_text(), english_strings())
+    problems = page_problems(page, f"request form ({lang}, {width})", lang, axe_path().read_text(), english_strings())
 
     # the browser's own checks are bypassed, as a hand-made POST would: the server checks each answer
     form.evaluate("f => f.noValidate = true")
@@ -67,7 +50,7 @@ def test_the_card_s_questions_are_asked_checked_and_stored(browser, people: Peop
     assert "2026-01-31" in page.locator("#req-gated-2-err").inner_text()
     assert page.locator("#req-gated-0").input_value() == "Bob"  # what was typed is kept
     assert people.hub.access.list_requests(people.caller(people.alice), "acme/llama", "pending") == []
-    problems += check(page, f"request form with errors ({lang}, {width})", lang, axe_path().read_text(),
+    problems += page_problems(page, f"request form with errors ({lang}, {width})", lang, axe_path().read_text(),
                       english_strings())
 
     form = page.locator("#request-form")

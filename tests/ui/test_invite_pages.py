@@ -9,29 +9,10 @@ from __future__ import annotations
 import pytest
 from hubtools import People
 from test_keyboard import tab_to
-from test_pages import ENGLISH, VISIBLE_TEXT, axe_path, english_strings
-from uikit import WIDTHS, overflow, sign_in, squeezed
+from uikit import WIDTHS, axe_path, english_strings, page_problems, sign_in
 
 pytestmark = pytest.mark.slow
 INVITEE = {"en": "carol", "it": "carla"}
-
-
-def check(page, where: str, lang: str, axe: str, english: list[str]) -> list[str]:  # noqa: ANN001
-    problems = []
-    assert page.locator("html").get_attribute("lang") == lang, where
-    if overflow(page) > 0:
-        problems.append(f"{where}: {overflow(page)}px of sideways scroll")
-    problems += [f"{where}: {s}" for s in squeezed(page)]
-    page.add_script_tag(content=axe)
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                          ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                          ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))")
-    problems += [f"{where}: axe {v}" for v in found]
-    if lang == "it":
-        for text in page.evaluate(VISIBLE_TEXT):
-            if [m for m in english if m in text] or ENGLISH.search(text):
-                problems.append(f"{where}: untranslated {text[:120]!r}")
-    return problems
 
 
 @pytest.mark.parametrize(("lang", "width"), [("en", "desktop"), ("en", "phone"), ("it", "desktop"),
@@ -42,7 +23,7 @@ def test_invite_by_link_and_token_expiry(browser, people: People, live: str, lan
     admin = browser.new_context(**options).new_page()
     sign_in(admin, live, people.admin)
     admin.goto(f"{live}/admin")
-    problems = check(admin, f"/admin ({lang}, {width})", lang, axe, english)
+    problems = page_problems(admin, f"/admin ({lang}, {width})", lang, axe, english)
 
     # an account whose token expires in 30 days: the tokens table says when
     admin.locator("#new-name").fill("dave")
@@ -60,7 +41,7 @@ def test_invite_by_link_and_token_expiry(browser, people: People, live: str, lan
     admin.locator("form[action='/admin/invites'] button[type=submit]").click()  # a reader's link, no org
     withdrawn = admin.locator("#new-invite code").inner_text()
     assert link.startswith(f"{live}/invite/") and link != withdrawn
-    problems += check(admin, f"/admin with a new link ({lang}, {width})", lang, axe, english)
+    problems += page_problems(admin, f"/admin with a new link ({lang}, {width})", lang, axe, english)
     assert admin.locator("section[aria-labelledby=links-h] tbody tr").count() == 2
     admin.locator("section[aria-labelledby=links-h] tbody tr").last.locator("button").click()
     admin.wait_for_url(f"{live}/admin?msg=*")
@@ -69,14 +50,14 @@ def test_invite_by_link_and_token_expiry(browser, people: People, live: str, lan
     # the newcomer, keyboard only
     newcomer = browser.new_context(**options).new_page()
     newcomer.goto(link)
-    problems += check(newcomer, f"/invite/<code> ({lang}, {width})", lang, axe, english)
+    problems += page_problems(newcomer, f"/invite/<code> ({lang}, {width})", lang, axe, english)
     tab_to(newcomer, "#inv-name")
     newcomer.keyboard.type(INVITEE[lang])
     tab_to(newcomer, "#invite-form button[type=submit]")
     newcomer.keyboard.press("Enter")
     newcomer.locator("#new-token code").wait_for()
     token = newcomer.locator("#new-token code").inner_text()
-    problems += check(newcomer, f"/invite/<code> accepted ({lang}, {width})", lang, axe, english)
+    problems += page_problems(newcomer, f"/invite/<code> accepted ({lang}, {width})", lang, axe, english)
     caller = people.hub.tokens.authenticate(token)
     assert (caller.name, caller.org, caller.has("publish"), caller.is_admin) == (INVITEE[lang], "carolco", True,
                                                                                  False)
@@ -89,7 +70,7 @@ def test_invite_by_link_and_token_expiry(browser, people: People, live: str, lan
         other = browser.new_context(**options).new_page()
         assert other.goto(url).status == status, where
         assert other.locator("#invite-form").count() == 0 and other.locator(".error-box").is_visible(), where
-        problems += check(other, f"/invite ({where}, {lang}, {width})", lang, axe, english)
+        problems += page_problems(other, f"/invite ({where}, {lang}, {width})", lang, axe, english)
         other.context.close()
     assert problems == [], "\n".join(problems)
     actions = {a["action"] for a in people.hub.audit.audit_rows(people.caller(people.admin), 0, 1000)}

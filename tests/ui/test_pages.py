@@ -14,39 +14,12 @@ from pathlib import Path
 
 import pytest
 from hubtools import LLAMA_CARD, People, catalogue_token, publish
-from uikit import WIDTHS, overflow, sign_in, squeezed
+from uikit import WIDTHS, axe_path, english_strings, page_problems, sign_in, untranslated
 
-from aperto.hub import i18n
 from aperto.hub.routes.web_format import profile_form
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".cache" / "axe" / "package" / "axe.min.js"
 LLAMA2 = "meta-llama/Llama-2-7b-hf"
-# what only an English sentence has; Italian interface text never contains these words
-ENGLISH = re.compile(r"\b(the|and|with|your|you|is|are|not|this|of|to|for|only|by)\b")
-VISIBLE_TEXT = """() => {
-  const skip = (el) => el.closest('[lang="en"], [translate="no"], code, pre, .card-body, .badge, svg, title');
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const out = [];
-  while (walker.nextNode()) {
-    const node = walker.currentNode, el = node.parentElement;
-    if (!el || skip(el) || ['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(el.tagName) || !node.textContent.trim()) continue;
-    if (el.closest('[hidden]') || !el.getClientRects().length) continue;
-    out.push(node.textContent.trim());
-  }
-  for (const el of document.querySelectorAll('input[placeholder], [aria-label]'))
-    if (!skip(el)) out.push(el.getAttribute('placeholder') || el.getAttribute('aria-label'));
-  return out;
-}"""
-
-
-def axe_path() -> Path:
-    if not AXE.is_file():
-        pytest.skip(f"axe-core is not fetched ({AXE}); run scripts/axe (scripts/setup does)")
-    return AXE
-
-
 def setup_hub(people: People) -> None:
     hub = people.hub
     publish(hub, catalogue_token(people), LLAMA2, {"README.md": b"---\nlicense: llama2\n---\n# Llama 2\n"})
@@ -68,18 +41,6 @@ PAGES = [
     ("bob", "/models/nobody/nothing"), ("alice", "/models/acme/tiny"), ("alice", "/models/acme/tiny/chat"),
     ("alice", "/queue"), ("alice", "/models/acme/llama/manage"), ("admin", "/admin"), ("admin", "/audit"),
 ]
-
-
-def english_strings() -> list[str]:
-    """Interface strings of two words or more whose Italian differs, and the fixed words between the
-    values of a template (a policy's reason, a hub error): none may show on an Italian page."""
-    table = i18n.catalogue("it")
-    found = {m for m, t in table.items() if " " in m.strip() and t != m and "%(" not in m}
-    for m, t in table.items():
-        if "%(" in m and t != m:
-            found |= {part.strip() for part in re.split(r"%\(\w+\)s", m)
-                      if " " in part.strip() and len(part.strip()) >= 12 and part.strip() not in t}
-    return sorted(found, key=len, reverse=True)
 
 
 @pytest.mark.parametrize(("lang", "width", "scheme"), [("en", "desktop", "light"), ("en", "phone", "light"),
@@ -105,34 +66,12 @@ def test_every_page_is_clean(browser, people: People, live: str, lang: str, widt
                 continue
             page.goto(live + path)
             where = f"{path} as {who or 'anonymous'} ({lang}, {width}, {scheme})"
-            assert page.locator("html").get_attribute("lang") == lang, where
-            if overflow(page) > 0:
-                problems.append(f"{where}: {overflow(page)}px of sideways scroll")
-            problems += [f"{where}: {s}" for s in squeezed(page)]
-            page.add_script_tag(content=axe)
-            found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                                  ".filter(v => ['serious', 'critical'].includes(v.impact))"
-                                  ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))")
-            problems += [f"{where}: axe {v}" for v in found]
-            if lang == "it":
-                for text in page.evaluate(VISIBLE_TEXT):
-                    left = [m for m in english if m in text]
-                    if left or ENGLISH.search(text):
-                        problems.append(f"{where}: untranslated {text[:120]!r}")
+            problems += page_problems(page, where, lang, axe, english)
             name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "catalogue"
             if os.environ.get("APERTO_UI_SHOTS"):
                 page.screenshot(path=str(shots / f"{name}-{lang}-{WIDTHS[width]['width']}.png"))
         ctx.close()
     assert problems == [], "\n".join(problems)
-
-
-def untranslated(page: object, where: str, english: list[str]) -> list[str]:
-    problems = []
-    for text in page.evaluate(VISIBLE_TEXT):  # type: ignore[attr-defined]
-        left = [m for m in english if m in text]
-        if left or ENGLISH.search(text):
-            problems.append(f"{where}: untranslated {text[:160]!r}")
-    return problems
 
 
 # (who, path, what the Italian page must say): "Can I use it?" answers that between them give every
