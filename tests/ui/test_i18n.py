@@ -127,6 +127,7 @@ def test_a_request_without_a_licence_reads_in_italian() -> None:
 def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people: People) -> None:
     from aperto.errors import ApertoError
     from aperto.hub.routes.web_format import error_said
+    from aperto.policy import Profile
 
     publish(people.hub, people.alice, "acme/open", {"README.md": b"---\nlicense: mit\n---\n# Open\n"})
     bob = people.caller(people.bob)
@@ -140,6 +141,13 @@ def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people
         (lambda: people.hub.repos.repo("acme/none"), "Repository acme/none not found", "Repository acme/none non trovato"),
         (lambda: people.hub.repos.withdraw(people.caller(people.alice), "acme/open", " "), "a takedown needs a reason",
          "un ritiro ha bisogno di un motivo"),
+        (lambda: people.hub.tokens.create_token(bob, "bob", ["read"], expires="2020-01-01"),
+         "the expiry 2020-01-01 is in the past", "la scadenza 2020-01-01 è nel passato"),
+        (lambda: people.hub.invites.accept("no-such-code", "carol"), "this invitation link is not known here",
+         "questo link di invito qui non è conosciuto"),
+        (lambda: people.hub.tokens.create_user(people.caller(people.admin), "bad name"),
+         "invalid user name: 'bad name'", "nome utente non valido: 'bad name'"),
+        (lambda: Profile(country="XX"), "unknown country code 'XX'", "codice di paese sconosciuto 'XX'"),
     ]:
         with pytest.raises(ApertoError) as caught:
             call()
@@ -148,6 +156,66 @@ def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people
         assert message.startswith(italian) and not still_english
     untemplated = ApertoError("something else went wrong")
     assert error_said(untemplated, "it")[:2] == ("something else went wrong", True)  # shown marked lang="en"
+
+
+# the hub's services and the profile's validation: every error they raise is a marked template
+ERROR_MODULES = [HUB / f"{name}.py" for name in ("access", "auth", "control", "gate", "invites", "sessions", "tokens",
+                                                  "webhooks")] + [HUB.parent / "policy" / "profile.py"]
+
+
+def test_every_error_the_services_raise_is_a_template_with_its_italian() -> None:
+    """A message or hint written as plain text (or an f-string) cannot be translated: it would show
+    in English on an Italian page. Constants count when they are marked where they are defined."""
+    import ast
+
+    from aperto import errors
+
+    kinds = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, errors.ApertoError)}
+    table = i18n.catalogue("it")
+
+    def template(node: ast.expr | None) -> str | None:
+        marked = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_"
+        return ast.literal_eval(node.args[0]) if marked else None  # type: ignore[union-attr]
+
+    untemplated, untranslated = [], []
+    for path in ERROR_MODULES:
+        tree = ast.parse(path.read_text())
+        constants: dict[str, list[str | None]] = {}  # module constants: a marked string, or a dict of them
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign | ast.AnnAssign):
+                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+                if isinstance(target, ast.Name) and stmt.value is not None:
+                    value = stmt.value
+                    constants[target.id] = ([template(v) for v in value.values] if isinstance(value, ast.Dict)
+                                            else [template(value)])
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                    and isinstance(node.exc.func, ast.Name) and node.exc.func.id in kinds):
+                continue
+            for arg in node.exc.args[:1] + [k.value for k in node.exc.keywords if k.arg == "hint"]:
+                name = arg.value if isinstance(arg, ast.Subscript) else arg
+                said = [template(arg)] if template(arg) else constants.get(getattr(name, "id", ""), [None])
+                if None in said:
+                    untemplated.append(f"{path.name}:{node.lineno}")
+                untranslated += [s for s in said if s and not table.get(s)]
+    assert untemplated == [], "raise these with N_(template) and values="
+    assert untranslated == [], "add their Italian to messages.po"
+
+
+def test_the_hubs_own_reasons_read_in_italian_when_the_policy_cannot_decide() -> None:
+    from aperto.hub.licensing import EVALUATION_FAILED, evaluate
+    from aperto.hub.routes.web_format import explain
+    from aperto.policy import Profile
+
+    unknown = evaluate("acme-private-1.0", Profile())
+    assert unknown["reasons"][0]["text"] == "licence 'acme-private-1.0' is not in the knowledge base; the licensor decides"
+    said = str(explain(unknown, "it")["reasons"][0][1])
+    assert said == ('la licenza <span translate="no">&#39;acme-private-1.0&#39;</span> non è nella base di conoscenza; '
+                    "decide il licenziante")
+    failed = {"reasons": [{"clause": "", "text": EVALUATION_FAILED % {"error": "no such clause (fix the data)"}}]}
+    said = str(explain(failed, "it")["reasons"][0][1])
+    assert said == ('la valutazione automatica non è riuscita (<span lang="en">no such clause (fix the data)</span>); '
+                    "decide il licenziante")  # the error's own words, honestly marked English
 
 
 def test_every_reason_the_hub_gives_a_request_reads_in_italian() -> None:

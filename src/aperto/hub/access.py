@@ -40,7 +40,7 @@ def clean_attestation(fields: Any) -> tuple[dict[str, Any], Profile]:
     """The self-declared attestation, validated once, by ``Profile`` (nobody can verify MAU;
     we record what was declared). Returns the stored form and the profile."""
     if not isinstance(fields, dict):
-        raise BadInput("the attestation must be a JSON object")
+        raise BadInput(N_("the attestation must be a JSON object"))
     counts: dict[str, int] = {}
     for name in ("mau", "affiliates_mau"):
         value = fields.get(name) or 0
@@ -195,7 +195,7 @@ class Access:
     def list_requests(self, caller: Caller | None, name: str, status: str) -> list[dict]:
         """The licensor's queue, shaped like HF's user-access-request lists."""
         if status not in STATUSES:
-            raise BadInput(f"status must be one of {STATUSES}")
+            raise BadInput(N_("status must be one of %(statuses)s"), values={"statuses": str(STATUSES)})
         with self.core.store.read() as s:
             repo = find_repo(s, name)
             need_owner(caller, repo)
@@ -241,7 +241,7 @@ class Access:
         """The licensor accepts, rejects or sends back to pending (HF's /handle); "reset" removes
         the request from every list and lets the user submit afresh (the history keeps it)."""
         if status not in (*STATUSES, "reset"):
-            raise BadInput(f"status must be one of {(*STATUSES, 'reset')}")
+            raise BadInput(N_("status must be one of %(statuses)s"), values={"statuses": str((*STATUSES, "reset"))})
         with self.core.write() as s:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)

@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aperto.errors import BadInput, Forbidden, Unauthorized
 from aperto.hub.i18n import N_
@@ -37,9 +37,17 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def check_name(name: str, what: str = "name") -> str:
+# one template per kind of name, so that the pages can say the kind in their language too
+NameKind = Literal["name", "user name", "organisation", "model name", "branch or tag name"]
+INVALID_NAME: dict[NameKind, str] = {"name": N_("invalid name: %(name)s"), "user name": N_("invalid user name: %(name)s"),
+                "organisation": N_("invalid organisation: %(name)s"), "model name": N_("invalid model name: %(name)s"),
+                "branch or tag name": N_("invalid branch or tag name: %(name)s")}
+
+
+def check_name(name: str, what: NameKind = "name") -> str:
     if not isinstance(name, str) or not NAME.match(name) or ".." in name:
-        raise BadInput(f"invalid {what}: {name!r}", hint="letters, digits, '-', '_' and '.', at most 96")
+        raise BadInput(INVALID_NAME[what], values={"name": repr(name)},
+                       hint=N_("letters, digits, '-', '_' and '.', at most 96"))
     return name
 
 

@@ -7,6 +7,7 @@ from aperto.errors import Forbidden
 from aperto.hub.auth import Caller, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import find_repo, need_owner
+from aperto.hub.i18n import N_
 from aperto.hub.notify import event_dict
 from aperto.store import access as access_rows
 from aperto.store import events as rows
@@ -19,7 +20,7 @@ def need_feed(caller: Caller | None) -> Caller:
     if caller is None:
         return need(caller, "gateway")
     if not (caller.admin or "gateway" in caller.scopes):
-        raise Forbidden("the event feed needs the gateway or admin scope")
+        raise Forbidden(N_("the event feed needs the gateway or admin scope"))
     return caller
 
 

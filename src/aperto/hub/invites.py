@@ -16,6 +16,7 @@ from typing import Any
 from aperto.errors import BadInput, Conflict, Forbidden, NotFound
 from aperto.hub.auth import Caller, check_name, iso, need, token_hash, utcnow
 from aperto.hub.core import Core, audit
+from aperto.hub.i18n import N_
 from aperto.hub.tokens import new_token
 from aperto.store import tokens as rows
 from aperto.store.models import Invite, aware
@@ -24,7 +25,11 @@ from aperto.store.models import Invite, aware
 ROLES: dict[str, list[str]] = {"reader": ["read"], "publisher": ["publish", "read"],
                                "admin": ["admin", "publish", "read"]}
 MAX_DAYS = 30
-ASK_AGAIN = "ask whoever invited you for a new link"
+ASK_AGAIN = N_("ask whoever invited you for a new link")
+CHECK_LINK = N_("check the link, or ask whoever invited you for a new link")
+# why a link no longer opens an account, by its state
+CLOSED = {"used": N_("this invitation has already been used"), "revoked": N_("this invitation was withdrawn"),
+          "expired": N_("this invitation expired on %(expired)s")}
 
 
 def state(row: Invite, now: datetime) -> str:
@@ -46,10 +51,11 @@ def days_of(value: Any) -> int:
     try:
         days = int(value) if not isinstance(value, bool | float) else -1
     except (TypeError, ValueError):
-        raise BadInput(f"the invitation's lifetime {value!r} is not a number of days",
-                       hint=f"from 1 to {MAX_DAYS}", field="days") from None
+        raise BadInput(N_("the invitation's lifetime %(value)s is not a number of days"), hint=N_("from 1 to %(max)s"),
+                       values={"value": repr(value), "max": MAX_DAYS}, field="days") from None
     if not 1 <= days <= MAX_DAYS:
-        raise BadInput(f"an invitation lasts from 1 to {MAX_DAYS} days, not {value!r}", field="days")
+        raise BadInput(N_("an invitation lasts from 1 to %(max)s days, not %(value)s"),
+                       values={"value": repr(value), "max": MAX_DAYS}, field="days")
     return days
 
 
@@ -61,10 +67,11 @@ class Invites:
         """A new link's code (shown once, in this answer only) and what it grants."""
         caller = need(caller, "admin")
         if role not in ROLES:
-            raise BadInput(f"unknown role {role!r}", hint=f"choose from {', '.join(ROLES)}", field="role")
+            raise BadInput(N_("unknown role %(role)s"), hint=N_("choose from %(roles)s"),
+                           values={"role": repr(role), "roles": ", ".join(ROLES)}, field="role")
         if role == "admin" and caller.via_cookie:
-            raise Forbidden("an administrator's invitation cannot be made from a browser session",
-                            hint="POST /api/invites with Authorization: Bearer <admin token>", field="role")
+            raise Forbidden(N_("an administrator's invitation cannot be made from a browser session"),
+                            hint=N_("POST /api/invites with Authorization: Bearer <admin token>"), field="role")
         if org:
             check_name(org, "organisation")
         expires = utcnow() + timedelta(days=days_of(days))
@@ -87,12 +94,12 @@ class Invites:
         try:
             number = int(invite_id)
         except (TypeError, ValueError):
-            raise NotFound(f"no invitation {invite_id!r}") from None
+            raise NotFound(N_("no invitation %(id)s"), values={"id": repr(invite_id)}) from None
         now = utcnow()
         with self.core.write() as s:
             row = rows.invite_by_id(s, invite_id=number) if 0 < number < 2**31 else None
             if row is None:
-                raise NotFound(f"no invitation {invite_id!r}")
+                raise NotFound(N_("no invitation %(id)s"), values={"id": repr(invite_id)})
             if state(row, now) == "open":
                 row.revoked_at = now
                 audit(s, caller.name, "invite.revoke", f"invite:{row.id}", {"state": "open"}, {"state": "revoked"})
@@ -103,7 +110,7 @@ class Invites:
         with self.core.store.read() as s:
             row = rows.invite_by_sha(s, sha256=token_hash(code)) if code else None
         if row is None:
-            raise NotFound("this invitation link is not known here", hint=f"check the link, or {ASK_AGAIN}")
+            raise NotFound(N_("this invitation link is not known here"), hint=CHECK_LINK)
         return shown(row, utcnow())
 
     def accept(self, code: str, name: str) -> dict[str, Any]:
@@ -113,14 +120,13 @@ class Invites:
         with self.core.write() as s:  # one writer at a time: a link cannot be used twice
             row = rows.invite_by_sha(s, sha256=token_hash(code)) if code else None
             if row is None:
-                raise NotFound("this invitation link is not known here", hint=f"check the link, or {ASK_AGAIN}")
+                raise NotFound(N_("this invitation link is not known here"), hint=CHECK_LINK)
             closed = state(row, now)
             if closed != "open":
-                why = {"used": "has already been used", "revoked": "was withdrawn",
-                       "expired": f"expired on {iso(row.expires_at)}"}[closed]
-                raise Conflict(f"this invitation {why}", hint=ASK_AGAIN, state=closed)
+                raise Conflict(CLOSED[closed], hint=ASK_AGAIN, values={"expired": iso(row.expires_at)}, state=closed)
             if rows.user_by_name(s, name=name) is not None:
-                raise Conflict(f"user {name!r} exists", hint="choose another name", field="name")
+                raise Conflict(N_("user %(name)s exists"), hint=N_("choose another name"), values={"name": repr(name)},
+                               field="name")
             user = rows.add_user(s, name=name, org=row.org, is_admin=row.role == "admin")
             row.used_at, row.used_by = now, name
             audit(s, name, "invite.accept", f"invite:{row.id}", {"state": "open"},

@@ -79,20 +79,20 @@ def license_summary(license_id: str | None) -> dict[str, Any] | None:
 
 
 NO_LICENCE = N_("no licence identified; the licensor decides")  # the pages translate it (routes/web_format.py)
+UNKNOWN_LICENCE = N_("licence %(licence)s is not in the knowledge base; the licensor decides")
+EVALUATION_FAILED = N_("automatic evaluation failed (%(error)s); the licensor decides")
 
 
 def evaluate(license_id: str | None, profile: Profile) -> dict[str, Any]:
     """policy.evaluate(licence, profile).to_dict(); without a known licence the licensor decides."""
     if not license_id or kb.find(license_id) is None:
-        text = (NO_LICENCE if not license_id
-                else f"licence {license_id!r} is not in the knowledge base; the licensor decides")
+        text = NO_LICENCE if not license_id else UNKNOWN_LICENCE % {"licence": repr(license_id)}
         return {"outcome": "needs_licensor_grant", "obligations": [], "reasons": [{"clause": "", "text": text}]}
     try:
         return policy_evaluate(license_id, profile).to_dict()
     except ApertoError as exc:  # a licence the engine cannot decide on: fail closed
         return {"outcome": "needs_licensor_grant", "obligations": [],
-                "reasons": [{"clause": "", "text": f"automatic evaluation failed ({exc.one_line()}); "
-                                                   "the licensor decides"}]}
+                "reasons": [{"clause": "", "text": EVALUATION_FAILED % {"error": exc.one_line()}}]}
 
 
 def first_reason(decision: dict[str, Any]) -> str:

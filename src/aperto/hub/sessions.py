@@ -22,6 +22,7 @@ from datetime import timedelta
 from aperto.errors import InvalidToken, Unauthorized
 from aperto.hub.auth import Caller, token_hash, utcnow
 from aperto.hub.core import Core, audit
+from aperto.hub.i18n import N_
 from aperto.store import tokens as rows
 from aperto.store.models import aware
 
@@ -46,7 +47,7 @@ class Sessions:
             row = rows.token_with_user(s, sha256=token_hash(raw_token)) if raw_token else None
         now = utcnow()
         if row is None or not row[0].live(now):
-            raise InvalidToken("that token is not valid", hint="make one with `aperto token create`")
+            raise InvalidToken(N_("that token is not valid"), hint=N_("make one with `aperto token create`"))
         tok, user = row
         session_id = secrets.token_urlsafe(32)
         sha = token_hash(session_id)
@@ -73,7 +74,7 @@ class Sessions:
         if row is None or row[0].revoked_at is not None or aware(row[0].expires_at) <= utcnow() \
                 or any(r >= aware(row[0].created_at) for r in revoked):
             self._tokens.pop(sha, None)
-            raise InvalidToken("your sign-in has ended", hint="sign in again at /login")
+            raise InvalidToken(N_("your sign-in has ended"), hint=N_("sign in again at /login"))
         ses, user = row
         return Caller(user.id, user.name, user.org, user.is_admin, frozenset(ses.scopes.split()), "", via_cookie=True)
 
@@ -93,7 +94,7 @@ class Sessions:
         """The token this (already authenticated) session was made from, for acting as the user."""
         raw = self._tokens.get(token_hash(session_id)) if session_id else None
         if raw is None:
-            raise Unauthorized("the hub restarted since you signed in", hint="sign out and sign in again")
+            raise Unauthorized(N_("the hub restarted since you signed in"), hint=N_("sign out and sign in again"))
         return raw
 
     # pre-session CSRF for the login form: a nonce cookie and its signature in the form

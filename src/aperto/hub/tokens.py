@@ -12,12 +12,13 @@ from aperto.errors import BadInput, Conflict, Forbidden, InvalidToken, NotFound
 from aperto.hub.auth import SCOPES, Caller, check_name, iso, need, token_hash, utcnow
 from aperto.hub.cache import TokenCache
 from aperto.hub.core import Core, audit, emit
+from aperto.hub.i18n import N_
 from aperto.store import Session
 from aperto.store import tokens as rows
 from aperto.store.models import Token, User, aware
 
 MAX_DAYS = 3650
-EXPIRY_HINT = "give a number of days (30 or 30d), a date (2027-01-31, meaning 00:00 UTC that day) or an ISO date-time"
+EXPIRY_HINT = N_("give a number of days (30 or 30d), a date (2027-01-31, meaning 00:00 UTC that day) or an ISO date-time")  # noqa: E501
 
 
 def parse_expiry(value: Any, now: datetime | None = None) -> datetime | None:
@@ -28,24 +29,26 @@ def parse_expiry(value: Any, now: datetime | None = None) -> datetime | None:
         return None
     text = str(value).strip().lower()
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise BadInput(f"cannot read the expiry {value!r}", hint=EXPIRY_HINT, field="expires")
+        raise BadInput(N_("cannot read the expiry %(value)s"), hint=EXPIRY_HINT, values={"value": repr(value)},
+                       field="expires")
     if re.fullmatch(r"-?\d+d?", text):
         days = int(text.rstrip("d"))
         if not 1 <= days <= MAX_DAYS:
-            raise BadInput(f"an expiry of {days} days is out of range", hint=f"from 1 to {MAX_DAYS} days",
-                           field="expires")
+            raise BadInput(N_("an expiry of %(days)s days is out of range"), hint=N_("from 1 to %(max)s days"),
+                           values={"days": days, "max": MAX_DAYS}, field="expires")
         return now + timedelta(days=days)
     try:
         at = (datetime.combine(date.fromisoformat(text), time(), UTC) if len(text) == 10
               else aware(datetime.fromisoformat(text.upper())))
     except ValueError:
-        raise BadInput(f"cannot read the expiry {value!r}", hint=EXPIRY_HINT, field="expires") from None
+        raise BadInput(N_("cannot read the expiry %(value)s"), hint=EXPIRY_HINT, values={"value": repr(value)},
+                       field="expires") from None
     if at <= now:
-        raise BadInput(f"the expiry {value} is in the past", hint="give a later date, or a number of days",
-                       field="expires")
+        raise BadInput(N_("the expiry %(value)s is in the past"), hint=N_("give a later date, or a number of days"),
+                       values={"value": str(value)}, field="expires")
     if at > now + timedelta(days=MAX_DAYS):
-        raise BadInput(f"the expiry {value} is more than {MAX_DAYS} days away", hint="give an earlier date",
-                       field="expires")
+        raise BadInput(N_("the expiry %(value)s is more than %(max)s days away"), hint=N_("give an earlier date"),
+                       values={"value": str(value), "max": MAX_DAYS}, field="expires")
     return at.astimezone(UTC)  # SQLite keeps the wall time and drops the offset: store UTC
 
 
@@ -70,7 +73,7 @@ def caller_of(tok: Token, user: User) -> Caller:
 def find_user(s: Session, name: str) -> User:
     user = rows.user_by_name(s, name=name)
     if user is None:
-        raise NotFound(f"no user {name!r}")
+        raise NotFound(N_("no user %(name)s"), values={"name": repr(name)})
     return user
 
 
@@ -87,7 +90,7 @@ class Tokens:
         with self.core.store.read() as s:
             row = rows.token_with_user(s, sha256=token_hash(raw))
         if row is None or not row[0].live(utcnow()):  # expired is refused exactly like revoked
-            raise InvalidToken("Invalid credentials in Authorization header")
+            raise InvalidToken(N_("Invalid credentials in Authorization header"))
         return caller_of(*row)
 
     def bootstrap_admin(self, name: str = "admin") -> str | None:
@@ -104,7 +107,7 @@ class Tokens:
         with self.core.store.read() as s:
             admin = rows.first_admin(s)
         if admin is None:
-            raise NotFound("the hub has no administrator yet", hint="start it once with `aperto hub`")
+            raise NotFound(N_("the hub has no administrator yet"), hint=N_("start it once with `aperto hub`"))
         return Caller(admin.id, f"cli:{admin.name}", admin.org, True, frozenset(SCOPES), "")
 
     def acting_as(self, name: str, scopes: frozenset[str]) -> Caller:
@@ -120,7 +123,7 @@ class Tokens:
             check_name(org, "organisation")
         with self.core.write() as s:
             if rows.user_by_name(s, name=name) is not None:
-                raise Conflict(f"user {name!r} exists")
+                raise Conflict(N_("user %(name)s exists"), values={"name": repr(name)})
             rows.add_user(s, name=name, org=org, is_admin=is_admin)
             after = {"name": name, "org": org, "is_admin": is_admin}
             audit(s, caller.name, "user.create", f"user:{name}", None, after)
@@ -133,15 +136,16 @@ class Tokens:
         browser session, so a stolen admin cookie can at most open ordinary accounts, never an admin token."""
         caller = need(caller, "admin")
         if not scopes or not set(scopes) <= {"read", "publish"}:
-            raise BadInput("a web invitation gives read, or read and publish; make admin and gateway tokens "
-                           "with `aperto token create`", field="scopes")
+            raise BadInput(N_("a web invitation gives read, or read and publish; make admin and gateway tokens with `aperto token create`"),  # noqa: E501
+                           field="scopes")
         check_name(name, "user name")
         if org:
             check_name(org, "organisation")
         until = parse_expiry(expires)
         with self.core.write() as s:
             if rows.user_by_name(s, name=name) is not None:
-                raise Conflict(f"user {name!r} exists", hint="choose another name", field="name")
+                raise Conflict(N_("user %(name)s exists"), hint=N_("choose another name"), values={"name": repr(name)},
+                               field="name")
             user = rows.add_user(s, name=name, org=org, is_admin=False)
             audit(s, caller.name, "user.create", f"user:{name}", None, {"name": name, "org": org, "is_admin": False})
             return new_token(s, caller.name, user, sorted(set(scopes) | {"read"}), label or "web invitation", until)
@@ -159,21 +163,23 @@ class Tokens:
         ``expires``: see parse_expiry; None means until revoked."""
         caller = need(caller, "read") if caller is None or caller.name == user else need(caller, "admin")
         if caller.via_cookie:  # so a stolen browser cookie stays one session, never a lasting token
-            raise Forbidden("tokens cannot be made from a browser session",
-                            hint="use `aperto token create`, or POST /api/tokens with Authorization: Bearer <token>")
+            raise Forbidden(N_("tokens cannot be made from a browser session"),
+                            hint=N_("use `aperto token create`, or POST /api/tokens with Authorization: Bearer <token>"))
         bad = [x for x in scopes if x not in SCOPES]
         if bad or not scopes:
-            raise BadInput(f"unknown scopes {bad}; choose from {list(SCOPES)}")
+            raise BadInput(N_("unknown scopes %(bad)s; choose from %(scopes)s"),
+                           values={"bad": str(bad), "scopes": str(list(SCOPES))})
         if not caller.admin and not set(scopes) <= caller.scopes:
-            raise Forbidden("a token cannot grant scopes its maker lacks")
+            raise Forbidden(N_("a token cannot grant scopes its maker lacks"))
         until = parse_expiry(expires)
         if not caller.admin and caller.expires_at is not None and (until is None or until > caller.expires_at):
-            raise Forbidden(f"a token cannot outlive the one that makes it (it expires {iso(caller.expires_at)})",
-                            hint="give an earlier expiry", field="expires")
+            raise Forbidden(N_("a token cannot outlive the one that makes it (it expires %(expires)s)"),
+                            hint=N_("give an earlier expiry"), values={"expires": iso(caller.expires_at)},
+                            field="expires")
         with self.core.write() as s:
             target = find_user(s, user)
             if "admin" in scopes and not target.is_admin:
-                raise Forbidden(f"{user!r} is not an administrator")
+                raise Forbidden(N_("%(user)s is not an administrator"), values={"user": repr(user)})
             return new_token(s, caller.name, target, scopes, label, until)
 
     def revoke_token(self, caller: Caller | None, token_or_sha: str) -> dict:
@@ -183,7 +189,7 @@ class Tokens:
             row = rows.token_with_user(s, sha256=sha)
             # someone else's token is "not found" to a non-admin, so tokens cannot be probed
             if row is None or (not caller.admin and row[1].id != caller.user_id):
-                raise NotFound("no such token")
+                raise NotFound(N_("no such token"))
             tok, user = row
             if tok.revoked_at is None:
                 tok.revoked_at = utcnow()

@@ -27,6 +27,7 @@ from aperto.errors import BadInput, Forbidden, NotFound
 from aperto.hub.auth import Caller, check_name, iso, need, utcnow
 from aperto.hub.core import Core, audit
 from aperto.hub.gate import check_repo, find_repo, need_owner
+from aperto.hub.i18n import N_
 from aperto.store import audit as audit_rows
 from aperto.store import webhooks as rows
 from aperto.store.models import Audit, Webhook
@@ -93,15 +94,15 @@ class Webhooks:
     def register(self, caller: Caller | None, watched: Any, url: Any, secret: Any = "", events: Any = None) -> dict:
         caller = need(caller, "read")
         if not isinstance(watched, list) or len(watched) != 1 or not isinstance(watched[0], dict):
-            raise BadInput("watch exactly one repo or organisation: [{'type': 'model'|'org', 'name': ...}]")
+            raise BadInput(N_("watch exactly one repo or organisation: [{'type': 'model'|'org', 'name': ...}]"))
         kind, target = watched[0].get("type"), watched[0].get("name")
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-            raise BadInput("the webhook URL must be http(s)")
+            raise BadInput(N_("the webhook URL must be http(s)"))
         if len(url) > 2000 or not isinstance(secret, str) or len(secret) > 200:
-            raise BadInput("the URL is at most 2000 characters, the secret at most 200")
+            raise BadInput(N_("the URL is at most 2000 characters, the secret at most 200"))
         chosen = list(EVENTS) if events in (None, []) else events
         if not isinstance(chosen, list) or not set(chosen) <= set(EVENTS):
-            raise BadInput(f"events are among {list(EVENTS)}")
+            raise BadInput(N_("events are among %(events)s"), values={"events": str(list(EVENTS))})
         with self.core.write() as s:
             if kind == "model":
                 need_owner(caller, find_repo(s, check_repo(str(target))))
@@ -109,10 +110,11 @@ class Webhooks:
             elif kind in ("org", "user"):
                 check_name(str(target), "organisation")
                 if not caller.admin and not (caller.has("publish") and target in (caller.org, caller.name)):
-                    raise Forbidden(f"only an administrator or a publisher of {target} may watch it")
+                    raise Forbidden(N_("only an administrator or a publisher of %(target)s may watch it"),
+                                    values={"target": str(target)})
                 scope = "org"
             else:
-                raise BadInput("watched type is 'model' or 'org'")
+                raise BadInput(N_("watched type is 'model' or 'org'"))
             tail = audit_rows.tail(s)
             hook = rows.add(s, owner_id=caller.user_id, scope=scope, target=str(target), url=url, secret=secret,
                             events=chosen, seen_seq=tail.seq if tail else 0)
@@ -133,7 +135,7 @@ class Webhooks:
         caller = need(caller, "read")
         hook = rows.get(s, webhook_id=int(webhook_id)) if str(webhook_id).isdigit() else None
         if hook is None or (hook.owner_id != caller.user_id and not caller.admin):
-            raise NotFound(f"no webhook {webhook_id}")
+            raise NotFound(N_("no webhook %(id)s"), values={"id": str(webhook_id)})
         return hook
 
     def listed(self, caller: Caller | None) -> list[dict]:

@@ -14,6 +14,11 @@ from enum import StrEnum
 from aperto.errors import BadInput
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention, found by the hub's catalogue check
+    """Marks an error template that the hub's pages translate (policy sentences use messages.N_)."""
+    return message
+
+
 class Use(StrEnum):
     COMMERCIAL = "commercial"   # in a product or service, or otherwise for commercial advantage
     INTERNAL = "internal"       # inside an organisation, not offered to others
@@ -41,18 +46,22 @@ EU_MEMBER_STATES = frozenset(
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmb]?)\s*$", re.IGNORECASE)
 
+NONE_HINT = N_("declare 0 if there are none")
+
 
 def parse_count(text: str, what: str = "count") -> int:
     """A user count: 800000000, 800_000_000, 800,000,000, 800M, 0.8B."""
     cleaned = str(text).replace("_", "").replace(",", "")
     if cleaned.strip().startswith("-"):
-        raise BadInput(f"{what} cannot be negative ({text})", hint="declare 0 if there are none")
+        raise BadInput(N_("%(what)s cannot be negative (%(value)s)"), hint=NONE_HINT,
+                       values={"what": what, "value": str(text)})
     match = _NUMBER.match(cleaned)
     if not match:
-        raise BadInput(f"{what} must be a whole number such as 800000000 or 800M, got {text!r}")
+        raise BadInput(N_("%(what)s must be a whole number such as 800000000 or 800M, got %(value)s"),
+                       values={"what": what, "value": repr(text)})
     value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
     if value != int(value):
-        raise BadInput(f"{what} must be a whole number, got {text!r}")
+        raise BadInput(N_("%(what)s must be a whole number, got %(value)s"), values={"what": what, "value": repr(text)})
     return int(value)
 
 
@@ -70,8 +79,9 @@ def normalise_country(code: str | None) -> str | None:
     value = COUNTRY_ALIASES.get(value, value)
     if value not in ISO_3166_ALPHA2:
         raise BadInput(
-            f"unknown country code {code!r}",
-            hint="use an ISO 3166-1 alpha-2 code such as DE, FR, US, GB",
+            N_("unknown country code %(code)s"),
+            hint=N_("use an ISO 3166-1 alpha-2 code such as DE, FR, US, GB"),
+            values={"code": repr(code)},
             country=str(code),
         )
     return value
@@ -108,18 +118,19 @@ class Profile:
         for name in ("mau", "affiliates_mau"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise BadInput(f"{name} must be a whole number, got {value!r}", field=name)
+                raise BadInput(N_("%(what)s must be a whole number, got %(value)s"),
+                               values={"what": name, "value": repr(value)}, field=name)
             if value < 0:
-                raise BadInput(f"{name} cannot be negative ({value})", hint="declare 0 if there are none", field=name)
+                raise BadInput(N_("%(what)s cannot be negative (%(value)s)"), hint=NONE_HINT,
+                               values={"what": name, "value": str(value)}, field=name)
         try:
             object.__setattr__(self, "use", Use(self.use))
         except ValueError:
-            raise BadInput(
-                f"unknown use {self.use!r}", hint=f"one of {', '.join(u.value for u in Use)}", field="use"
-            ) from None
+            raise BadInput(N_("unknown use %(use)s"), hint=N_("one of %(uses)s"), field="use",
+                           values={"use": repr(self.use), "uses": ", ".join(u.value for u in Use)}) from None
         object.__setattr__(self, "country", normalise_country(self.country))
         if self.annual_revenue_usd is not None and self.annual_revenue_usd < 0:
-            raise BadInput("annual_revenue_usd cannot be negative", field="annual_revenue_usd")
+            raise BadInput(N_("annual_revenue_usd cannot be negative"), field="annual_revenue_usd")
         derived = self.derivative_name
         object.__setattr__(self, "derivative_name", derived.strip() if derived and derived.strip() else None)
 

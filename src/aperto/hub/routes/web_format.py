@@ -15,7 +15,7 @@ from markupsafe import Markup
 from aperto.errors import ApertoError, BadInput
 from aperto.hub import i18n
 from aperto.hub.i18n import N_
-from aperto.hub.licensing import first_reason
+from aperto.hub.licensing import EVALUATION_FAILED, UNKNOWN_LICENCE, first_reason
 from aperto.policy import Profile, evaluate
 from aperto.policy.messages import Phrase, english_number, render
 from aperto.policy.profile import normalise_country, parse_count
@@ -211,8 +211,19 @@ def explain(decision: dict[str, Any] | None, lang: str) -> dict[str, list[tuple[
         for item in (decision or {}).get(key) or []:
             text = str(item.get("text", ""))
             out[key].append((speaker.clause(str(item.get("clause") or "")),
-                             speaker.say(known.get(text) or Phrase(text))))
+                             speaker.say(known.get(text) or fallback(text) or Phrase(text))))
     return out
+
+
+def fallback(text: str) -> Phrase | None:
+    """The hub's own reason when the policy could not decide (hub/licensing.py): the licence's id
+    stays data; an error's words are said as they were raised (marked English when untranslated)."""
+    for msgid, key in ((UNKNOWN_LICENCE, "licence"), (EVALUATION_FAILED, "error")):
+        head, _, tail = msgid.partition(f"%({key})s")
+        if len(text) > len(head) + len(tail) and text.startswith(head) and text.endswith(tail):
+            value = text[len(head):len(text) - len(tail)]
+            return Phrase(msgid, {key: value if key == "licence" else Phrase(value)})
+    return None
 
 
 def request_reason(reason: str | None, decision: dict[str, Any] | None, lang: str) -> Markup:
