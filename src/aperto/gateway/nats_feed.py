@@ -66,10 +66,19 @@ class NatsFeed(HubFeed):
     async def _follow(self, client: httpx.AsyncClient, nc: Any, lost: asyncio.Event) -> None:
         from nats.js.api import DeliverPolicy
 
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        early: list[Any] = []  # what arrives before the snapshot is loaded, applied right after it
+        live = False
 
         async def heard(msg: Any) -> None:
-            queue.put_nowait(msg)
+            self.policy.heard = time.monotonic()
+            if msg.subject == "aperto.heartbeat":
+                return
+            if not live:
+                early.append(msg)
+                return
+            self._take(msg)
+            if self.policy.want_snapshot:  # an event it could not apply: start over from the truth
+                lost.set()
 
         await nc.subscribe("aperto.heartbeat", cb=heard)
         # subscribe first, then take the snapshot: an event in between is in both, and skipped once
@@ -78,27 +87,29 @@ class NatsFeed(HubFeed):
         snap = parse_snapshot(await self._get(client, "/api/gateway/state"))
         self.policy.load(snap)
         self.policy.heard = time.monotonic()
+        for msg in early:  # no await from here to `live`: no callback can slip in between
+            self._take(msg)
+        early.clear()
+        live = True
+        if self.policy.want_snapshot:
+            lost.set()
         self.changed()
         self.error = None
-        while not lost.is_set():
-            if self.policy.want_snapshot:  # an event it could not apply: start over from the truth
-                self.policy.want_snapshot = False
-                return
-            try:
-                msg = await asyncio.wait_for(queue.get(), timeout=1.0)
-            except TimeoutError:
-                continue
-            self.policy.heard = time.monotonic()
-            if msg.subject == "aperto.heartbeat":
-                continue
-            try:
-                raw = json.loads(msg.data)
-            except ValueError:
-                raw = {"type": "?", "data": msg.data[:100].decode(errors="replace")}
-            seq = raw.get("seq") if isinstance(raw, dict) else None
-            if isinstance(seq, int) and seq <= self.policy.seq:
-                continue  # the snapshot already holds it
-            self.apply(raw)
-            self.applied += 1
-            self.changed()
+        await lost.wait()
+        if self.policy.want_snapshot:
+            self.policy.want_snapshot = False
+            return
         raise ConnectionError("lost the NATS server")
+
+    def _take(self, msg: Any) -> None:
+        """Apply one event from the stream, unless the snapshot already holds it."""
+        try:
+            raw = json.loads(msg.data)
+        except ValueError:
+            raw = {"type": "?", "data": msg.data[:100].decode(errors="replace")}
+        seq = raw.get("seq") if isinstance(raw, dict) else None
+        if isinstance(seq, int) and seq <= self.policy.seq:
+            return
+        self.apply(raw)
+        self.applied += 1
+        self.changed()
