@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
 
     from aperto.hub.routes import access, admin, events, files, hf_api, hf_commit, usage, web, webhooks
 
-    for module in (hf_api, hf_commit, files, access, admin, events, usage, webhooks, web):
+    # the feed first: routes are matched in this order, and after a kill every gateway polls again at once
+    for module in (events, hf_api, hf_commit, files, access, admin, usage, webhooks, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     metrics = install_metrics(app, hub)  # GET /metrics, requests and latency by route
