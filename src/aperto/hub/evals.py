@@ -13,6 +13,7 @@ from aperto.errors import BadInput, NotFound
 from aperto.hub.auth import Caller, iso
 from aperto.hub.core import Core, audit
 from aperto.hub.gate import find_repo, need_owner
+from aperto.hub.i18n import N_
 from aperto.store import evals as rows
 
 TEXT = 200
@@ -63,9 +64,10 @@ def validate(body: Any) -> EvalResultIn:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise BadInput(f"eval result: {where}: {first['msg']}",
-                       hint="send benchmark, metric and a finite value; see docs/contracts.md",
-                       field=where) from None
+        # pydantic's words for the problem are a value: they stay English on an Italian page
+        raise BadInput(N_("eval result: %(where)s: %(problem)s"),
+                       hint=N_("send benchmark, metric and a finite value; see docs/contracts.md"),
+                       values={"where": where, "problem": first["msg"]}, field=where) from None
 
 
 def readable(data: Any) -> dict[str, Any] | None:
@@ -97,7 +99,7 @@ class Evals:
             caller = need_owner(caller, repo)
             row = rows.by_id(s, eval_id=eval_id)
             if row is None or row.repo_id != repo.id:
-                raise NotFound(f"no eval result {eval_id} on {name}")
+                raise NotFound(N_("no eval result %(id)s on %(repo)s"), values={"id": eval_id, "repo": name})
             audit(s, caller.name, "eval.delete", f"repo:{name}", {"id": eval_id, "data": row.data}, None)
             rows.delete(s, row=row)
             return {"repo": name, "id": eval_id, "deleted": True}

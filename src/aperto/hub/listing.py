@@ -13,6 +13,7 @@ from aperto.hub import cards, gate_form
 from aperto.hub.auth import iso
 from aperto.hub.core import Core
 from aperto.hub.gate import check_path, find_commit, find_repo
+from aperto.hub.i18n import N_
 from aperto.store import Session
 from aperto.store import repos as rows
 from aperto.store.models import Commit, File, Repo
@@ -84,7 +85,7 @@ class Listing:
             items = [m for m in items if tag in m["tags"] or tag == m["id"] or tag == m.get("library_name")]
         if sort:
             if sort not in SORTS:
-                raise BadInput(f"sort must be one of {sorted(SORTS)}")
+                raise BadInput(N_("sort must be one of %(sorts)s"), values={"sorts": str(sorted(SORTS))})
             key = {"last_modified": "lastModified", "created_at": "createdAt"}.get(sort, sort)
             items.sort(key=lambda m: (m.get(key) is None, m.get(key) or 0), reverse=(direction or -1) < 0)
         return items[:limit] if limit else items
@@ -130,7 +131,8 @@ class Listing:
         if prefix and not under:
             if any(f.path == prefix for f in files):
                 return [self._file(f, last, expand) for f in files if f.path == prefix]
-            raise EntryNotFound(f"{prefix} not found in {name}@{commit.id}", commit=commit.id)
+            raise EntryNotFound(N_("%(path)s not found in %(repo)s@%(commit)s"),
+                                values={"path": prefix, "repo": name, "commit": commit.id}, commit=commit.id)
         depth = prefix.count("/") + 1 if prefix else 0
         entries: dict[str, dict] = {}
         for f in under:

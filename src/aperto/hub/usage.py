@@ -10,6 +10,7 @@ from aperto.events import parse_usage
 from aperto.hub.auth import Caller, iso, need, utcnow
 from aperto.hub.core import Core
 from aperto.hub.gate import find_repo, need_owner
+from aperto.hub.i18n import N_
 from aperto.store import repos as repo_rows
 from aperto.store import usage as rows
 
@@ -21,7 +22,7 @@ class Usage:
     def report(self, caller: Caller | None, raw: Any) -> dict[str, Any]:
         caller = need(caller, "gateway")
         if not (caller.admin or "gateway" in caller.scopes):
-            raise Forbidden("usage reports need the gateway scope")
+            raise Forbidden(N_("usage reports need the gateway scope"))
         report = parse_usage(raw)
         with self.core.write() as s:
             if rows.seen(s, report_id=report.id):
@@ -37,7 +38,7 @@ class Usage:
         """An administrator sees every model; a licensor, their own (one, or all with ``repo`` None)."""
         caller = need(caller, "read")
         if since is not None and not (len(since) == 10 and since[4] == "-" and since[7] == "-"):
-            raise BadInput(f"since must be a day like 2026-01-31, got {since[:40]!r}")
+            raise BadInput(N_("since must be a day like 2026-01-31, got %(since)s"), values={"since": repr(since[:40])})
         with self.core.store.read() as s:
             if repo is not None:
                 need_owner(caller, find_repo(s, repo))

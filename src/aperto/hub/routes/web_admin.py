@@ -35,7 +35,7 @@ HISTORY_FILTERS = ("user", "status", "kind")
 def signed_in(request: Request, hub: Hub) -> Caller:
     me = web_caller(request, hub)
     if me is None:
-        raise Unauthorized("sign in to manage the hub")
+        raise Unauthorized(N_("sign in to manage the hub"))
     return me
 
 

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from aperto import sse
 from aperto.errors import BadInput, Forbidden, Unauthorized
+from aperto.hub.i18n import N_
 from aperto.hub.routes.deps import acting_token, get_hub, repo_name
 from aperto.hub.routes.web_base import back, check_csrf, csrf_ok, halted, is_owner, page, web_caller
 from aperto.hub.service import Hub
@@ -39,14 +40,14 @@ def error_event(message: str, code: str = "gateway_error") -> bytes:
 def clean_messages(body: Any) -> list[dict[str, str]]:
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list) or not messages or len(messages) > MAX_MESSAGES:
-        raise BadInput(f"send 1 to {MAX_MESSAGES} messages")
+        raise BadInput(N_("send 1 to %(max)s messages"), values={"max": MAX_MESSAGES})
     out = []
     for m in messages:
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") or not isinstance(m.get("content"), str):
-            raise BadInput("each message needs a role (user or assistant) and text content")
+            raise BadInput(N_("each message needs a role (user or assistant) and text content"))
         out.append({"role": m["role"], "content": m["content"]})
     if sum(len(m["content"]) for m in out) > MAX_CHARS:
-        raise BadInput(f"the conversation is longer than {MAX_CHARS} characters")
+        raise BadInput(N_("the conversation is longer than %(max)s characters"), values={"max": MAX_CHARS})
     return out
 
 
@@ -90,13 +91,13 @@ async def chat_stream(request: Request, org: str, name: str, hub: Hub = Depends(
     repo_id = repo_name(org, name)
     hub.repos.repo(repo_id)  # 404 for unknown models
     if web_caller(request, hub) is None:
-        raise Unauthorized("sign in to chat")
+        raise Unauthorized(N_("sign in to chat"))
     if not csrf_ok(request, request.headers.get("x-csrf-token", "")):
-        raise Forbidden("the page is stale or the request came from another site; reload the page")
+        raise Forbidden(N_("the page is stale or the request came from another site; reload the page"))
     try:
         body = json.loads(await request.body())
     except ValueError as exc:
-        raise BadInput("the request body must be JSON") from exc
+        raise BadInput(N_("the request body must be JSON")) from exc
     payload = {"model": repo_id, "messages": clean_messages(body), "stream": True, "max_tokens": MAX_TOKENS}
     url = request.app.state.settings.gateway_url.rstrip("/") + "/chat/completions"
     return StreamingResponse(relay(url, acting_token(request), payload), media_type="text/event-stream",
@@ -121,7 +122,7 @@ async def kill_form(request: Request, org: str, name: str, hub: Hub = Depends(ge
     repo_id = repo_name(org, name)
     reason = str(form.get("reason") or "").strip()
     if not reason:
-        raise BadInput("the kill switch needs a reason; it is shown to users and kept in the audit log")
+        raise BadInput(N_("the kill switch needs a reason; it is shown to users and kept in the audit log"))
     result = hub.control.kill(web_caller(request, hub), repo_id, reason[:500])  # admin or licensor, else Forbidden
     return _answer(request, _return_path(form, repo_id), f"Kill switch engaged: {reason[:500]}", result)
 

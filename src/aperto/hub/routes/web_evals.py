@@ -165,9 +165,10 @@ async def start_run(request: Request, org: str, name: str, hub: Hub = Depends(ge
     try:
         limit = int(str(form.get("limit") or "5"))
     except ValueError as exc:
-        raise BadInput("the limit must be a whole number") from exc
+        raise BadInput(N_("the limit must be a whole number")) from exc
     if not 1 <= limit <= UI_MAX_LIMIT:
-        raise BadInput(f"from the web the limit is 1 to {UI_MAX_LIMIT}; run the full set with the CLI")
+        raise BadInput(N_("from the web the limit is 1 to %(max)s; run the full set with the CLI"),
+                       values={"max": UI_MAX_LIMIT})
     if any(r["status"] == "running" for r in runs_for(request, repo_id)):
         return back(f"/models/{org}/{name}", tr(request)("A HumanEval run for this model is already running."))
     running = sum(_status(r)["status"] == "running" for r in _runs(request).values())
@@ -201,5 +202,5 @@ def run_status(request: Request, org: str, name: str, run_id: str, hub: Hub = De
     _owner_or_refuse(request, hub, repo_id)
     run = _runs(request).get(run_id)
     if run is None or run["repo"] != repo_id:
-        raise NotFound(f"no HumanEval run {run_id} for {repo_id}")
+        raise NotFound(N_("no HumanEval run %(run)s for %(repo)s"), values={"run": run_id, "repo": repo_id})
     return JSONResponse(_status(run))
