@@ -80,6 +80,29 @@ def version_dict(v: AccessVersion, user: str) -> dict[str, Any]:
             "license_sha256": v.license_sha256, "at": iso(v.created_at)}
 
 
+# What the hub says of a request, in English; the pages translate these templates
+# (routes/web_format.request_reason), so each wording lives here only.
+GRANTED = N_("granted automatically: %(why)s")
+STILL_GRANTED = N_("still granted automatically: %(why)s")
+WAITING = N_("waiting for the licensor: %(why)s")
+WAITING_MANUAL = N_("waiting for the licensor (manual review)")
+CHANGED = N_("the declaration changed; the licensor decides again, and your access stays until they do: %(why)s")
+UNCHANGED = N_("unchanged: the declaration is the same as before; the grant stands")
+PROHIBITED = N_("the licence prohibits this use")
+RESUBMITTED = {  # (the status the licensor holds it in, whether the grant still stands)
+    ("pending", False): N_("re-submitted while waiting for the licensor; only the licensor can decide: %(why)s"),
+    ("pending", True): N_("re-submitted while waiting for the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
+    ("rejected", False): N_("re-submitted while rejected by the licensor; only the licensor can decide: %(why)s"),
+    ("rejected", True): N_("re-submitted while rejected by the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
+}
+DECIDED = {"accepted": N_("accepted by the licensor"), "pending": N_("back to review"),
+           "rejected": N_("rejected by the licensor"), "reset": N_("reset by the licensor")}
+GRANTED_BY_LICENSOR = N_("granted by the licensor")
+REVOKED = N_("revoked by the licensor")
+REQUEST_REASONS = (GRANTED, STILL_GRANTED, WAITING, WAITING_MANUAL, CHANGED, UNCHANGED, *RESUBMITTED.values(),
+                   N_("%(why)s"), PROHIBITED, *DECIDED.values(), GRANTED_BY_LICENSOR, REVOKED)
+
+
 def licensor_decides(prev: AccessVersion | None) -> bool:
     """A request waiting for the licensor, or one the licensor rejected or revoked, is theirs."""
     if prev is None:
@@ -158,23 +181,20 @@ class Access:
         automatic_yes = outcome in ("allowed", "allowed_with_obligations") and repo.gating == "auto"
         if licensor_decides(prev):
             assert prev is not None
-            was = "waiting for the licensor" if prev.status == "pending" else f"{prev.status} by the licensor"
-            kept = "; your access stays until they decide" if holds else ""
-            return "pending", f"re-submitted while {was}; only the licensor can decide{kept}: " + why, None
+            return "pending", RESUBMITTED[prev.status, holds] % {"why": why}, None
         if holds and not changed:
-            return "accepted", "unchanged: the declaration is the same as before; the grant stands", "policy"
+            return "accepted", UNCHANGED, "policy"
         if holds:
             if automatic_yes:
-                return "accepted", "still granted automatically: " + why, "policy"
-            return "pending", ("the declaration changed; the licensor decides again, and your access stays "
-                               "until they do: " + why), None
+                return "accepted", STILL_GRANTED % {"why": why}, "policy"
+            return "pending", CHANGED % {"why": why}, None
         if outcome == "prohibited":
-            return "rejected", why or "the licence prohibits this use", "policy"
+            return "rejected", why or PROHIBITED, "policy"
         if automatic_yes:
-            return "accepted", "granted automatically: " + why, "policy"
+            return "accepted", GRANTED % {"why": why}, "policy"
         if repo.gating == "manual":
-            return "pending", "waiting for the licensor (manual review)", None
-        return "pending", "waiting for the licensor: " + why, None
+            return "pending", WAITING_MANUAL, None
+        return "pending", WAITING % {"why": why}, None
 
     def my_request(self, caller: Caller | None, name: str) -> dict:
         caller = need(caller, "read")
@@ -247,8 +267,7 @@ class Access:
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             if prev is None:
                 raise NotFound(N_("%(user)s has not asked for access to %(repo)s"), values={"user": user_name, "repo": name})
-            text = (reason or {"accepted": "accepted by the licensor", "pending": "back to review",
-                               "rejected": "rejected by the licensor", "reset": "reset by the licensor"}[status])[:2000]
+            text = (reason or DECIDED[status])[:2000]
             out = self._decide(s, owner, repo, user, status, text)
             if status == "accepted":
                 self._grant(s, repo, user, owner.name, (prev.decision or {}).get("obligations"))
@@ -262,14 +281,14 @@ class Access:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             if rows.live_grants(s, repo_id=repo.id, user_id=user.id):
                 raise BadInput(N_("%(user)s already has access to %(repo)s"), values={"user": user_name, "repo": name})
-            out = self._decide(s, owner, repo, user, "accepted", "granted by the licensor")
+            out = self._decide(s, owner, repo, user, "accepted", GRANTED_BY_LICENSOR)
             self._grant(s, repo, user, owner.name, None)
             return out
 
     def revoke_access(self, caller: Caller | None, name: str, user_name: str, reason: str = "") -> dict:
         with self.core.write() as s:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
-            text = (reason or "revoked by the licensor")[:2000]
+            text = (reason or REVOKED)[:2000]
             if not self._revoke(s, repo, user, owner.name, text):
                 raise NotFound(N_("%(user)s has no access to revoke on %(repo)s"), values={"user": user_name, "repo": name})
             self._decide(s, owner, repo, user, "rejected", text)

@@ -4,6 +4,8 @@ page's language."""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from markupsafe import Markup
 
 from aperto.errors import ApertoError, BadInput
 from aperto.hub import i18n
+from aperto.hub.access import REQUEST_REASONS
 from aperto.hub.i18n import N_
 from aperto.hub.licensing import EVALUATION_FAILED, UNKNOWN_LICENCE, first_reason
 from aperto.policy import Profile, evaluate
@@ -137,22 +140,6 @@ def osaid_summary(repo_id: str, license_id: str | None) -> dict[str, Any] | None
 
 # ---- the policy's answers in the page's language ------------------------------------------------
 
-# what the hub says about an access request around the policy's reasons (hub/access.py's words)
-REQUEST_REASONS = (
-    N_("granted automatically: %(why)s"), N_("still granted automatically: %(why)s"),
-    N_("waiting for the licensor: %(why)s"), N_("waiting for the licensor (manual review)"),
-    N_("the declaration changed; the licensor decides again, and your access stays until they do: %(why)s"),
-    N_("unchanged: the declaration is the same as before; the grant stands"),
-    N_("re-submitted while waiting for the licensor; only the licensor can decide: %(why)s"),
-    N_("re-submitted while waiting for the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
-    N_("re-submitted while rejected by the licensor; only the licensor can decide: %(why)s"),
-    N_("re-submitted while rejected by the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
-    N_("%(why)s"), N_("the licence prohibits this use"), N_("accepted by the licensor"), N_("back to review"),
-    N_("rejected by the licensor"), N_("reset by the licensor"), N_("granted by the licensor"),
-    N_("revoked by the licensor"),
-)
-
-
 def number(lang: str) -> Callable[[int], str]:
     """Counts as the language writes them: 700,000,000 in English, 700.000.000 in Italian."""
     if lang == "it":
@@ -197,9 +184,15 @@ def phrases(decision: dict[str, Any] | None) -> dict[str, Phrase]:
     if not decision or not decision.get("license") or not isinstance(decision.get("profile"), dict):
         return {}
     try:
-        again = evaluate(str(decision["license"]), Profile(**decision["profile"]))
+        return _phrases(str(decision["license"]), json.dumps(decision["profile"], sort_keys=True))
     except Exception:  # a licence gone from the knowledge base, a profile of an older shape: English
         return {}
+
+
+@functools.lru_cache(maxsize=512)
+def _phrases(licence: str, profile: str) -> dict[str, Phrase]:
+    """One evaluation per licence and profile: a queue page asks for each row's reasons twice."""
+    again = evaluate(licence, Profile(**json.loads(profile)))
     return {r.text: r.phrase for r in again.reasons} | {o.text: o.phrase for o in again.obligations}
 
 
