@@ -14,7 +14,9 @@ Evidence spans always point into the caller's own text (or file bytes).
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
+import hashlib
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -572,8 +574,12 @@ def identify_card(text: str, source: str = "README.md") -> Identification:
     return _card(text, source)
 
 
-def identify_path(path: str | Path, evidence: bool = True) -> Identification:
-    """A LICENSE file, a model card, a GGUF file or a model folder (all of them at once)."""
+def identify_path(path: str | Path, evidence: bool = True,
+                  memo: dict[tuple[str, bytes], Identification] | None = None) -> Identification:
+    """A LICENSE file, a model card, a GGUF file or a model folder (all of them at once).
+
+    memo: the results of text files already read in this scan, by file name and content (a zoo holds the
+    same LICENSE and card many times, and the answer depends on nothing else); a repeat gets a deep copy."""
     p = Path(path)
     if p.is_dir():
         from aperto.licenses.folder import identify_folder
@@ -586,9 +592,19 @@ def identify_path(path: str | Path, evidence: bool = True) -> Identification:
     if magic == b"GGUF" or p.suffix.lower() == ".gguf":
         return identify_gguf(p)
     text = read_text_file(p)
+    if memo is None:
+        return _identify_file_text(text, p.name, evidence)
+    key = (p.name, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    if key in memo:
+        return copy.deepcopy(memo[key])
+    memo[key] = _identify_file_text(text, p.name, evidence)
+    return memo[key]
+
+
+def _identify_file_text(text: str, name: str, evidence: bool) -> Identification:
     if is_card(text):
-        return identify_card(text, source=p.name)
-    return identify_text(text, source=p.name, evidence=evidence)
+        return identify_card(text, source=name)
+    return identify_text(text, source=name, evidence=evidence)
 
 
 def is_card(text: str) -> bool:

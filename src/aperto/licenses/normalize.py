@@ -48,8 +48,75 @@ class Tokens:
         return self.starts[first], self.ends[last]
 
 
+# Where a _MASK match can start, found by fast scans for the rare characters each branch needs (trying
+# _MASK at every position, as sub does, was most of a scan's time). Every start is one of: a "<&]\(";
+# "http" or "www."; a word boundary in the run of [\w+.-] before the @ or / of an e-mail address or
+# link (these never cross whitespace); the first letter or digit of a list marker, a word of at most
+# four characters ending in "." or ")" (or right after a literal \n).
+_STARTS = re.compile(r"[<&\]\\(]")                        # tags, entities, links, escapes, "(a)"
+_LINK_END = re.compile(r"@(?<=[\w+-]@)|/(?<=[a-z][a-z]/)")  # where an e-mail or scheme-less link reaches its @ or /
+_MARKER_END = re.compile(r"[.)](?=[\s\\])(?<!\w{5}[.)])(?<!\w{5}\\[.)])")  # a list marker's "." or ")"
+_RUN_BACK = re.compile(r"[\w+.-]*")     # read on the reversed text: the run of an address before its @ or /
+_WORD_BACK = re.compile(r"\w{0,4}")     # read on the reversed text: a marker's letters or digits
+_RUN_BREAK = re.compile(r"[.+-]")
+
+
+def _candidates(text: str) -> list[int]:
+    """Every position where _MASK may match (a superset, unordered)."""
+    out: list[int] = []
+    add = out.append
+    for m in _STARTS.finditer(text):
+        add(m.start())
+        if text[m.start()] == "\\":
+            add(m.start() + 2)             # a list marker right after a literal \n
+    for lit in ("http", "www."):
+        q = text.find(lit)
+        while q >= 0:
+            add(q)
+            q = text.find(lit, q + 1)
+    rev = ""
+    for m in _LINK_END.finditer(text):
+        rev = rev or text[::-1]
+        a = m.start()
+        run = _back(_RUN_BACK, rev, a)
+        add(run)
+        for b in _RUN_BREAK.finditer(text, run, a):   # word boundaries inside the address
+            add(b.start())
+            add(b.end())
+    for m in _MARKER_END.finditer(text):
+        rev = rev or text[::-1]
+        end = m.start() - 1 if text[m.start() - 1:m.start()] == "\\" else m.start()
+        add(_back(_WORD_BACK, rev, end))
+    return out
+
+
+def _back(pattern: re.Pattern[str], rev: str, at: int) -> int:
+    """Where the run of `pattern` that ends at `at` starts, read on `rev`, the reversed text."""
+    m = pattern.match(rev, len(rev) - at)
+    return at - len(m.group(0)) if m else at
+
+
+def _markup_spans(text: str) -> list[tuple[int, int]]:
+    """The spans _MASK.sub would replace: its leftmost, non-overlapping matches, tried only where one may start."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    match = _MASK.match
+    for c in sorted(set(_candidates(text))):
+        if c >= pos and (m := match(text, c)):
+            spans.append((c, m.end()))
+            pos = m.end()
+    return spans
+
+
 def mask_markup(text: str) -> str:
-    return _MASK.sub(lambda m: " " * len(m.group(0)), text)
+    """The text with every _MASK match replaced by as many spaces (the same as _MASK.sub, much faster)."""
+    parts: list[str] = []
+    last = 0
+    for start, end in _markup_spans(text):
+        parts += (text[last:start], " " * (end - start))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def tokenize(text: str) -> Tokens:

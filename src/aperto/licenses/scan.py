@@ -109,12 +109,13 @@ def _unreadable(errors: list[OSError], where: str) -> Iterator[tuple[str, str]]:
 
 def scan(paths: Iterable[str | Path], recursive: bool = False) -> Iterator[Scanned]:
     """Identify every file under `paths`; a file that cannot be read gives an error line, and the scan goes on."""
+    memo: dict[tuple[str, bytes], Identification] = {}
     for path, error in files(paths, recursive):
         if error:
             yield Scanned(path, error=error)
             continue
         try:
-            yield Scanned(path, identify_path(path, evidence=False))
+            yield Scanned(path, identify_path(path, evidence=False, memo=memo))
         except ApertoError as exc:
             yield Scanned(path, error=exc.one_line())
         except (OSError, ValueError, RecursionError) as exc:
