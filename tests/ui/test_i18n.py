@@ -118,10 +118,11 @@ def test_a_request_without_a_licence_reads_in_italian() -> None:
     from aperto.policy import Profile
 
     decision = evaluate(None, Profile())
-    said = request_reason("waiting for the licensor: " + first_reason(decision), decision, "it")
+    old = {"reason": "waiting for the licensor: " + first_reason(decision), "decision": decision}  # no template
+    said = request_reason(old, "it")
     assert said == "in attesa del licenziante: nessuna licenza identificata; decide il licenziante"
-    typed = request_reason("not this quarter, sorry", decision, "it")  # a licensor's words stay theirs
-    assert typed == '<span translate="no">not this quarter, sorry</span>'
+    typed = request_reason({"reason": "not this quarter, sorry", "reason_msgid": "", "decision": decision}, "it")
+    assert typed == '<span translate="no">not this quarter, sorry</span>'  # a licensor's words stay theirs
 
 
 def test_hub_errors_keep_english_for_the_api_and_read_in_italian_on_pages(people: People) -> None:
@@ -231,6 +232,7 @@ def test_every_reason_the_hub_gives_a_request_reads_in_italian() -> None:
     from aperto.hub.licensing import evaluate, first_reason
     from aperto.hub.routes.web_format import request_reason
     from aperto.policy import Profile
+    from aperto.policy.messages import values_to_json
 
     decisions = [evaluate("llama2", Profile(mau=800_000_000)), evaluate("llama2", Profile()),
                  evaluate("llama2", Profile(accepts_aup=False))]
@@ -240,13 +242,19 @@ def test_every_reason_the_hub_gives_a_request_reads_in_italian() -> None:
     for gating, prev, holds, changed, decision in itertools.product(
             ("auto", "manual"), (None, waiting, refused), (False, True), (False, True), decisions):
         status, reason, _by = Access._route(SimpleNamespace(gating=gating), prev, holds, changed, decision)
-        said = str(request_reason(reason, decision, "it"))
-        assert 'translate="no">' + reason[:20] not in said, reason
+        row = {"reason": reason.text, "reason_msgid": reason.msgid, "reason_values": values_to_json(reason.values),
+               "decision": decision}
+        said = str(request_reason(row, "it"))
+        old = {"reason": reason.text, "decision": {**decision, "reasons": [  # as stored before templates were
+            {k: v for k, v in r.items() if k not in ("msgid", "values")} for r in decision["reasons"]]}}
+        assert str(request_reason(old, "it")) == said  # matched by its English text, it reads the same
+        assert 'translate="no">' + reason.text[:20] not in said, reason
         assert first_reason(decision)[:30] not in said, said  # the policy's reasons are said in Italian too
         seen.add(said.split(":")[0])
     assert len(seen) >= 8
     for typed in ("accepted by the licensor", "back to review", "rejected by the licensor", "revoked by the licensor"):
-        assert "licenziante" in request_reason(typed, None, "it") or "revisione" in request_reason(typed, None, "it")
+        said = str(request_reason({"reason": typed}, "it"))  # rows from before templates were stored
+        assert "licenziante" in said or "revisione" in said
 
 
 def test_every_clause_explanation_has_its_italian() -> None:

@@ -21,6 +21,7 @@ from aperto.hub.i18n import N_
 from aperto.hub.listing import card_answers, card_metadata
 from aperto.hub.tokens import find_user
 from aperto.policy import Profile, Use
+from aperto.policy.messages import Phrase, values_to_json
 from aperto.store import Session
 from aperto.store import access as rows
 from aperto.store import repos as repo_rows
@@ -76,12 +77,18 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
 
 def version_dict(v: AccessVersion, user: str) -> dict[str, Any]:
     return {"version": v.version, "kind": v.kind, "user": user, "status": v.status, "reason": v.reason,
-            "decided_by": v.decided_by, "fields": v.fields, "decision": v.decision, "changes": v.changes or [],
+            **reason_template(v), "decided_by": v.decided_by, "fields": v.fields, "decision": v.decision, "changes": v.changes or [],
             "license_sha256": v.license_sha256, "at": iso(v.created_at)}
 
 
-# What the hub says of a request, in English; the pages translate these templates
-# (routes/web_format.request_reason), so each wording lives here only.
+def reason_template(v: AccessVersion) -> dict[str, Any]:
+    """The reason's template and values, for the pages to say it in their language (None: a row
+    from before they were stored; "": a licensor's own words)."""
+    return {"reason_msgid": v.reason_msgid, "reason_values": v.reason_values}
+
+
+# What the hub says of a request, in English; each row stores its template and values, which the
+# pages translate (routes/web_format.request_reason), so each wording lives here only.
 GRANTED = N_("granted automatically: %(why)s")
 STILL_GRANTED = N_("still granted automatically: %(why)s")
 WAITING = N_("waiting for the licensor: %(why)s")
@@ -89,6 +96,7 @@ WAITING_MANUAL = N_("waiting for the licensor (manual review)")
 CHANGED = N_("the declaration changed; the licensor decides again, and your access stays until they do: %(why)s")
 UNCHANGED = N_("unchanged: the declaration is the same as before; the grant stands")
 PROHIBITED = N_("the licence prohibits this use")
+BECAUSE = N_("%(why)s")  # the policy's reasons alone
 RESUBMITTED = {  # (the status the licensor holds it in, whether the grant still stands)
     ("pending", False): N_("re-submitted while waiting for the licensor; only the licensor can decide: %(why)s"),
     ("pending", True): N_("re-submitted while waiting for the licensor; only the licensor can decide; your access stays until they decide: %(why)s"),  # noqa: E501
@@ -100,7 +108,7 @@ DECIDED = {"accepted": N_("accepted by the licensor"), "pending": N_("back to re
 GRANTED_BY_LICENSOR = N_("granted by the licensor")
 REVOKED = N_("revoked by the licensor")
 REQUEST_REASONS = (GRANTED, STILL_GRANTED, WAITING, WAITING_MANUAL, CHANGED, UNCHANGED, *RESUBMITTED.values(),
-                   N_("%(why)s"), PROHIBITED, *DECIDED.values(), GRANTED_BY_LICENSOR, REVOKED)
+                   BECAUSE, PROHIBITED, *DECIDED.values(), GRANTED_BY_LICENSOR, REVOKED)
 
 
 def licensor_decides(prev: AccessVersion | None) -> bool:
@@ -158,7 +166,8 @@ class Access:
             decision = licensing.evaluate(repo.license_id, profile)
             status, reason, decided_by = self._route(repo, prev, holds, bool(diff), decision)
             version = rows.append(s, repo_id=repo.id, user_id=user.id, kind="submission", fields=attestation,
-                                  decision=decision, status=status, reason=reason, decided_by=decided_by,
+                                  decision=decision, status=status, reason=reason.text, decided_by=decided_by,
+                                  reason_msgid=reason.msgid, reason_values=values_to_json(reason.values),
                                   changes=diff, license_sha256=self._licence_sha(files))
             audit(s, caller.name, "access.request", f"repo:{name}",
                   {"status": prev.status} if prev else None,
@@ -174,27 +183,27 @@ class Access:
 
     @staticmethod
     def _route(repo: Repo, prev: AccessVersion | None, holds: bool, changed: bool,
-               decision: dict[str, Any]) -> tuple[str, str, str | None]:
+               decision: dict[str, Any]) -> tuple[str, Phrase, str | None]:
         """(status, reason, decided_by) for a new submission."""
         outcome = decision.get("outcome", "needs_licensor_grant")
         why = licensing.first_reason(decision) or outcome
         automatic_yes = outcome in ("allowed", "allowed_with_obligations") and repo.gating == "auto"
         if licensor_decides(prev):
             assert prev is not None
-            return "pending", RESUBMITTED[prev.status, holds] % {"why": why}, None
+            return "pending", Phrase(RESUBMITTED[prev.status, holds], {"why": why}), None
         if holds and not changed:
-            return "accepted", UNCHANGED, "policy"
+            return "accepted", Phrase(UNCHANGED), "policy"
         if holds:
             if automatic_yes:
-                return "accepted", STILL_GRANTED % {"why": why}, "policy"
-            return "pending", CHANGED % {"why": why}, None
+                return "accepted", Phrase(STILL_GRANTED, {"why": why}), "policy"
+            return "pending", Phrase(CHANGED, {"why": why}), None
         if outcome == "prohibited":
-            return "rejected", why or PROHIBITED, "policy"
+            return "rejected", Phrase(BECAUSE, {"why": why}) if why else Phrase(PROHIBITED), "policy"
         if automatic_yes:
-            return "accepted", GRANTED % {"why": why}, "policy"
+            return "accepted", Phrase(GRANTED, {"why": why}), "policy"
         if repo.gating == "manual":
-            return "pending", WAITING_MANUAL, None
-        return "pending", WAITING % {"why": why}, None
+            return "pending", Phrase(WAITING_MANUAL), None
+        return "pending", Phrase(WAITING, {"why": why}), None
 
     def my_request(self, caller: Caller | None, name: str) -> dict:
         caller = need(caller, "read")
@@ -222,7 +231,7 @@ class Access:
             granted = {name for g, name in rows.grants_of_repo(s, repo_id=repo.id) if g.revoked_at is None}
             return [{"user": {"user": u.name, "fullname": u.name, "email": None},
                      "requestId": f"{u.id}.{v.version}", "status": v.status, "timestamp": iso(v.created_at),
-                     "fields": v.fields, "reason": v.reason, "decision": v.decision, "changes": v.changes or [],
+                     "fields": v.fields, "reason": v.reason, **reason_template(v), "decision": v.decision, "changes": v.changes or [],
                      "version": v.version, "reviewer": v.decided_by,
                      "reviewedAt": iso(v.created_at) if v.decided_by else None,
                      "access": u.name in granted}
@@ -240,14 +249,17 @@ class Access:
             user_id = find_user(s, check_name(user_name, "user name")).id if user_name else None
             return [version_dict(v, u) for v, u in rows.history(s, repo_id=repo.id, user_id=user_id)]
 
-    def _decide(self, s: Session, caller: Caller, repo: Repo, user: User, status: str, reason: str) -> dict:
+    def _decide(self, s: Session, caller: Caller, repo: Repo, user: User, status: str,
+                reason: Phrase | str) -> dict:
+        """A licensor's decision; its reason is one of the hub's templates or, as a string, their own words."""
         prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
+        text, msgid = (reason.text, reason.msgid) if isinstance(reason, Phrase) else (reason, "")
         version = rows.append(s, repo_id=repo.id, user_id=user.id, kind="decision",
                               fields=prev.fields if prev else {}, decision=prev.decision if prev else None,
-                              status=status, reason=reason, decided_by=caller.name)
+                              status=status, reason=text, decided_by=caller.name, reason_msgid=msgid)
         audit(s, caller.name, "access.handle", f"repo:{repo.name}",
               {"status": prev.status, "reason": prev.reason} if prev else None,
-              {"user": user.name, "status": status, "reason": reason, "version": version.version})
+              {"user": user.name, "status": status, "reason": text, "version": version.version})
         return {"repo": repo.name, **version_dict(version, user.name)}
 
     def _licensor_view(self, s: Session, caller: Caller | None, name: str, user_name: str) -> tuple[Caller, Repo, User]:
@@ -267,12 +279,11 @@ class Access:
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             if prev is None:
                 raise NotFound(N_("%(user)s has not asked for access to %(repo)s"), values={"user": user_name, "repo": name})
-            text = (reason or DECIDED[status])[:2000]
-            out = self._decide(s, owner, repo, user, status, text)
+            out = self._decide(s, owner, repo, user, status, reason[:2000] if reason else Phrase(DECIDED[status]))
             if status == "accepted":
                 self._grant(s, repo, user, owner.name, (prev.decision or {}).get("obligations"))
             else:
-                self._revoke(s, repo, user, owner.name, text)
+                self._revoke(s, repo, user, owner.name, out["reason"])
             return out
 
     def grant_access(self, caller: Caller | None, name: str, user_name: str) -> dict:
@@ -281,7 +292,7 @@ class Access:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
             if rows.live_grants(s, repo_id=repo.id, user_id=user.id):
                 raise BadInput(N_("%(user)s already has access to %(repo)s"), values={"user": user_name, "repo": name})
-            out = self._decide(s, owner, repo, user, "accepted", GRANTED_BY_LICENSOR)
+            out = self._decide(s, owner, repo, user, "accepted", Phrase(GRANTED_BY_LICENSOR))
             self._grant(s, repo, user, owner.name, None)
             return out
 
@@ -291,7 +302,7 @@ class Access:
             text = (reason or REVOKED)[:2000]
             if not self._revoke(s, repo, user, owner.name, text):
                 raise NotFound(N_("%(user)s has no access to revoke on %(repo)s"), values={"user": user_name, "repo": name})
-            self._decide(s, owner, repo, user, "rejected", text)
+            self._decide(s, owner, repo, user, "rejected", reason[:2000] if reason else Phrase(REVOKED))
             return {"repo": name, "user": user_name, "revoked": True}
 
     def grants(self, caller: Caller | None, name: str) -> list[dict]:

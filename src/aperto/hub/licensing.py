@@ -18,6 +18,7 @@ from aperto.licenses import verdict as osd_verdict
 from aperto.licenses.identify import identify_path
 from aperto.policy import Profile
 from aperto.policy import evaluate as policy_evaluate
+from aperto.policy.messages import Phrase, values_to_json
 
 CANDIDATES = re.compile(r"(^|/)(licen[cs]e[^/]*|copying[^/]*|readme\.md|use_policy[^/]*|notice[^/]*|[^/]+\.gguf)$",
                         re.IGNORECASE)
@@ -83,16 +84,32 @@ UNKNOWN_LICENCE = N_("licence %(licence)s is not in the knowledge base; the lice
 EVALUATION_FAILED = N_("automatic evaluation failed (%(error)s); the licensor decides")
 
 
+def template(phrase: Phrase) -> dict[str, Any]:
+    """A sentence's template and values, stored beside its English text so that a page says it in its
+    own language from them (routes/web_format.py), whatever the wording is by then."""
+    return {"msgid": phrase.msgid, "values": values_to_json(phrase.values)}
+
+
 def evaluate(license_id: str | None, profile: Profile) -> dict[str, Any]:
-    """policy.evaluate(licence, profile).to_dict(); without a known licence the licensor decides."""
+    """policy.evaluate(licence, profile).to_dict(), each reason and obligation with its template;
+    without a known licence the licensor decides."""
     if not license_id or kb.find(license_id) is None:
-        text = NO_LICENCE if not license_id else UNKNOWN_LICENCE % {"licence": repr(license_id)}
-        return {"outcome": "needs_licensor_grant", "obligations": [], "reasons": [{"clause": "", "text": text}]}
+        said = Phrase(NO_LICENCE) if not license_id else Phrase(UNKNOWN_LICENCE, {"licence": repr(license_id)})
+        return _undecided(said)
     try:
-        return policy_evaluate(license_id, profile).to_dict()
+        decision = policy_evaluate(license_id, profile)
     except ApertoError as exc:  # a licence the engine cannot decide on: fail closed
-        return {"outcome": "needs_licensor_grant", "obligations": [],
-                "reasons": [{"clause": "", "text": EVALUATION_FAILED % {"error": exc.one_line()}}]}
+        return _undecided(Phrase(EVALUATION_FAILED, {"error": Phrase(exc.one_line())}))
+    out = decision.to_dict()
+    phrases = [r.phrase for r in decision.reasons] + [o.phrase for o in decision.obligations]
+    for item, phrase in zip([*out["reasons"], *out["obligations"]], phrases, strict=True):
+        item.update(template(phrase))
+    return out
+
+
+def _undecided(said: Phrase) -> dict[str, Any]:
+    return {"outcome": "needs_licensor_grant", "obligations": [],
+            "reasons": [{"clause": "", "text": said.text, **template(said)}]}
 
 
 def first_reason(decision: dict[str, Any]) -> str:

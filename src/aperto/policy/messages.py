@@ -62,3 +62,31 @@ def render(msgid: str, values: Mapping[str, Value], gettext: Callable[[str], str
         else:
             filled[key] = data(value)
     return gettext(msgid) % filled
+
+
+def values_to_json(values: Mapping[str, Value]) -> dict[str, object]:
+    """A template's values as JSON, so that a stored sentence can be said again in another
+    language: a phrase is {"msgid", "values"}, a list of parts a JSON list; data and counts as they are."""
+    def one(value: Value) -> object:
+        if isinstance(value, Phrase):
+            return {"msgid": value.msgid, "values": values_to_json(value.values)}
+        if isinstance(value, tuple):
+            return [one(part) for part in value]
+        return value
+    return {key: one(value) for key, value in values.items()}
+
+
+def values_from_json(stored: object) -> dict[str, Value]:
+    """The inverse of values_to_json; anything else stored there is read as data (a string)."""
+    def part(value: object) -> Phrase | str:
+        if isinstance(value, dict):
+            return Phrase(str(value.get("msgid") or ""), values_from_json(value.get("values")))
+        return str(value)
+
+    def one(value: object) -> Value:
+        if isinstance(value, list):
+            return tuple(part(p) for p in value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        return part(value)
+    return {str(key): one(value) for key, value in stored.items()} if isinstance(stored, dict) else {}

@@ -42,11 +42,13 @@ def latest(s: Session, *, repo_id: int, user_id: int, kind: str | None = None) -
 
 def append(s: Session, *, repo_id: int, user_id: int, kind: str, fields: dict[str, Any],
            decision: dict[str, Any] | None, status: str, reason: str, decided_by: str | None,
+           reason_msgid: str = "", reason_values: dict[str, Any] | None = None,
            changes: list[Any] | None = None, license_sha256: str | None = None) -> AccessVersion:
     last = s.scalar(select(func.max(AccessVersion.version)).where(AccessVersion.repo_id == repo_id,
                                                                   AccessVersion.user_id == user_id))
     row = AccessVersion(repo_id=repo_id, user_id=user_id, version=(last or 0) + 1, kind=kind, fields=fields,
                         decision=decision, status=status, reason=reason[:2000], decided_by=decided_by,
+                        reason_msgid=reason_msgid, reason_values=reason_values or {},
                         changes=changes, license_sha256=license_sha256, created_at=utcnow())
     s.add(row)
     s.flush()

@@ -127,6 +127,9 @@ class AccessVersion(Base):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
     reason: Mapped[str] = mapped_column(Text, default="")
+    # the reason's template and values (policy/messages.py); None before migration 0007, "" for a licensor's words
+    reason_msgid: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason_values: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(96), nullable=True)
     changes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     license_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

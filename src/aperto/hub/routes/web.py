@@ -286,7 +286,7 @@ async def request_form(request: Request, org: str, name: str, hub: Hub = Depends
         return model_view(request, hub, repo_id, req_form=form, req_errors=errors)
     result = hub.access.request_access(web_caller(request, hub), repo_id, fields)
     _ = tr(request)
-    reason = web_format.request_reason(result["reason"], result.get("decision"), language(request))
+    reason = web_format.request_reason(result, language(request))
     return back(f"/models/{org}/{name}", _("Request %(status)s: %(reason)s", status=_(result["status"]),
                                            reason=reason.striptags()))
 

@@ -8,7 +8,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
@@ -20,7 +20,7 @@ from aperto.hub.access import REQUEST_REASONS
 from aperto.hub.i18n import N_
 from aperto.hub.licensing import EVALUATION_FAILED, UNKNOWN_LICENCE, first_reason
 from aperto.policy import Profile, evaluate
-from aperto.policy.messages import Phrase, english_number, render
+from aperto.policy.messages import Phrase, english_number, render, values_from_json
 from aperto.policy.profile import normalise_country, parse_count
 
 # policy ids as licences cite them (e.g. "Comply with llama2-aup") and the names people know
@@ -168,15 +168,29 @@ class Speaker:
     def data(text: str) -> str:
         return Markup('<span translate="no">%s</span>') % text
 
-    def say(self, phrase: Phrase) -> Markup:
-        return Markup(render(phrase.msgid, phrase.values, self.gettext, self.number, self.data))
+    def say(self, phrase: Phrase, english: str = "") -> Markup:
+        """The phrase in this language; its English as written where a stored template no longer
+        fits its values (a wording whose placeholders changed since)."""
+        try:
+            return Markup(render(phrase.msgid, phrase.values, self.gettext, self.number, self.data))
+        except (KeyError, ValueError, TypeError):
+            if not english:
+                raise
+            return self.say(Phrase(english))
 
     def clause(self, clause: str) -> str:
         return self.table.get(clause) or clause
 
 
+def stored(item: Mapping[str, Any]) -> Phrase | None:
+    """A sentence's template and values as stored beside its English text (hub/licensing.template)."""
+    msgid = item.get("msgid")
+    return Phrase(msgid, values_from_json(item.get("values"))) if isinstance(msgid, str) and msgid else None
+
+
 def phrases(decision: dict[str, Any] | None) -> dict[str, Phrase]:
-    """English text -> its template and values, for a decision as stored or sent (dicts of English).
+    """English text -> its template and values, for a decision stored without them (before they
+    were stored with each reason).
 
     The policy is pure, so evaluating the decision's licence and profile again gives the same
     reasons with their templates; a text that no longer matches (the knowledge base changed since)
@@ -197,14 +211,18 @@ def _phrases(licence: str, profile: str) -> dict[str, Phrase]:
 
 
 def explain(decision: dict[str, Any] | None, lang: str) -> dict[str, list[tuple[str, Markup]]]:
-    """A decision's reasons and obligations as (clause, sentence) in the page's language."""
-    speaker, known = Speaker(lang), phrases(decision)
+    """A decision's reasons and obligations as (clause, sentence) in the page's language, from the
+    templates stored with them; one stored without is matched by its English text."""
+    speaker, known = Speaker(lang), None
     out: dict[str, list[tuple[str, Markup]]] = {"reasons": [], "obligations": []}
     for key in out:
         for item in (decision or {}).get(key) or []:
             text = str(item.get("text", ""))
-            out[key].append((speaker.clause(str(item.get("clause") or "")),
-                             speaker.say(known.get(text) or fallback(text) or Phrase(text))))
+            phrase = stored(item)
+            if phrase is None:
+                known = phrases(decision) if known is None else known
+                phrase = known.get(text) or fallback(text) or Phrase(text)
+            out[key].append((speaker.clause(str(item.get("clause") or "")), speaker.say(phrase, text)))
     return out
 
 
@@ -219,16 +237,28 @@ def fallback(text: str) -> Phrase | None:
     return None
 
 
-def request_reason(reason: str | None, decision: dict[str, Any] | None, lang: str) -> Markup:
-    """An access request's reason in the page's language: the hub's words around the policy's
-    reasons, each translated; a reason a licensor typed is shown as they wrote it."""
-    speaker, text = Speaker(lang), str(reason or "")
-    why = first_reason(decision or {})
-    for msgid in REQUEST_REASONS:
-        if ("%(why)s" in msgid and why and msgid.replace("%(why)s", why) == text) or msgid == text:
-            said = [Markup("%s: %s") % (speaker.clause(c), s) if c else s for c, s in _first(decision, lang)]
-            return Markup(speaker.gettext(msgid) % {"why": Markup("; ").join(said)})
-    return Markup('<span translate="no">%s</span>') % text if text else Markup("")
+def request_reason(row: Mapping[str, Any], lang: str) -> Markup:
+    """An access request's reason (a row of hub/access.py) in the page's language, from the template
+    and values stored with it: the hub's words around the policy's reasons, each translated. A reason
+    a licensor typed is shown as they wrote it; a row from before templates were stored (its
+    reason_msgid None) is matched against the hub's templates by its English text."""
+    speaker, text, decision = Speaker(lang), str(row.get("reason") or ""), row.get("decision")
+    msgid, values = row.get("reason_msgid"), values_from_json(row.get("reason_values"))
+    if msgid is None:
+        why = first_reason(decision or {})
+        values = {"why": why}
+        msgid = next((m for m in REQUEST_REASONS
+                      if m == text or ("%(why)s" in m and why and m.replace("%(why)s", why) == text)), "")
+    if not msgid:
+        return Markup('<span translate="no">%s</span>') % text if text else Markup("")
+    filled = {key: speaker.say(Phrase("%(v)s", {"v": value})) for key, value in values.items()}
+    said = [Markup("%s: %s") % (speaker.clause(c), s) if c else s for c, s in _first(decision, lang)]
+    if said:  # "why" is the decision's first reasons (licensing.first_reason), each said in its turn
+        filled["why"] = Markup("; ").join(said)
+    try:
+        return Markup(speaker.gettext(msgid) % filled)
+    except (KeyError, ValueError, TypeError):  # a template whose placeholders changed since: as written
+        return Markup('<span translate="no">%s</span>') % text
 
 
 def _first(decision: dict[str, Any] | None, lang: str) -> list[tuple[str, Markup]]:
@@ -244,8 +274,8 @@ def explained_filter(ctx: Any, decision: dict[str, Any] | None) -> dict[str, lis
 
 
 @jinja2.pass_context
-def request_reason_filter(ctx: Any, reason: str | None, decision: dict[str, Any] | None) -> Markup:
-    return request_reason(reason, decision, ctx["lang"])
+def request_reason_filter(ctx: Any, row: Mapping[str, Any]) -> Markup:
+    return request_reason(row, ctx["lang"])
 
 
 @jinja2.pass_context
