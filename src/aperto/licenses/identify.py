@@ -193,7 +193,7 @@ def _identify_tokens(text: str, tokens: Tokens, source: str, exclude: str | None
         result.notes.append("imitates the licence but its terms differ: treat it as a different licence")
     result.notes.extend(f"the file also holds the full text of {f}" for f in also)
     if result.status == ALTERED and (coverage < MOST_OF or _density(upos) < MIN_DENSITY):
-        reading = reading_mod.read(tokens.words, sig.family, reading_mod.language(tokens.words))
+        reading = reading_mod.read(text, tokens.words, sig.family, reading_mod.language(tokens.words))
         if len(reading.found) <= len(reading.missing):
             # too little of the licence is there to call this text a changed copy of it
             return Identification(None, source=source, resembles=sig.family, notes=[
@@ -250,7 +250,7 @@ def _density(upos: list[int]) -> float:
 def _unmatched(text: str, tokens: Tokens, source: str, result: Identification) -> Identification:
     """No verbatim match: a translation (or an English rewrite) still shows its terms through anchors."""
     lang = reading_mod.language(tokens.words)
-    reading = reading_mod.best_reading(tokens.words, lang)
+    reading = reading_mod.best_reading(text, tokens.words, lang)
     if reading is None:
         return result
     if lang == "en" and not reading.keeps_terms():
@@ -440,7 +440,7 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
     reworded = interior_cov < 0.6 and span >= 0.7 * (sig.positions[last] - sig.positions[first] + SHINGLE)
     if rewrite or reworded:
         # the opening (or scattered phrases) verbatim, the rest in other words: a paraphrase if the terms survive
-        reading = reading_mod.read(tokens.words, sig.family, "en")
+        reading = reading_mod.read(text, tokens.words, sig.family, "en")
         if reading.keeps_terms():
             result.status = PARAPHRASED
             result.confidence = round(0.3 + 0.4 * coverage, 3)

@@ -3,7 +3,9 @@
 A verbatim copy is matched by its shingles (see ``identify``). A translation or a
 rewrite shares almost no shingles with the reference, but its terms still show
 through language-independent anchors: the product name and version, the
-release date, the user threshold, the governing law's place. The values come
+release date, the user threshold, the governing law's place. A date is compared
+as far as the text writes it (day, month and year in the language's formats;
+else the year alone). The values come
 from the knowledge base (``kb``); the few words a language writes them with
 (million, users, the place names) come from ``data/translations/terms.toml``.
 """
@@ -11,6 +13,7 @@ from the knowledge base (``kb``); the few words a language writes them with
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +103,61 @@ def _phrase_in(words: list[str], phrase: str) -> bool:
     return any(words[i:i + k] == parts for i in range(len(words) - k + 1))
 
 
+Date = tuple[int, int, int]     # (year, month, day); 0 where the text or the record does not say
+
+
+@functools.cache
+def _date_patterns(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The date formats of a language, each with the order of its groups (y, m, d)."""
+    names = "|".join(re.escape(n) for month in _data()["languages"][lang]["months"] for n in month.split("|"))
+    out = [(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", "ymd"),
+           (r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?", "ymd")]
+    if names:
+        out += [(rf"(?<!\d)(\d{{1,2}})(?:\.|er|º)?\s+(?:de\s+)?({names}),?\s+(?:de\s+|del\s+)?(\d{{4}})(?!\d)", "dmy"),
+                (rf"\b({names})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", "mdy"),
+                (rf"\b({names})\s+(?:de\s+|del\s+)?(\d{{4}})(?!\d)", "my")]
+    # 07/18/2023 in English, 18/07/2023 or 18.07.2023 elsewhere
+    out.append((r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](\d{4})(?!\d)", "mdy" if lang == "en" else "dmy"))
+    return tuple((re.compile(p, re.I), order) for p, order in out)
+
+
+def dates_in(text: str, lang: str) -> set[Date]:
+    """The dates `text` writes in language `lang`; a date inside a longer one ("luglio 2023" of "18 luglio 2023")
+    is not counted again."""
+    month_of = {n: k + 1 for k, month in enumerate(_data()["languages"][lang]["months"]) for n in month.split("|")}
+    found: list[tuple[int, int, Date]] = []
+    for pattern, order in _date_patterns(lang):
+        for m in pattern.finditer(text):
+            parts = dict(zip(order, m.groups(), strict=True))
+            month = parts.get("m") or ""
+            number = int(month) if month.isdigit() else month_of.get(month.lower(), 0)
+            day = int(parts.get("d") or 0)
+            if 1 <= number <= 12 and day <= 31:
+                found.append((m.start(), m.end(), (int(parts["y"]), number, day)))
+    return {d for s, e, d in found if not any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2, _d in found)}
+
+
+def _iso(date: str) -> Date:
+    parts = [int(p) for p in date.split("-")[:3] if p.isdigit()] + [0, 0, 0]
+    return parts[0], parts[1], parts[2]
+
+
+def _same_date(written: Date, recorded: Date) -> bool:
+    """Equal as far as both say (a month-and-year text against a full date compares month and year)."""
+    return all(a == b or not a or not b for a, b in zip(written, recorded, strict=True))
+
+
+def _has_date(words: list[str], dates: set[Date], recorded: list[str]) -> bool:
+    """One of the recorded dates is in the text: compared in full where the text writes a date in one of
+    their years, else by the year alone."""
+    expected = [_iso(d) for d in recorded]
+    years = {e[0] for e in expected}
+    written = [d for d in dates if d[0] in years]
+    if written:
+        return any(_same_date(w, e) for w in written for e in expected)
+    return any(str(y) in words for y in years)
+
+
 def anchors_of(family: str) -> list[tuple[Anchor, Any]]:
     """The family's anchors and, for each, what to look for (from the knowledge base)."""
     lic = kb.find(family)
@@ -107,10 +165,10 @@ def anchors_of(family: str) -> list[tuple[Anchor, Any]]:
         return []
     name = _data()["families"].get(family)
     out: list[tuple[Anchor, Any]] = [(Anchor("name", " ".join(name)), ("name", name))] if name else []
-    # the year of the release or of any registered revision ("18." of a German date is a list marker to the tokenizer)
-    years = {d[:4] for d in [lic.release_date, *(r.date for r in revisions.of_family(family))] if d[:4].isdigit()}
-    if years:
-        out.append((Anchor("date", lic.release_date or min(years)), ("any", sorted(years))))
+    # the date of the release or of any registered revision
+    dates = sorted({d for d in [lic.release_date, *(r.date for r in revisions.of_family(family))] if d[:4].isdigit()})
+    if dates:
+        out.append((Anchor("date", lic.release_date or dates[0]), ("date", dates)))
     for t in lic.of_kind(Kind.USER_THRESHOLD)[:1]:
         mau = int(t.params.get("mau", 0))
         out.append((Anchor("user threshold", f"{mau // 1_000_000} million monthly active users"), ("threshold", mau)))
@@ -124,8 +182,12 @@ def anchors_of(family: str) -> list[tuple[Anchor, Any]]:
     return out
 
 
-def read(words: list[str], family: str, lang: str) -> Reading:
-    """Which of the family's anchors the text holds, read in language `lang`."""
+def read(text: str, words: list[str], family: str, lang: str) -> Reading:
+    """Which of the family's anchors the text (and its `words`, as tokenised) holds, read in language `lang`."""
+    return _read(words, dates_in(text, lang), family, lang)
+
+
+def _read(words: list[str], dates: set[Date], family: str, lang: str) -> Reading:
     language_words = _data()["languages"][lang]
     present = set(words)
     found: list[Anchor] = []
@@ -135,8 +197,8 @@ def read(words: list[str], family: str, lang: str) -> Reading:
             ok = _has_name(words, value)
         elif how == "tokens":
             ok = all(v in present for v in value)
-        elif how == "any":
-            ok = any(v in present for v in value)
+        elif how == "date":
+            ok = _has_date(words, dates, value)
         elif how == "threshold":
             ok = _has_threshold(words, value, language_words)
         else:
@@ -146,12 +208,13 @@ def read(words: list[str], family: str, lang: str) -> Reading:
     return Reading(family, lang, tuple(found), tuple(missing))
 
 
-def best_reading(words: list[str], lang: str) -> Reading | None:
+def best_reading(text: str, words: list[str], lang: str) -> Reading | None:
     """The family whose anchors (its name among them) the text holds best, or None.
 
     Needs the name and at least two more anchors, so a text that only mentions
     "Llama 2" in passing is not read as the licence."""
-    readings = [read(words, family, lang) for family in _data()["families"]]
+    dates = dates_in(text, lang)
+    readings = [_read(words, dates, family, lang) for family in _data()["families"]]
     named = [r for r in readings if any(a.label == "name" for a in r.found) and len(r.found) >= 3]
     if not named:
         return None
