@@ -9,12 +9,12 @@
   and every gateway refuse (target: 100 ms).
 
     .venv/bin/python bench/fleet.py [--parts feed,metadata,replicas] [--sizes 10,100,1000] [--procs 4]
-                                    [--paths http,nats[,nats-core]] [--idle-s 10] [--rounds 20]
+                                    [--paths sse,http,nats[,nats-core]] [--idle-s 10] [--rounds 20]
                                     [--database-url URL]
 
 Feed: one hub (`uvicorn`, SQLite, relaying to NATS) in its own process; nats-server with JetStream.
 The subscribers are spread over --procs processes. Through HTTP they are lightweight raw asyncio
-long-polls. Through NATS each is the gateway's own feed (aperto.gateway.nats_feed.NatsFeed): its
+clients: an SSE stream each (`sse`, what the gateway's HTTP feed holds) or long-polls (`http`). Through NATS each is the gateway's own feed (aperto.gateway.nats_feed.NatsFeed): its
 own connection, a snapshot over HTTP, then an ordered JetStream consumer of APERTO_EVENTS. A kill is
 posted to the hub; each subscriber notes when it applied it (wall clock, one machine)."""
 
@@ -82,6 +82,20 @@ async def http_subscriber(port: int, token: str, after: int, seen: list[float]) 
         writer.close()
 
 
+async def sse_subscriber(port: int, token: str, after: int, seen: list[float]) -> None:
+    """What the gateway's HTTP feed holds: one SSE stream (heartbeat every 10 s, a gateway's default)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET /api/events/stream?after={after}&heartbeat=10 HTTP/1.1\r\nHost: hub\r\n"
+                     f"Authorization: Bearer {token}\r\n\r\n".encode())
+        await reader.readuntil(b"\r\n\r\n")
+        while b'"type":"kill"' not in await reader.readline():
+            pass
+        seen.append(time.time())
+    finally:
+        writer.close()
+
+
 def nats_gateway(port: int, token: str, nats_url: str, seen: list[float]) -> tuple[NatsFeed, asyncio.Event]:
     """What a gateway runs when APERTO_NATS_URL is set, less the HTTP server; notes when the kill lands."""
     feed = NatsFeed(f"http://127.0.0.1:{port}", token, nats_url, Policy(30.0), lambda: None)
@@ -116,8 +130,9 @@ async def core_subscriber(nats_url: str, seen: list[float]) -> Awaitable[object]
 async def subscribers_main(kind: str, count: int, port: int, token: str, after: int, nats_url: str) -> None:
     seen: list[float] = []
     tasks: list[Awaitable[object]]
-    if kind == "http":
-        tasks = [asyncio.create_task(http_subscriber(port, token, after, seen)) for _ in range(count)]
+    if kind in ("http", "sse"):
+        follow = http_subscriber if kind == "http" else sse_subscriber
+        tasks = [asyncio.create_task(follow(port, token, after, seen)) for _ in range(count)]
         await asyncio.sleep(1.0)  # the requests are sent; the hub parks them
     elif kind == "nats-core":
         tasks = [await core_subscriber(nats_url, seen) for _ in range(count)]
@@ -172,7 +187,7 @@ def round_trip(kind: str, size: int, procs: int, port: int, tokens: dict, nats_u
     try:
         for w in workers:
             assert w.stdout is not None and w.stdout.readline().strip() == "ready"
-        if kind == "http":  # every long-poll parked, so neither figure includes requests still arriving
+        if kind in ("http", "sse"):  # all parked, so neither figure includes requests still arriving
             deadline = time.monotonic() + 120
             while parked(hub) < size:
                 assert time.monotonic() < deadline, f"only {parked(hub)} of {size} long-polls parked"
@@ -207,7 +222,7 @@ def feed_part(sizes: list[int], procs: int, idle_s: float, paths: list[str]) -> 
             tokens = json.loads((Path(tmp) / "tokens.json").read_text())
             for size in sizes:
                 for kind in paths:
-                    idle = idle_s if kind == "http" and size == max(sizes) else 0
+                    idle = idle_s if kind in ("http", "sse") and size == max(sizes) else 0
                     print(json.dumps(round_trip(kind, size, procs, port, tokens, nats_url, hub.pid, idle)), flush=True)
         finally:
             services.stop(hub, 10)
@@ -312,8 +327,9 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--parts", default="feed,metadata,replicas")
     p.add_argument("--sizes", default="10,100,1000")
-    p.add_argument("--paths", default="http,nats", help="feed paths: http, nats (the gateway's NatsFeed) and "
-                   "nats-core (a plain subscription: a reference for the JetStream consumer's cost)")
+    p.add_argument("--paths", default="sse,http,nats", help="feed paths: sse (the stream a gateway's HTTP feed "
+                   "holds), http (the long-poll), nats (the gateway's NatsFeed) and nats-core (a plain "
+                   "subscription: a reference for the JetStream consumer's cost)")
     p.add_argument("--procs", type=int, default=4)
     p.add_argument("--idle-s", type=float, default=10.0)
     p.add_argument("--connections", type=int, default=64, help="wrk connections (metadata)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 
 import httpx
 import pytest
@@ -96,3 +97,25 @@ def test_two_replicas_follow_the_real_hub(tmp_path, real_hub):
         real_hub.hub.tokens.revoke_token(real_hub.hub.tokens.authenticate(people["admin"]), people["alice"])
         for gw in gws:
             wait_until(lambda gw=gw: chat(gw.url, people["alice"]).status_code == 401, what="token revocation")
+
+
+def polls(hub_url: str) -> float:
+    """Long-polls the hub has answered, from its /metrics."""
+    found = re.search(r'^aperto_hub_http_requests_total\{method="GET",route="/api/events",status="200"\} (\S+)$',
+                      httpx.get(hub_url + "/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_the_gateway_holds_one_stream_instead_of_polling(tmp_path, real_hub):
+    people = real_hub.people
+    with serve(replica(tmp_path, real_hub.url, "r", people["gw"])) as gw:
+        wait_until(lambda: chat(gw.url, people["bob"]).status_code == 200, what="the snapshot from the hub")
+        wait_until(lambda: real_hub.hub.core.follower.waiting == 1, what="the gateway's stream to wait")
+        before = polls(real_hub.url)
+        cli = ["--model", REPO, "--hub-url", real_hub.url, "--token", people["alice"]]
+        assert CliRunner().invoke(kill_cmd, [*cli, "--reason", "by stream"]).exit_code == 0
+        wait_until(lambda: chat(gw.url, people["bob"]).status_code == 503, what="the kill")
+        assert CliRunner().invoke(resume_cmd, cli).exit_code == 0
+        wait_until(lambda: chat(gw.url, people["bob"]).status_code == 200, what="the resume")
+        assert polls(real_hub.url) == before  # both events came down the open stream
+        assert real_hub.hub.core.follower.waiting == 1

@@ -1,7 +1,10 @@
 """The hub's event feed, from the gateway's side (docs/contracts.md).
 
-Start from GET /api/gateway/state, then long-poll GET /api/events?after=SEQ.
-Every answer, events or the empty heartbeat, counts as word from the hub; the
+Start from GET /api/gateway/state, then GET /api/events?after=SEQ&wait=0 (its ``last_seq`` shows a
+hub whose sequence went backwards), then hold the SSE stream GET /api/events/stream from that seq:
+a kill reaches a thousand gateways as one write to each open stream, with no request to answer and
+none to take again. A hub without the stream (404, 405) is long-polled (``wait``) instead.
+Every answer, event and heartbeat counts as word from the hub; the
 staleness limit is measured from the last one. An event it cannot read or apply makes
 it stop serving the repo concerned and fetch a fresh snapshot at once (fail closed). Errors are retried with a short
 backoff and never crash the gateway; they only let the policy go stale."""
@@ -9,6 +12,7 @@ backoff and never crash the gateway; they only let the policy go stale."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from aperto import sse
 from aperto.errors import BadInput
 from aperto.events import EVENT_TYPES, Event, parse_event, parse_snapshot
 from aperto.gateway.policy import Policy
@@ -33,6 +38,7 @@ class HubFeed:
         self.wait = max(1, min(25, int(policy.limit / 3)))
         self.error: str | None = None
         self.need_snapshot = True
+        self.stream = True  # hold the SSE stream; False once the hub answered that it has none
         self.on_applied: Callable[[Event], None] | None = None  # metrics: feed lag, kill propagation
 
     async def run(self) -> None:
@@ -61,7 +67,8 @@ class HubFeed:
             self.policy.heard = time.monotonic()
             self.need_snapshot = False
             self.changed()
-        answer = await self._get(client, "/api/events", params={"after": self.policy.seq, "wait": self.wait})
+        wait = 0 if self.stream else self.wait  # before a stream: only what is already there, and last_seq
+        answer = await self._get(client, "/api/events", params={"after": self.policy.seq, "wait": wait})
         events = answer.get("events") or []
         last = answer.get("last_seq")
         if isinstance(last, int) and last < self.policy.seq:
@@ -72,6 +79,37 @@ class HubFeed:
         self.policy.heard = time.monotonic()
         if events:
             self.changed()
+        if self.stream and not (self.need_snapshot or self.policy.want_snapshot):
+            await self._follow_stream(client)
+
+    async def _follow_stream(self, client: httpx.AsyncClient) -> None:
+        """Until the hub ends the stream (it stops, the token is revoked) or an event calls for a snapshot.
+        Heartbeats every ``wait`` s keep the policy fresh; a read timeout ends a silent stream."""
+        params = {"after": self.policy.seq, "heartbeat": self.wait}
+        async with client.stream("GET", "/api/events/stream", params=params) as response:
+            if response.status_code in (404, 405):
+                self.stream = False  # an older hub: long-poll from the next step on
+                return
+            if response.status_code != 200:
+                await response.aread()
+                raise RuntimeError(f"GET /api/events/stream answered HTTP {response.status_code}: "
+                                   f"{response.text[:200]}")
+            async for event in sse.events(self._heard(response.aiter_lines())):
+                try:
+                    raw = json.loads(event.data)
+                except ValueError:
+                    raw = {"type": "?", "data": event.data[:100]}  # fails closed for everything
+                self.apply(raw)
+                self.changed()
+                if self.need_snapshot or self.policy.want_snapshot:
+                    return
+        raise ConnectionError("the hub ended the event stream")
+
+    async def _heard(self, lines: Any) -> Any:
+        """Every line, heartbeat comments included, is word from the hub."""
+        async for line in lines:
+            self.policy.heard = time.monotonic()
+            yield line
 
     def apply(self, raw: Any) -> None:
         """One event; one that cannot be read fails closed for its repo (everything if it names none)."""

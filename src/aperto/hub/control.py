@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from aperto import events
 from aperto.errors import Forbidden
 from aperto.hub.auth import Caller, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import find_repo, need_owner
 from aperto.hub.i18n import N_
-from aperto.hub.notify import event_dict
+from aperto.hub.notify import Follower, event_dict, frame, wire
 from aperto.store import access as access_rows
 from aperto.store import events as rows
 from aperto.store import repos as repo_rows
@@ -60,20 +62,39 @@ class Control:
 
     # ---- event feed ---------------------------------------------------------
     def events(self, caller: Caller | None, after: int = 0, limit: int = 500) -> dict:
-        """From the follower's memory when it reaches back to ``after`` (one query per wake-up
-        serves every waiter), else from the table."""
+        """The long-poll's answer as a dict (``events_json`` is what the route sends)."""
+        return json.loads(self.events_json(caller, after, limit))
+
+    def events_json(self, caller: Caller | None, after: int = 0, limit: int = 500) -> bytes:
+        """The long-poll's answer: from the follower's memory when it reaches back to ``after`` (one
+        query per wake-up and one encoding serve every waiter), else from the table."""
+        follower = self._follow(caller, after)
+        body = follower.since_json(after, limit)
+        if body is None:
+            with self.core.store.read() as s:
+                found = [wire(event_dict(e)) for e in rows.after(s, seq=after, limit=limit)]
+                last = max(follower.last_seq, rows.last_seq(s))
+            body = b'{"events":[' + b",".join(found) + b'],"last_seq":%d' % last
+        return body + b',"now":"%s"}' % (iso(utcnow()) or "").encode()
+
+    def event_frames(self, caller: Caller | None, after: int = 0, limit: int = 500) -> tuple[bytes, int]:
+        """The SSE stream's next events after ``after``, joined, and the last one's seq (``after``
+        when there are none); from memory like ``events_json``."""
+        follower = self._follow(caller, after)
+        found = follower.since_frames(after, limit)
+        if found is not None:
+            return found
+        with self.core.store.read() as s:
+            older = [event_dict(e) for e in rows.after(s, seq=after, limit=limit)]
+        return b"".join(frame(e, wire(e)) for e in older), older[-1]["seq"] if older else after
+
+    def _follow(self, caller: Caller | None, after: int) -> Follower:
         need_feed(caller)
         follower = self.core.follower
         follower.start()
         if after > follower.last_seq:  # a snapshot from a replica that heard of newer events first
             follower.catch_up()
-        last = follower.last_seq
-        found = follower.since(after, limit)
-        if found is None:
-            with self.core.store.read() as s:
-                found = [event_dict(e) for e in rows.after(s, seq=after, limit=limit)]
-                last = max(last, rows.last_seq(s))
-        return {"events": found, "last_seq": last, "now": iso(utcnow())}
+        return follower
 
     def gateway_state(self, caller: Caller | None) -> dict:
         need_feed(caller)

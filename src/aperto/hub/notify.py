@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,16 @@ def event_dict(e: Event) -> dict[str, Any]:
     return {"seq": e.seq, "type": e.type, "repo": e.repo, "user": e.user, "data": e.data, "at": iso(e.at)}
 
 
+def wire(event: dict[str, Any]) -> bytes:
+    """An event's JSON as every feed sends it: the long-poll, the SSE stream and NATS (compact, UTF-8)."""
+    return json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def frame(event: dict[str, Any], body: bytes) -> bytes:
+    """One SSE event (compact JSON holds no line break, so one data line)."""
+    return b"id: %d\ndata: %s\n\n" % (event["seq"], body)
+
+
 class Follower:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -42,6 +53,9 @@ class Follower:
         self.floor = self.last_seq  # every event with floor < seq <= last_seq is in memory
         self._seqs: list[int] = []
         self._events: list[dict[str, Any]] = []
+        self._wire: list[bytes] = []  # each event encoded once, however many waiters it is sent to
+        self._frames: list[bytes] = []
+        self._memo: dict[str, tuple[tuple[int, int, int], Any]] = {}  # the answer every woken waiter shares
         self._lock = threading.Lock()
         self._futures: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
         self._stop = threading.Event()
@@ -64,13 +78,16 @@ class Follower:
                 new += found
                 self._seqs += [e["seq"] for e in found]
                 self._events += found
+                encoded = [wire(e) for e in found]
+                self._wire += encoded
+                self._frames += [frame(e, b) for e, b in zip(found, encoded, strict=True)]
                 self.last_seq = found[-1]["seq"]
                 if len(found) < BATCH:
                     break
             if len(self._seqs) > KEEP:
                 cut = len(self._seqs) - KEEP
                 self.floor = self._seqs[cut - 1]
-                del self._seqs[:cut], self._events[:cut]
+                del self._seqs[:cut], self._events[:cut], self._wire[:cut], self._frames[:cut]
             if new:
                 for listener in self.listeners:
                     listener(new)
@@ -85,6 +102,34 @@ class Follower:
                 return None
             i = bisect.bisect_right(self._seqs, after)
             return self._events[i:i + limit]
+
+    def since_json(self, after: int, limit: int) -> bytes | None:
+        """``{"events":[...],"last_seq":N`` (the long-poll's answer less its time) from memory, or None.
+        Built once per ``after`` and newest seq: a kill wakes every waiter with the same ``after``."""
+        with self._lock:
+            if after < self.floor:
+                return None
+            key = (after, self.last_seq, limit)
+            memo = self._memo.get("json")
+            if memo is None or memo[0] != key:
+                i = bisect.bisect_right(self._seqs, after)
+                body = b'{"events":[' + b",".join(self._wire[i:i + limit]) + b'],"last_seq":%d' % self.last_seq
+                memo = self._memo["json"] = (key, body)
+            return memo[1]
+
+    def since_frames(self, after: int, limit: int) -> tuple[bytes, int] | None:
+        """The SSE events after ``after`` from memory, joined, and the last one's seq; or None.
+        Built once per ``after`` and newest seq, like ``since_json``."""
+        with self._lock:
+            if after < self.floor:
+                return None
+            key = (after, self.last_seq, limit)
+            memo = self._memo.get("frames")
+            if memo is None or memo[0] != key:
+                i = bisect.bisect_right(self._seqs, after)
+                seqs = self._seqs[i:i + limit]
+                memo = self._memo["frames"] = (key, (b"".join(self._frames[i:i + limit]), seqs[-1] if seqs else after))
+            return memo[1]
 
     # ---- waiting ---------------------------------------------------------------------------
     def wake(self) -> None:

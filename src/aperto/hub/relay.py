@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from aperto.hub.core import Core
-from aperto.hub.notify import event_dict
+from aperto.hub.notify import event_dict, wire
 from aperto.store import events as event_rows
 from aperto.store.listen import LeaderLock
 
@@ -31,11 +31,6 @@ MAX_CONSUMERS = 1_000_000  # gateways following the stream, each with its own co
 
 def subject(event: dict[str, Any]) -> str:
     return f"aperto.events.{event['type']}"
-
-
-def body(event: dict[str, Any]) -> bytes:
-    """As the HTTP feed sends it (FastAPI's JSONResponse: compact, UTF-8)."""
-    return json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 async def ensure_stream(js: Any) -> None:
@@ -116,9 +111,11 @@ class Relay:
         self.published = await last_published(js)
         beat = 0.0
         while True:
-            batch = await asyncio.to_thread(self._after, self.published)
+            batch = follower.since(self.published, BATCH) if follower.started else None
+            if batch is None:  # further back than memory holds: the table, in a thread
+                batch = await asyncio.to_thread(self._from_table, self.published)
             for event in batch:
-                await js.publish(subject(event), body(event), stream=STREAM,
+                await js.publish(subject(event), wire(event), stream=STREAM,
                                  headers={"Nats-Msg-Id": str(event["seq"])})
                 self.published = event["seq"]
             if batch:
@@ -132,10 +129,7 @@ class Relay:
                 beat = time.monotonic()
             await follower.wait(self.published, min(self.heartbeat_s, 1.0))
 
-    def _after(self, seq: int) -> list[dict[str, Any]]:
-        found = self.core.follower.since(seq, BATCH)
-        if found is not None and self.core.follower.started:
-            return found
+    def _from_table(self, seq: int) -> list[dict[str, Any]]:
         with self.core.store.read() as s:
             return [event_dict(e) for e in event_rows.after(s, seq=seq, limit=BATCH)]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -29,12 +28,22 @@ async def _caller(hub: Hub, request: Request) -> Caller | None:
     return hit if hit is not None else await run_in_threadpool(hub.tokens.authenticate, raw)
 
 
-async def _events(hub: Hub, caller: Caller | None, after: int) -> dict:
+async def _events(hub: Hub, caller: Caller | None, after: int) -> bytes:
     """From the follower's memory in the loop when it covers ``after``, else from the table in a thread."""
+    if _in_memory(hub, after):
+        return hub.control.events_json(caller, after)
+    return await run_in_threadpool(hub.control.events_json, caller, after)
+
+
+async def _frames(hub: Hub, caller: Caller | None, after: int) -> tuple[bytes, int]:
+    if _in_memory(hub, after):
+        return hub.control.event_frames(caller, after)
+    return await run_in_threadpool(hub.control.event_frames, caller, after)
+
+
+def _in_memory(hub: Hub, after: int) -> bool:
     follower = hub.core.follower
-    if follower.floor <= after <= follower.last_seq and follower.started:
-        return hub.control.events(caller, after)
-    return await run_in_threadpool(hub.control.events, caller, after)
+    return follower.floor <= after <= follower.last_seq and follower.started
 
 
 async def _gone(request: Request) -> None:
@@ -50,17 +59,17 @@ async def events(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), wait
     caller = await _caller(hub, request)
     answer = await _events(hub, caller, after)
     wait = min(max(wait, 0.0), 30.0)
-    if answer["events"] or wait <= 0:
+    if not answer.startswith(b'{"events":[]') or wait <= 0:
         return _json(answer)
     if not await hub.core.follower.wait(after, wait, _gone(request)):
         return Response(status_code=499)  # nobody is listening
     return _json(await _events(hub, await _caller(hub, request), after))
 
 
-def _json(answer: dict) -> Response:
-    """Plain JSON: a kill wakes every waiter at once, and FastAPI's generic encoder would cost
-    each of them several times what json.dumps does for these plain dicts."""
-    return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
+def _json(body: bytes) -> Response:
+    """The bytes the follower encoded once for every waiter (FastAPI's generic encoder would cost
+    each of them several times more: a kill wakes every waiter at once)."""
+    return Response(body, media_type="application/json")
 
 
 def _resume_from(request: Request, after: int) -> int:
@@ -74,25 +83,31 @@ def _resume_from(request: Request, after: int) -> int:
 
 
 @router.get("/api/events/stream")
-async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ), hub: Hub = Depends(get_hub)) -> StreamingResponse:
-    """The same feed as Server-Sent Events, with a comment heartbeat every 5 s."""
+async def stream(request: Request, after: int = Query(0, ge=0, le=MAX_SEQ),
+                 heartbeat: float = Query(SSE_HEARTBEAT_S, ge=1, le=30, allow_inf_nan=False),
+                 hub: Hub = Depends(get_hub)) -> StreamingResponse:
+    """The same feed as Server-Sent Events, with a comment every ``heartbeat`` s (default 5) when
+    nothing happens. Each event is encoded once for every stream it is sent to."""
     after = _resume_from(request, after)
     caller = await _caller(hub, request)
-    first = await _events(hub, caller, after)  # authorises before streaming starts
+    first = await _frames(hub, caller, after)  # authorises before streaming starts
 
     async def gen():  # noqa: ANN202
-        cursor, answer = after, first
+        cursor = after
+        frames, last = first
         while True:
-            for event in answer["events"]:
-                cursor = event["seq"]
-                yield sse.encode(json.dumps(event), id=event["seq"])
-            if not answer["events"]:
+            if frames:
+                cursor = last
+                yield frames
+            else:
+                if hub.core.stopping:
+                    return
                 # StreamingResponse itself ends this generator when the client leaves
-                await hub.core.follower.wait(cursor, SSE_HEARTBEAT_S)
+                await hub.core.follower.wait(cursor, heartbeat)
                 if hub.core.last_seq <= cursor:
                     yield sse.comment("heartbeat")
             try:  # a token revoked mid-stream ends the stream
-                answer = await _events(hub, await _caller(hub, request), cursor)
+                frames, last = await _frames(hub, await _caller(hub, request), cursor)
             except Exception:
                 return
 
