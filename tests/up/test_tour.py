@@ -1,5 +1,6 @@
 """The issue's five steps, in Chromium, against ``aperto up`` running as a subprocess.
-A screenshot per step goes to <artifacts>/up/."""
+A screenshot per step goes to <artifacts>/up/; the readme-*.png ones, cropped to what the README's
+captions describe, are the README's (docs/img/, compressed as docs/ui.md says)."""
 
 from __future__ import annotations
 
@@ -28,20 +29,42 @@ def shots(artifacts_dir: Path) -> Path:
     return folder
 
 
+def crop(page, selectors: list[str], path: Path) -> None:  # noqa: ANN001
+    """One picture of the page from the first of these elements to the end of the last."""
+    boxes = [page.locator(s).first.evaluate("e => { const r = e.getBoundingClientRect();"
+                                            " return [r.left, r.top + scrollY, r.right, r.bottom + scrollY]; }")
+             for s in selectors]
+    left, top = min(b[0] for b in boxes) - 16, min(b[1] for b in boxes) - 16
+    right, bottom = max(b[2] for b in boxes) + 16, max(b[3] for b in boxes) + 16
+    page.screenshot(path=str(path), full_page=True,
+                    clip={"x": max(left, 0), "y": max(top, 0), "width": right - max(left, 0),
+                          "height": bottom - max(top, 0)})
+
+
 @pytest.fixture(scope="module")
 def tourist(browser, up: Up, shots: Path) -> str:  # noqa: ANN001
-    """A newcomer's account, opened by the admin in the browser (Administration, Open an account):
-    no terminal after `scripts/run`. The token is shown once, on that page."""
-    page = browser.new_context(viewport=DESKTOP).new_page()
-    page.goto(f"{up.hub}/login")
-    page.get_by_label("Hub token").fill(up.admin)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Administration").click()
-    page.get_by_label("User name").fill("tourist")
-    page.get_by_role("button", name="Open the account").click()
-    token = page.locator("#new-token code.token").inner_text()
-    page.screenshot(path=str(shots / "0-admin-opens-account.png"), full_page=True)
-    page.context.close()
+    """A newcomer's account, by an invitation link that the admin makes in the browser (Administration,
+    Make an invitation link): the newcomer opens it, picks a name, and is given the token once and signed
+    in. No terminal after `scripts/run`."""
+    admin = browser.new_context(viewport=DESKTOP).new_page()
+    admin.goto(f"{up.hub}/login")
+    admin.get_by_label("Hub token").fill(up.admin)
+    admin.get_by_role("button", name="Sign in").click()
+    admin.get_by_role("link", name="Administration").click()
+    admin.get_by_role("button", name="Make an invitation link").click()
+    link = admin.locator("#new-invite code.token").inner_text()
+    assert link.startswith(f"{up.hub}/invite/")
+    admin.screenshot(path=str(shots / "0a-admin-makes-invitation.png"), full_page=True)
+    crop(admin, ["section[aria-labelledby=links-h]"], shots / "readme-0-invitation.png")
+    admin.context.close()
+
+    newcomer = browser.new_context(viewport=DESKTOP).new_page()
+    newcomer.goto(link)
+    newcomer.get_by_label("Choose a user name").fill("tourist")
+    newcomer.get_by_role("button", name="Open my account").click()
+    token = newcomer.locator("#new-token code").inner_text()
+    newcomer.screenshot(path=str(shots / "0b-newcomer-opens-the-link.png"), full_page=True)
+    newcomer.context.close()
     return token
 
 
@@ -88,6 +111,7 @@ def test_1_llama2_page_fails_osd_5_and_6(pages, up: Up, shots: Path) -> None:  #
     assert page.get_by_text("not hosted here").first.is_visible()
     page.screenshot(path=str(shots / "1-llama2-osd.png"), full_page=True)
     page.locator("section[aria-labelledby=lic]").screenshot(path=str(shots / "readme-1-licence.png"))
+    crop(page, ["table.osd"], shots / "readme-1-osd.png")
 
 
 def test_2_can_i_use_it_above_and_below_700m(pages, up: Up, shots: Path) -> None:  # noqa: ANN001
@@ -112,17 +136,23 @@ def test_3_request_access_licensor_accepts_then_download(pages, up: Up, tourist:
     form.get_by_label("Organisation").fill("Huge Co")
     form.get_by_label("Monthly active users", exact=True).fill("900000000")
     form.get_by_label("Country (ISO code)").fill("US")
+    # the card's own questions (extra_gated_fields), in the licensor's words, after the profile
+    assert "asks questions of its own" in form.locator("#gate-prompt").inner_text()
+    form.get_by_label("Affiliation").fill("Huge Co")
+    form.get_by_label("Intended use").select_option("Commercial product")
+    form.get_by_label("I understand this licence is a demonstration, not Meta's").check()
     form.get_by_label("I accept the licence").check()
+    page.locator("section[aria-labelledby=access]").screenshot(path=str(shots / "readme-3-request.png"))
     form.get_by_role("button", name="Request access").click()
     assert "pending" in page.locator("#my-status").inner_text()
     with pytest.raises(GatedRepoError):  # not yet: the real client is refused
         hf_hub_download(DEMO, "README.md", endpoint=up.hub, token=tourist, cache_dir=tmp_path / "a")
     page.screenshot(path=str(shots / "3a-request-pending.png"), full_page=True)
-    page.locator("section[aria-labelledby=access]").screenshot(path=str(shots / "readme-3-request.png"))
 
     licensor.goto(f"{up.hub}/queue")
     assert licensor.get_by_text("Huge Co").first.is_visible()
     licensor.screenshot(path=str(shots / "3b-licensor-queue.png"), full_page=True)
+    crop(licensor, ["main h1", "article.request"], shots / "readme-3-queue.png")
     licensor.get_by_role("button", name="Accept tourist").click()
     assert licensor.get_by_text("tourist: accepted").is_visible()
 
@@ -155,6 +185,8 @@ def test_4_chat_kill_mid_stream_then_resume(pages, up: Up, shots: Path) -> None:
     assert answer.inner_text().strip()  # what was already sent stays on the page
     page.screenshot(path=str(shots / "4a-chat-killed.png"), full_page=True)
     licensor.screenshot(path=str(shots / "4b-licensor-kill-switch.png"), full_page=True)
+    page.screenshot(path=str(shots / "readme-4-chat-killed.png"))
+    licensor.screenshot(path=str(shots / "readme-4-kill-switch.png"))
 
     licensor.get_by_role("button", name="Resume").click()
     licensor.get_by_role("button", name="Kill switch").wait_for()
@@ -208,6 +240,7 @@ def test_7_the_tour_in_italian(browser, up: Up, tourist: str, shots: Path) -> No
     page.get_by_role("button", name="Verifica").click()
     assert "Solo con il permesso del licenziante." in page.locator("#answer").inner_text()
     page.screenshot(path=str(shots / "7-it-can-i-use-it.png"))
+    page.locator("section[aria-labelledby=check]").screenshot(path=str(shots / "readme-7-it-can-i-use-it.png"))
     page.goto(f"{up.hub}/models/{DEMO}/chat")
     assert page.get_by_role("button", name="Invia").is_visible()
     context.close()

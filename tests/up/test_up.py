@@ -22,6 +22,9 @@ GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMALL = {"org": "Small Co", "mau": 5000, "affiliates_mau": 0, "use": "commercial", "country": "FR",
          "accepts_aup": True}
 LARGE = {**SMALL, "org": "Huge Co", "mau": 800_000_000}
+# the demo card's own questions (extra_gated_fields), answered as the API takes them
+ANSWERS = {"Affiliation": "Huge Co", "Intended use": "Commercial product",
+           "I understand this licence is a demonstration, not Meta's": True}
 
 
 def api(up: Up, token: str | None, method: str, path: str, headers: dict | None = None,
@@ -122,13 +125,15 @@ def test_demo_licence_queue_above_700m_and_obligations_below(up: Up, smallco: st
     assert demo["license"] == "aperto-demo-community-license" and demo["licensor"] == "demo-licensor"
     assert demo["gating"] == "auto"
     big = new_user(up, "hugeco")
-    pending = api(up, big, "POST", f"/api/models/{DEMO}/access-request", json=LARGE).json()
+    pending = api(up, big, "POST", f"/api/models/{DEMO}/access-request",
+                  json={**LARGE, "gated_fields": ANSWERS}).json()
     assert pending["status"] == "pending" and pending["decision"]["outcome"] == "needs_licensor_grant"
+    assert pending["fields"]["gated_fields"] == ANSWERS  # kept with the request, for the licensor
     queue = HfApi(endpoint=up.hub, token=up.licensor).list_pending_access_requests(DEMO)
     assert [r.username for r in queue] == ["hugeco"]
     # below 700M the grant is automatic; shipping the model in an app brings the notice obligations
     small = api(up, smallco, "POST", f"/api/models/{DEMO}/access-request",
-                json={**SMALL, "redistribute": True}).json()
+                json={**SMALL, "redistribute": True, "gated_fields": ANSWERS}).json()
     assert small["status"] == "accepted"
     assert small["decision"]["outcome"] == "allowed_with_obligations" and small["decision"]["obligations"]
 

@@ -74,6 +74,15 @@ license_name: aperto-demo-community-license
 license_link: LICENSE.md
 base_model: {SMOLLM2_REPO}
 tags: [aperto-seed, demonstration]
+extra_gated_prompt: >-
+  This demonstration asks questions of its own, as the cards of gated models on Hugging Face do.
+  Your answers go to the licensor with your request.
+extra_gated_fields:
+  Affiliation: text
+  Intended use:
+    type: select
+    options: [Research, Education, Commercial product, Evaluation]
+  I understand this licence is a demonstration, not Meta's: checkbox
 ---
 # SmolLM2-135M-Instruct under a demonstration licence
 
