@@ -96,8 +96,13 @@ def whole_hash(text: str) -> int:
     """crc32 of a text's words, leaving out those on copyright lines (who holds it is never a term).
 
     Regular expressions only, no token offsets: the cheap first look at every file a scan reads."""
-    masked = _COPYRIGHT_LINE.sub(" ", mask_markup(text))
-    return zlib.crc32(" ".join(TOKEN.findall(masked)).lower().encode("utf-8"))
+    return whole_hash_masked(mask_markup(text))
+
+
+def whole_hash_masked(masked: str) -> int:
+    """whole_hash of a text already masked (see normalize.mask_markup)."""
+    kept = _COPYRIGHT_LINE.sub(" ", masked)
+    return zlib.crc32(" ".join(TOKEN.findall(kept)).lower().encode("utf-8"))
 
 
 def version_of(family: str) -> str:

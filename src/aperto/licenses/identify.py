@@ -26,7 +26,15 @@ from typing import Any
 from aperto.errors import BadInput, TooLarge
 from aperto.licenses import clauses, fingerprints, revisions
 from aperto.licenses import reading as reading_mod
-from aperto.licenses.normalize import SHINGLE, Tokens, phrase_words, shingle_hash, shingles, tokenize
+from aperto.licenses.normalize import (
+    SHINGLE,
+    Tokens,
+    mask_markup,
+    phrase_words,
+    shingle_hash,
+    shingles,
+    tokenize_masked,
+)
 
 MAX_TEXT_BYTES = 10 * 1024 * 1024      # a licence or card larger than this is not one
 IDENTIFIED, ALTERED, UNKNOWN, CONFLICT = "identified", "altered", "unknown", "conflict"
@@ -104,18 +112,19 @@ def identify_text(text: str, source: str = "text", evidence: bool = True) -> Ide
 
     evidence=False skips locating evidence in a word-for-word copy (a scan over many files)."""
     index = fingerprints.load()
-    best = index.by_whole.get(fingerprints.whole_hash(text))
+    masked = mask_markup(text)       # once: the whole-text hash and the tokens both read it
+    best = index.by_whole.get(fingerprints.whole_hash_masked(masked))
     if best is not None:
-        return _exact(text, index.signatures[best], source, evidence)
-    return _identify_tokens(text, tokenize(text), source)
+        return _exact(text, masked, index.signatures[best], source, evidence)
+    return _identify_tokens(text, tokenize_masked(masked), source)
 
 
-def _exact(text: str, sig: fingerprints.Signature, source: str, evidence: bool) -> Identification:
+def _exact(text: str, masked: str, sig: fingerprints.Signature, source: str, evidence: bool) -> Identification:
     """A word-for-word copy of a reference (formatting and copyright lines aside): no alignment needed."""
     result = Identification(sig.family, version=sig.version, document=sig.document, source=source,
                             status=IDENTIFIED, confidence=1.0, revision=revisions.date_of(sig.ref))
     if evidence:
-        tokens = tokenize(text)
+        tokens = tokenize_masked(masked)
         anchors = [_find(tokens.words, list(a)) for a in sig.anchors]
         _add_evidence(result, text, tokens, sig, anchors, [], 1.0)
         result.evidence.append(Evidence(source, tokens.starts[0], tokens.ends[-1],
@@ -355,10 +364,13 @@ def _analyse(result: Identification, text: str, tokens: Tokens, sig: fingerprint
     # a missing tail may hold a few stray hits (common phrases): the longest sparse suffix is the tail
     min_gap = max(3, round(0.02 * n))
     hits = 0
+    cut = 0                  # the start of the longest such suffix
     for k in range(n - 1, first, -1):
         hits += found[k]
         if n - k >= min_gap and hits <= 0.1 * (n - k):
-            last = max(j for j in range(first, k) if found[j]) if any(found[first:k]) else first
+            cut = k
+    if cut:
+        last = max((j for j in range(first, cut) if found[j]), default=first)
     gaps: list[tuple[int, int]] = []
     small: list[tuple[int, int]] = []    # one or two shingles lost: a word changed there
     run_start = None

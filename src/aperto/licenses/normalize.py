@@ -120,7 +120,11 @@ def mask_markup(text: str) -> str:
 
 
 def tokenize(text: str) -> Tokens:
-    masked = mask_markup(text)
+    return tokenize_masked(mask_markup(text))
+
+
+def tokenize_masked(masked: str) -> Tokens:
+    """The tokens of a text already masked (masking keeps every offset, so they point into the text too)."""
     matches = list(TOKEN.finditer(masked))
     # one lower() over the joined words (no token holds a space, so splitting restores them)
     words = " ".join(TOKEN.findall(masked)).lower().split(" ") if matches else []
