@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
+from storekit import upgrade_to
 
 from aperto.config import Settings
 from aperto.hub.access import WAITING
@@ -18,18 +17,13 @@ from aperto.hub.routes.web_format import request_reason
 from aperto.hub.service import Hub
 from aperto.policy import Profile, evaluate
 from aperto.store import Store
-from aperto.store.db import MIGRATIONS
 
 T = "2026-11-01 10:00:00"
 
 
 def test_a_request_from_before_reason_templates_upgrades_and_still_reads(tmp_path: Path, db_url: str) -> None:
     store = Store(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006")
+    upgrade_to(store.engine, "0006")
     decision = evaluate("llama2", Profile(mau=800_000_000)).to_dict()  # as stored then: English only
     first = decision["reasons"][0]
     reason = f"waiting for the licensor: {first['clause']}: {first['text']}"

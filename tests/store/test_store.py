@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select, text, update
+from storekit import migration_heads
 
 from aperto.config import Settings
 from aperto.errors import BadInput, Conflict
@@ -18,17 +19,6 @@ from aperto.store.models import Audit, Token
 
 def open_hub(tmp_path: Path, db_url: str) -> Hub:
     return Hub(Settings(data_dir=tmp_path / "data", database_url=db_url))
-
-
-def migration_heads() -> set[str]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    from aperto.store.db import MIGRATIONS
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return set(ScriptDirectory.from_config(cfg).get_heads())
 
 
 def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
