@@ -10,7 +10,7 @@
 
     .venv/bin/python bench/fleet.py [--parts feed,metadata,replicas] [--sizes 10,100,1000] [--procs 4]
                                     [--paths sse,http,nats[,nats-core]] [--idle-s 10] [--rounds 20]
-                                    [--database-url URL]
+                                    [--poll-ms 5,0] [--database-url URL]
 
 Feed: one hub (`uvicorn`, SQLite, relaying to NATS) in its own process; nats-server with JetStream.
 The subscribers are spread over --procs processes. Through HTTP they are lightweight raw asyncio
@@ -240,6 +240,7 @@ class Fleet:
         self.a, self.b = up["replicas"]
         self.gateways = up["gateways"]
         self.admin = {"Authorization": f"Bearer {up['admin_token']}"}
+        self.client = httpx.Client(base_url=self.a, headers=self.admin, timeout=30)  # kept alive, as an admin tool
         text = b"---\nlicense: apache-2.0\n---\n# tiny\n"
         sha = hashlib.sha256(text).hexdigest()
         self.post(f"/api/models/{MODEL}/upload/{sha}", params={"size": len(text)}, content=text)
@@ -249,7 +250,7 @@ class Fleet:
         self.bob = self.new_token()
 
     def post(self, path: str, **kw: object) -> httpx.Response:
-        r = httpx.post(self.a + path, headers=self.admin, timeout=30, **kw)  # type: ignore[arg-type]
+        r = self.client.post(path, **kw)  # type: ignore[arg-type]
         assert r.status_code == 200, f"{path}: {r.status_code} {r.text[:300]}"
         return r
 
@@ -264,20 +265,23 @@ class Fleet:
 
 
 async def first_time(client: httpx.AsyncClient, method: str, url: str, headers: dict, refused: bool,
-                     deadline: float) -> float:
-    """perf_counter() of the first answer that refuses (or, refused=False, serves)."""
+                     deadline: float, poll_s: float) -> float:
+    """perf_counter() of the first answer that refuses (or, refused=False, serves); a request every
+    ``poll_s`` (0: back to back, which keeps a core of this 2-core machine busy polling)."""
     while time.perf_counter() < deadline:
         r = await client.request(method, url, headers=headers)
         if (r.status_code >= 400) == refused:  # hub B serves with a redirect to S3
             return time.perf_counter()
+        await asyncio.sleep(poll_s)
     raise TimeoutError(f"{url} did not {'refuse' if refused else 'serve'} within the round")
 
 
-async def all_agree(targets: list[tuple[str, str, dict]], refused: bool, timeout: float = 10.0) -> dict[str, float]:
+async def all_agree(targets: list[tuple[str, str, dict]], refused: bool, poll_s: float = 0.005,
+                    timeout: float = 10.0) -> dict[str, float]:
     deadline = time.perf_counter() + timeout
     async with httpx.AsyncClient(timeout=5) as client:
         times = await asyncio.gather(*(first_time(client, "HEAD" if name == "hub B" else "GET", url, headers,
-                                                  refused, deadline) for name, url, headers in targets))
+                                                  refused, deadline, poll_s) for name, url, headers in targets))
     return {name: t for (name, _, _), t in zip(targets, times, strict=True)}
 
 
@@ -288,39 +292,55 @@ def change(fleet: Fleet, kind: str) -> tuple[str, Callable[[], object], Callable
                 lambda: fleet.post(f"/api/models/{MODEL}/restore", json={}))
     if kind == "gating":
         def put(gating: str) -> None:
-            r = httpx.put(f"{fleet.a}/api/models/{MODEL}/settings", headers=fleet.admin, json={"gating": gating})
+            r = fleet.client.put(f"/api/models/{MODEL}/settings", json={"gating": gating})
             assert r.status_code == 200, r.text
         return fleet.bob, lambda: put("manual"), lambda: put("open")
     token = fleet.new_token()
     sha = hashlib.sha256(token.encode()).hexdigest()
-    return token, lambda: httpx.delete(f"{fleet.a}/api/tokens/{sha}", headers=fleet.admin).raise_for_status(), \
+    return token, lambda: fleet.client.delete(f"/api/tokens/{sha}").raise_for_status(), \
         lambda: None
 
 
-def replicas_part(database_url: str | None, rounds: int) -> None:
+def replicas_part(database_url: str | None, rounds: int, polls_ms: list[float]) -> None:
     from aperto.cluster import cluster
 
     with services.postgres(database_url) as server, scratch_schema(server, "bench_") as url, \
             tempfile.TemporaryDirectory() as tmp, cluster(url, Path(tmp), MODELS) as up:
         fleet = Fleet(up)
-        lat: dict[str, list[float]] = {}
-        after_answer: list[float] = []
-        for i in range(rounds * 3):
-            kind = ("takedown", "gating", "revocation")[i % 3]
-            token, make, undo = change(fleet, kind)
-            asyncio.run(all_agree(fleet.targets(token), refused=False))  # everyone serves first
-            t0 = time.perf_counter()
-            make()
-            answered = time.perf_counter()
-            times = asyncio.run(all_agree(fleet.targets(token), refused=True))
-            for name, t in times.items():
-                lat.setdefault(f"{kind}: {name.split(' ')[0]}", []).append(1000 * (t - t0))
-                lat.setdefault(f"any: {name.split(' ')[0]}", []).append(1000 * (t - t0))
-            after_answer.append(1000 * (max(times.values()) - answered))
-            undo()
-        for what, values in sorted(lat.items()):
-            print(json.dumps({"replicas": what, **summary(values), "target_ms": 100}), flush=True)
-        print(json.dumps({"replicas": "everyone, from hub A's answer", **summary(after_answer)}), flush=True)
+        for poll_ms in polls_ms:
+            replica_rounds(fleet, rounds, poll_ms)
+
+
+async def timed(targets: list[tuple[str, str, dict]], make: Callable[[], object],
+                poll_ms: float) -> tuple[float, float, dict[str, float]]:
+    """Hub B and the gateways polled from before the change: (request sent, answered, first refusals)."""
+    watch = asyncio.create_task(all_agree(targets, True, poll_ms / 1000))
+    await asyncio.sleep(0.05)  # every target polled at least once, still serving
+    t0 = time.perf_counter()
+    await asyncio.to_thread(make)
+    return t0, time.perf_counter(), await watch
+
+
+def replica_rounds(fleet: Fleet, rounds: int, poll_ms: float) -> None:
+    lat: dict[str, list[float]] = {}
+    after_answer: list[float] = []
+    answers: list[float] = []
+    for i in range(rounds * 3):
+        kind = ("takedown", "gating", "revocation")[i % 3]
+        token, make, undo = change(fleet, kind)
+        asyncio.run(all_agree(fleet.targets(token), refused=False))  # everyone serves first
+        t0, answered, times = asyncio.run(timed(fleet.targets(token), make, poll_ms))
+        for name, t in times.items():
+            lat.setdefault(f"{kind}: {name.split(' ')[0]}", []).append(1000 * (t - t0))
+            lat.setdefault(f"any: {name.split(' ')[0]}", []).append(1000 * (t - t0))
+        answers.append(1000 * (answered - t0))
+        after_answer.append(1000 * max(0.0, max(times.values()) - answered))
+        undo()
+    for what, values in sorted(lat.items()):
+        print(json.dumps({"replicas": what, "poll_ms": poll_ms, **summary(values), "target_ms": 100}), flush=True)
+    print(json.dumps({"replicas": "hub A's answer", "poll_ms": poll_ms, **summary(answers)}), flush=True)
+    print(json.dumps({"replicas": "everyone, from hub A's answer", "poll_ms": poll_ms, **summary(after_answer)}),
+          flush=True)
 
 
 def main() -> None:
@@ -335,6 +355,8 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=64, help="wrk connections (metadata)")
     p.add_argument("--seconds", type=float, default=8, help="wrk seconds per server (metadata)")
     p.add_argument("--rounds", type=int, default=20, help="rounds of each change (replicas)")
+    p.add_argument("--poll-ms", default="5,0", help="replicas: ms between one target's polls, one pass per "
+                   "value (0: back to back)")
     p.add_argument("--database-url", default=None, help="PostgreSQL for the replicas (default: as the tests)")
     args = p.parse_args()
     parts = set(args.parts.split(","))
@@ -349,7 +371,7 @@ def main() -> None:
 
         measure(args.connections, args.seconds)
     if "replicas" in parts:
-        replicas_part(args.database_url, args.rounds)
+        replicas_part(args.database_url, args.rounds, [float(x) for x in args.poll_ms.split(",")])
     print(f"load: {os.getloadavg()[0]:.2f} (1-min load average after the run)")
 
 

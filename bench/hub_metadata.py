@@ -7,14 +7,19 @@
     .venv/bin/python bench/hub_metadata.py [--connections 64] [--seconds 8]
 
 It prints requests/s, p50 and p99 of each, and the ratio hub/bare (target >= 1.0, p99 <= 100 ms).
-Needs `wrk` and `nginx` (apt-get install -y wrk nginx-light). The download HEAD is not measured here:
-wrk 4.1 waits for a body after a HEAD answer that carries Content-Length.
+The download HEAD (`HEAD /{repo}/resolve/main/{file}`, what huggingface_hub asks before every
+download) is timed the same way against the bare app answering the same headers, with
+bench/headload.c (compiled with `cc` here; one thread, epoll, kept-alive connections like wrk -t1):
+wrk 4.1 and h2load wait for a body after a HEAD answer that carries Content-Length, and ab speaks
+HTTP/1.0, which uvicorn does not keep alive (each request would pay a new connection).
+Needs `wrk`, `nginx` and a C compiler (apt-get install -y wrk nginx-light gcc).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -32,15 +37,20 @@ from aperto.hub.service import Hub
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 BARE = '''
-import sys
+import json, sys
 from fastapi import FastAPI
 from fastapi.responses import Response
 body = open(sys.argv[1], "rb").read()
+head = json.loads(open(sys.argv[3]).read())  # the hub's download HEAD headers
 app = FastAPI()
 
 @app.get("/api/models/{org}/{name}")
 async def info(org: str, name: str) -> Response:
     return Response(body, media_type="application/json")
+
+@app.head("/{org}/{name}/resolve/{rev}/{path:path}")
+async def resolve_head(org: str, name: str, rev: str, path: str) -> Response:
+    return Response(status_code=200, headers=head)
 
 import uvicorn
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
@@ -93,6 +103,25 @@ def wrk(url: str, connections: int, seconds: float, token: str | None) -> dict:
             "socket_errors": errors.group(1) if errors else ""}
 
 
+def headload(binary: Path, url: str, connections: int, seconds: float, token: str | None) -> dict:
+    """HEAD requests from bench/headload.c; the same fields as wrk()."""
+    found = re.match(r"http://([\d.]+):(\d+)(/.*)$", url)
+    assert found, url
+    cmd = [str(binary), *found.groups(), str(connections), f"{seconds:g}"]
+    if token:
+        cmd.append(f"Authorization: Bearer {token}")
+    out = dict(line.split() for line in subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines())
+    return {"rps": float(out["rps"]), "p50": float(out["p50_ms"]), "p99": float(out["p99_ms"]),
+            "non2xx": int(out["non2xx"]), "socket_errors": "" if out["errors"] == "0" else out["errors"]}
+
+
+def head_headers(url: str, token: str) -> dict[str, str]:
+    """The hub's answer to a download HEAD, less what each server sets itself."""
+    r = httpx.head(url, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, f"HEAD {url}: {r.status_code}"
+    return {k: v for k, v in r.headers.items() if k not in ("date", "server", "x-request-id")}
+
+
 def seed(root: Path) -> tuple[str, bytes]:
     """A gated repo of 20 files; its admin token and model_info bytes."""
     hub = Hub(Settings(data_dir=root, database_url=None))
@@ -120,14 +149,16 @@ def load_average() -> str:
 def measure(connections: int, seconds: float) -> dict[str, float]:
     """Start the three servers, wrk each in turn, print a line per run; returns the ratios
     (bench/fleet.py calls this to put the metadata figures beside the feed's in one run)."""
-    for tool in ("wrk", "nginx"):
+    for tool in ("wrk", "nginx", "cc"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
-            sys.exit(f"{tool} is missing: apt-get install -y wrk nginx-light")
+            sys.exit(f"{tool} is missing: apt-get install -y wrk nginx-light gcc")
     root = Path(tempfile.mkdtemp(prefix="aperto-meta-"))
     procs: list[subprocess.Popen] = []
     try:
         root.chmod(0o755)  # nginx's worker reads as nobody
         token, body = seed(root / "hub")
+        subprocess.run(["cc", "-O2", "-o", str(root / "headload"), str(Path(__file__).with_name("headload.c"))],
+                       check=True)
         (root / "www/api/models/bench").mkdir(parents=True)
         (root / "www/api/models/bench/m").write_bytes(body)
         (root / "tmp").mkdir()
@@ -137,11 +168,15 @@ def measure(connections: int, seconds: float) -> dict[str, float]:
         env = {**os.environ, "APERTO_DATABASE_URL": "", "APERTO_NATS_URL": "", "APERTO_BLOB_URL": ""}
         procs.append(subprocess.Popen([aperto, "hub", "--data-dir", str(root / "hub"), "--port", str(ports["hub"])],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # JSON logs
-        procs.append(subprocess.Popen([sys.executable, "-c", BARE, str(root / "info.json"), str(ports["bare"])], stdout=subprocess.DEVNULL))
         (root / "nginx.conf").write_text(NGINX.format(root=root, port=ports["nginx"]))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         procs.append(subprocess.Popen([nginx, "-c", str(root / "nginx.conf"), "-p", str(root)],
                                       stderr=subprocess.DEVNULL))
+        wait_up(f"http://127.0.0.1:{ports['hub']}/api/models/bench/m")
+        download = "/bench/m/resolve/main/dir/f0.bin"
+        (root / "head.json").write_text(json.dumps(head_headers(f"http://127.0.0.1:{ports['hub']}{download}", token)))
+        procs.append(subprocess.Popen([sys.executable, "-c", BARE, str(root / "info.json"), str(ports["bare"]),
+                                       str(root / "head.json")], stdout=subprocess.DEVNULL))
         for port in ports.values():
             wait_up(f"http://127.0.0.1:{port}/api/models/bench/m")
         print(f"wrk -t1 -c{connections} -d{seconds:g}s --latency; {os.cpu_count()} cores; "
@@ -149,19 +184,30 @@ def measure(connections: int, seconds: float) -> dict[str, float]:
         runs = (("hub", "model_info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m", token),
                 ("bare FastAPI", "model_info", f"http://127.0.0.1:{ports['bare']}/api/models/bench/m", None),
                 ("nginx static", "model_info", f"http://127.0.0.1:{ports['nginx']}/api/models/bench/m", None),
-                ("hub", "revision info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m/revision/main", token))
+                ("hub", "revision info", f"http://127.0.0.1:{ports['hub']}/api/models/bench/m/revision/main", token),
+                ("hub", "download HEAD", f"http://127.0.0.1:{ports['hub']}{download}", token),
+                ("bare FastAPI", "download HEAD", f"http://127.0.0.1:{ports['bare']}{download}", None))
         results: dict[tuple[str, str], dict] = {}
         for server, what, url, auth in runs:
-            wrk(url, connections, 1, auth)  # warm-up: caches, connections
-            r = results[(server, what)] = wrk(url, connections, seconds, auth)
+            def run(length: float, url: str = url, auth: str | None = auth, what: str = what) -> dict:
+                if what == "download HEAD":
+                    return headload(root / "headload", url, connections, length, auth)
+                return wrk(url, connections, length, auth)
+
+            run(1)  # warm-up: caches, connections
+            r = results[(server, what)] = run(seconds)
             print(f"{server:13s} {what:14s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
                   f"  non-2xx {r['non2xx']}{'  socket errors ' + r['socket_errors'] if r['socket_errors'] else ''}")
         hub, bare = results[("hub", "model_info")], results[("bare FastAPI", "model_info")]
         nginx_rps = results[("nginx static", "model_info")]["rps"]
+        head, bare_head = results[("hub", "download HEAD")], results[("bare FastAPI", "download HEAD")]
         ratios = {"hub_over_bare": hub["rps"] / bare["rps"], "hub_p99_ms": hub["p99"],
-                  "hub_over_nginx": hub["rps"] / nginx_rps}
+                  "hub_over_nginx": hub["rps"] / nginx_rps, "head_hub_over_bare": head["rps"] / bare_head["rps"],
+                  "head_hub_p99_ms": head["p99"]}
         print(f"model_info: hub/bare {ratios['hub_over_bare']:.2f} (target >= 1.0), hub p99 {hub['p99']:.1f} ms "
               f"(target <= 100 ms)")
+        print(f"download HEAD (headload, {connections} connections, {seconds:g} s): hub/bare {ratios['head_hub_over_bare']:.2f} "
+              f"(target >= 1.0), hub p99 {head['p99']:.1f} ms (target <= 100 ms)")
         print(f"model_info: hub/nginx {ratios['hub_over_nginx']:.2f}; load average after {load_average()}")
         return ratios
     finally:

@@ -123,6 +123,21 @@ def test_postgres_notify_reaches_a_listener(pg_url: str) -> None:
         hub.close()
 
 
+def test_a_replica_skips_its_own_notifications(pg_url: str, tmp_path) -> None:
+    """The writer caught its own process up before returning: its listener need not read again."""
+    hub = Hub(Settings(data_dir=tmp_path, database_url=pg_url))
+    own, other = Listener(pg_url), Listener(pg_url)
+    try:
+        root = hub.tokens.authenticate(hub.tokens.bootstrap_admin())
+        hub.control.kill(root, None, "own")
+        assert other.wait(5, ignore="another replica") is True
+        assert own.wait(0.3, ignore=hub.core.follower.name) is False
+    finally:
+        own.close()
+        other.close()
+        hub.close()
+
+
 def test_a_change_through_one_replica_holds_on_the_other(pg_url: str, tmp_path) -> None:
     from hubtools import make_people
 

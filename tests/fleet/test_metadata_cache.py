@@ -166,6 +166,23 @@ def test_the_cached_path_answers_as_the_full_stack(pair: Pair) -> None:
     assert 'aperto_hub_http_requests_total{method="GET",route="/api/models/{org}/{name}",status="200"} 3.0' in metrics
 
 
+def test_the_cached_download_head_answers_as_the_full_stack(pair: Pair, monkeypatch) -> None:
+    publish(pair, "alice/m", APACHE)
+    url = f"{pair.url_b}/alice/m/resolve/main/weights.bin"
+    full = httpx.head(url, headers=auth(pair.people.bob))  # a miss: the full stack fills the cache
+    monkeypatch.setattr(pair.b.repos, "_file", lambda *a: pytest.fail("the store was asked again"))
+    fast = httpx.head(url, headers=auth(pair.people.bob))  # a hit: answered before the stack
+    drop = (b"date", b"x-request-id")
+    assert full.status_code == fast.status_code == 200
+    assert [h for h in full.headers.raw if h[0] not in drop] == [h for h in fast.headers.raw if h[0] not in drop]
+    metrics = httpx.get(f"{pair.url_b}/metrics").text
+    assert ('aperto_hub_http_requests_total{method="HEAD",route="/{org}/{name}/resolve/{rev}/{path:path}",'
+            'status="200"} 2.0') in metrics
+    pair.b.blobs.path(full.headers["etag"].strip('"')).unlink()  # gone from the disk: the stack says so
+    gone = httpx.head(url, headers=auth(pair.people.bob))
+    assert gone.status_code >= 500 and gone.status_code != 200
+
+
 def change_through_a(pair: Pair, kind: str) -> tuple[str, int]:
     """Make one change through replica a; the event type it emits and the status bob's download gets after."""
     admin, alice = pair.caller(pair.people.admin), pair.caller(pair.people.alice)

@@ -14,6 +14,7 @@ import bisect
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +49,7 @@ def frame(event: dict[str, Any], body: bytes) -> bytes:
 class Follower:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.name = uuid.uuid4().hex  # this process's NOTIFY payload: its own listener skips them
         with store.read() as s:
             self.last_seq = event_rows.last_seq(s)
         self.floor = self.last_seq  # every event with floor < seq <= last_seq is in memory
@@ -198,7 +200,7 @@ class Follower:
                 if self.store.is_postgres:
                     if listener is None:
                         listener = Listener(self.store.url)
-                    listener.wait(PG_SAFETY_S)
+                    listener.wait(PG_SAFETY_S, ignore=self.name)  # the writer caught up itself
                 else:
                     self._stop.wait(SQLITE_POLL_S)
                 if not self._stop.is_set():

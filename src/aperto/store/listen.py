@@ -3,6 +3,8 @@ transaction (delivered on commit), and every hub replica listens, so none has to
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -10,9 +12,10 @@ from sqlalchemy.orm import Session
 CHANNEL = "aperto_events"
 
 
-def notify(s: Session) -> None:
-    """Inside a write: PostgreSQL sends it to every listener when the transaction commits."""
-    s.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+def notify(s: Session, sender: str = "") -> None:
+    """Inside a write: PostgreSQL sends it to every listener when the transaction commits. ``sender``
+    (the payload) lets the writing process's own listener skip it: its writer already caught up."""
+    s.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": sender})
 
 
 class Listener:
@@ -25,12 +28,15 @@ class Listener:
         self.conn = psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True)
         self.conn.execute(f"LISTEN {CHANNEL}")
 
-    def wait(self, timeout: float) -> bool:
-        """Block until a notification arrives (True) or ``timeout`` passes (False)."""
-        got = False
-        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            got = True
-        return got
+    def wait(self, timeout: float, ignore: str | None = None) -> bool:
+        """Block until a notification arrives (True) or ``timeout`` passes (False); one whose payload
+        is ``ignore`` does not count."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            for note in self.conn.notifies(timeout=left, stop_after=1):
+                if ignore is None or note.payload != ignore:
+                    return True
+        return False
 
     def close(self) -> None:
         self.conn.close()

@@ -93,7 +93,7 @@ class VerifiedBlobResponse(Response):
         await run_in_threadpool(self.hub.blobs.mark_verified, self.sha256, st)
 
 
-def _file_headers(info: dict) -> dict[str, str]:
+def file_headers(info: dict) -> dict[str, str]:
     return {"X-Repo-Commit": info["commit"], "ETag": f'"{info["sha256"]}"', "X-Linked-Etag": f'"{info["sha256"]}"',
             "X-Linked-Size": str(info["size"]), "Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
 
@@ -116,7 +116,7 @@ async def resolve_head(org: str, name: str, rev: str, path: str, hub: Hub = Depe
     info = (hub.repos.file(caller, repo, rev, path, cached_only=True)
             or await run_in_threadpool(hub.repos.file, caller, repo, rev, path))
     assert info is not None  # loaded, not only cached
-    headers = _file_headers(info)
+    headers = file_headers(info)
     if hub.blobs.remote:  # S3: a HEAD answers the redirect too; clients read X-Linked-Size and Location
         return await run_in_threadpool(redirect, hub, info, path, headers)
     hub.integrity.servable(info["sha256"], info["size"])
@@ -130,7 +130,7 @@ def resolve(org: str, name: str, rev: str, path: str, request: Request, hub: Hub
     """Authorise, then stream from disk (or hand the bytes to nginx through X-Accel-Redirect)."""
     info = hub.repos.file(caller, repo_name(org, name), rev, path)
     assert info is not None  # loaded, not only cached
-    headers = _file_headers(info)
+    headers = file_headers(info)
     if hub.blobs.remote:
         return redirect(hub, info, path, headers)
     accel = hub.settings.accel_redirect
