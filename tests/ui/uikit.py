@@ -27,14 +27,34 @@ def overflow(page: Any) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
-# every visible text input, select and textarea narrower than 7 em (about 14 characters of its font)
+# every visible text input, select and textarea narrower than 7 em (about 14 characters of its font), and
+# every select whose chosen option does not fit: its text, measured on a canvas in the select's own font,
+# plus the select's padding and arrow (the width the browser gives the same select holding only a "W")
 SQUEEZED = """() => {
-  const out = [];
+  const out = [], ctx = document.createElement("canvas").getContext("2d");
+  const arrow = (el) => {
+    const probe = el.cloneNode(false);
+    probe.removeAttribute("id");
+    probe.style.cssText += ";position:absolute;visibility:hidden;width:auto;min-width:0;max-width:none";
+    probe.append(new Option("W"));
+    el.parentElement.append(probe);
+    const s = getComputedStyle(probe);
+    ctx.font = s.font;
+    const rest = probe.getBoundingClientRect().width - ctx.measureText("W").width;
+    probe.remove();
+    return rest;
+  };
   for (const el of document.querySelectorAll("input:not([type=checkbox]):not([type=radio]):not([type=hidden]), select, textarea")) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || el.closest(".visually-hidden")) continue;
-    const em = parseFloat(getComputedStyle(el).fontSize);
-    if (r.width < 7 * em) out.push((el.id || el.name) + " is " + Math.round(r.width) + "px wide");
+    const s = getComputedStyle(el), em = parseFloat(s.fontSize), name = el.id || el.name;
+    if (r.width < 7 * em) { out.push(name + " is " + Math.round(r.width) + "px wide"); continue; }
+    const chosen = el.tagName === "SELECT" && !el.multiple && el.selectedIndex >= 0 ? el.options[el.selectedIndex].text : "";
+    if (!chosen) continue;
+    ctx.font = s.font;
+    const needs = ctx.measureText(chosen).width + arrow(el);
+    if (needs > r.width + 1)
+      out.push(name + " is " + Math.round(r.width) + "px wide, its choice " + JSON.stringify(chosen) + " needs " + Math.round(needs) + "px");
   }
   return out;
 }"""

@@ -321,9 +321,13 @@ def queue(request: Request, hub: Hub = Depends(get_hub)) -> Response:
     me = web_caller(request, hub)
     if me is None:
         return RedirectResponse("/login?next=/queue", status_code=303)
-    queues = []
+    queues, lang = [], language(request)
     for repo in hub.repos.list_repos():
         if repo["gating"] != "open" and (me.admin or (repo["licensor"] == me.name and me.has("publish"))):
-            queues.append({"repo": repo["id"], "pending": hub.access.list_requests(me, repo["id"], "pending"),
+            asked = gate_form.questions(hub.repos.model_info(me, repo["id"])["cardData"])
+            # list_requests checks again that the caller is the licensor or an administrator
+            pending = [{**r, "answers": web_format.gate_answers(r["fields"], asked, lang)}
+                       for r in hub.access.list_requests(me, repo["id"], "pending")]
+            queues.append({"repo": repo["id"], "pending": pending,
                            "accepted": hub.access.list_requests(me, repo["id"], "accepted")})
     return page(request, "queue.html", hub, queues=queues)

@@ -16,11 +16,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from aperto.errors import ApertoError, BadInput, Conflict, Forbidden, NotFound, Unauthorized
+from aperto.hub import gate_form
 from aperto.hub.auth import Caller
 from aperto.hub.i18n import N_
+from aperto.hub.routes import web_format
 from aperto.hub.routes.deps import get_hub, repo_name, session_id
 from aperto.hub.routes.security import SESSION_COOKIE, same_origin
-from aperto.hub.routes.web_base import back, check_csrf, halted, page, tr, web_caller
+from aperto.hub.routes.web_base import back, check_csrf, halted, language, page, tr, web_caller
 from aperto.hub.service import Hub
 from aperto.hub.sessions import csrf_for
 
@@ -160,7 +162,9 @@ def manage_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hu
     repo = hub.repos.repo(repo_id)
     grants = hub.access.grants(me, repo_id)  # the licensor or an administrator, else Forbidden
     query = {k: str(request.query_params.get(k) or "")[:100] for k in HISTORY_FILTERS}
-    history = [v for v in hub.access.history(me, repo_id, query["user"] or None)
+    asked = gate_form.questions(hub.repos.model_info(me, repo_id)["cardData"])
+    history = [{**v, "answers": web_format.gate_answers(v["fields"], asked, language(request))}
+               for v in hub.access.history(me, repo_id, query["user"] or None)
                if (not query["status"] or v["status"] == query["status"]) and (not query["kind"] or v["kind"] == query["kind"])]
     hooks = [h for h in hub.webhooks.listed(me) if h["watched"] == [{"type": "model", "name": repo_id}]]
     return page(request, "manage.html", hub, repo=repo, grants=grants, history=history[::-1], query=query,

@@ -43,6 +43,7 @@ templates.env.filters["readable"] = web_format.readable
 templates.env.filters["explained"] = web_format.explained_filter
 templates.env.filters["request_reason"] = web_format.request_reason_filter
 templates.env.filters["count"] = web_format.count_filter
+templates.env.filters["declared"] = web_format.declared
 templates.env.filters["error_said"] = web_format.error_filter
 
 CATEGORY_LABELS = {"open-source": N_("open source"), "open-weights-restricted": N_("open weights with restrictions"),

@@ -1,6 +1,6 @@
 """How figures and ids read on the pages: file sizes, score intervals, policy names, the
-profile a form declares, the model page's OSAID summary, and the policy's answers in the
-page's language."""
+profile a form declares, the requester's answers to a card's questions, the model page's OSAID
+summary, and the policy's answers in the page's language."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import babel
+import babel.dates
 import jinja2
 from markupsafe import Markup
 
 from aperto.errors import ApertoError, BadInput
-from aperto.hub import i18n
+from aperto.hub import gate_form, i18n
 from aperto.hub.access import REQUEST_REASONS
 from aperto.hub.i18n import N_
 from aperto.hub.licensing import EVALUATION_FAILED, UNKNOWN_LICENCE, first_reason
@@ -64,6 +68,10 @@ COUNT_ERROR = N_("“%(value)s” is not a number of users: write it as 80000000
 COUNTRY_ERROR = N_("“%(value)s” is not a country code: use the two-letter ISO code, such as IT, DE, FR or US, or leave it empty")  # noqa: E501
 # the profile's yes/no fields, as the CLI's `aperto check` flags
 FLAGS = ("train_other_models", "redistribute", "publish_finetune", "multimodal", "hosted_service", "accepts_aup")
+# what a requester may declare beyond accepting the AUP, as the licensor's queue names it
+DECLARED = (("train_other_models", N_("trains other models")), ("redistribute", N_("redistributes")),
+            ("publish_finetune", N_("publishes a fine-tune")), ("multimodal", N_("multimodal use")),
+            ("hosted_service", N_("hosted service")))
 
 
 def filesize(value: Any) -> str:
@@ -120,6 +128,49 @@ def profile_form(form: dict[str, Any], _: Callable[..., str] = lambda m, **v: m 
     if str(form.get("use") or "commercial") not in ("commercial", "internal", "research", "evaluation"):
         errors["use"] = _("Choose a use from the list.")
     return fields, errors
+
+
+def declared(fields: Mapping[str, Any]) -> list[str]:
+    """The uses a request declares (DECLARED's labels, to translate), none when nothing was ticked."""
+    return [label for key, label in DECLARED if fields.get(key) in (True, "true")]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str  # the card's words
+    said: str
+    data: bool  # the requester's own words or the card's, not the hub's: shown untranslated
+
+
+def gate_answers(fields: Mapping[str, Any], asked: list[gate_form.Question], lang: str) -> list[Answer]:
+    """The requester's answers to the card's questions (``gated_fields``), as the licensor reads them:
+    a ticked box as yes or no, a date and a country in the page's language, a choice by the card's
+    label for it. An answer to a question the card no longer asks reads as it was stored."""
+    stored = fields.get("gated_fields")
+    if not isinstance(stored, dict):
+        return []
+    _ = i18n.translator(lang)
+    kinds = {q.label: q for q in asked}
+    out = []
+    for label, value in stored.items():
+        q = kinds.get(label)
+        kind = q.kind if q else "text"
+        if isinstance(value, bool):
+            out.append(Answer(label, _("yes") if value else _("no"), False))
+        elif value is None or value == "":
+            out.append(Answer(label, "—", False))
+        elif kind == "date_picker":
+            try:
+                out.append(Answer(label, babel.dates.format_date(date.fromisoformat(str(value)), "long", locale=lang),
+                                  False))
+            except ValueError:
+                out.append(Answer(label, str(value), True))
+        elif kind == "country":
+            name = babel.Locale.parse(lang).territories.get(str(value))
+            out.append(Answer(label, f"{name} ({value})", False) if name else Answer(label, str(value), True))
+        else:
+            out.append(Answer(label, dict(q.options).get(str(value), str(value)) if q else str(value), True))
+    return out
 
 
 def osaid_summary(repo_id: str, license_id: str | None) -> dict[str, Any] | None:
