@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,22 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+_DATA_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test that forgets its own data folder writes to a throwaway one, never to the user's
+    ~/.local/share/aperto (which may hold a real hub)."""
+    if "APERTO_DATA_DIR" not in os.environ:
+        os.environ["APERTO_DATA_DIR"] = config.stash.setdefault(_DATA_DIR, tempfile.mkdtemp(prefix="aperto-tests-"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _DATA_DIR in config.stash:
+        shutil.rmtree(config.stash[_DATA_DIR], ignore_errors=True)
+        os.environ.pop("APERTO_DATA_DIR", None)
 
 
 @pytest.hookimpl(hookwrapper=True)

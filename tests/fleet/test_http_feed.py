@@ -5,6 +5,7 @@ revocations invalidate, and SSE resumes from Last-Event-ID."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -107,8 +108,8 @@ def test_shutdown_answers_open_long_polls(sqlite_hub) -> None:
     assert answer.status_code == 200 and answer.json()["events"] == []
 
 
-def test_postgres_notify_reaches_a_listener(pg_url: str) -> None:
-    hub = Hub(Settings(database_url=pg_url))
+def test_postgres_notify_reaches_a_listener(pg_url: str, tmp_path: Path) -> None:
+    hub = Hub(Settings(data_dir=tmp_path, database_url=pg_url))
     listener = Listener(pg_url)
     try:
         assert listener.wait(0.05) is False
