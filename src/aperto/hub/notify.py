@@ -106,31 +106,31 @@ class Follower:
             return self._events[i:i + limit]
 
     def since_json(self, after: int, limit: int) -> bytes | None:
-        """``{"events":[...],"last_seq":N`` (the long-poll's answer less its time) from memory, or None.
-        Built once per ``after`` and newest seq: a kill wakes every waiter with the same ``after``."""
-        with self._lock:
-            if after < self.floor:
-                return None
-            key = (after, self.last_seq, limit)
-            memo = self._memo.get("json")
-            if memo is None or memo[0] != key:
-                i = bisect.bisect_right(self._seqs, after)
-                body = b'{"events":[' + b",".join(self._wire[i:i + limit]) + b'],"last_seq":%d' % self.last_seq
-                memo = self._memo["json"] = (key, body)
-            return memo[1]
+        """``{"events":[...],"last_seq":N`` (the long-poll's answer less its time) from memory, or None."""
+        def build(i: int) -> bytes:
+            return b'{"events":[' + b",".join(self._wire[i:i + limit]) + b'],"last_seq":%d' % self.last_seq
+
+        return self._shared("json", after, limit, build)
 
     def since_frames(self, after: int, limit: int) -> tuple[bytes, int] | None:
-        """The SSE events after ``after`` from memory, joined, and the last one's seq; or None.
-        Built once per ``after`` and newest seq, like ``since_json``."""
+        """The SSE events after ``after`` from memory, joined, and the last one's seq; or None."""
+        def build(i: int) -> tuple[bytes, int]:
+            seqs = self._seqs[i:i + limit]
+            return b"".join(self._frames[i:i + limit]), seqs[-1] if seqs else after
+
+        return self._shared("frames", after, limit, build)
+
+    def _shared(self, kind: str, after: int, limit: int, build: Callable[[int], Any]) -> Any:
+        """``build(index of the first event after after)``, once per ``after`` and newest seq: a kill
+        wakes every waiter with the same ``after``, and they all get the same bytes. None when memory
+        does not reach back that far."""
         with self._lock:
             if after < self.floor:
                 return None
             key = (after, self.last_seq, limit)
-            memo = self._memo.get("frames")
+            memo = self._memo.get(kind)
             if memo is None or memo[0] != key:
-                i = bisect.bisect_right(self._seqs, after)
-                seqs = self._seqs[i:i + limit]
-                memo = self._memo["frames"] = (key, (b"".join(self._frames[i:i + limit]), seqs[-1] if seqs else after))
+                memo = self._memo[kind] = (key, build(bisect.bisect_right(self._seqs, after)))
             return memo[1]
 
     # ---- waiting ---------------------------------------------------------------------------
