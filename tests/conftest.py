@@ -35,6 +35,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ.pop("APERTO_DATA_DIR", None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """pytest-xdist (scripts/test) runs one test per id: two tests with one id would silently run once."""
+    ids = [item.nodeid for item in items]
+    twice = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
+    if twice:
+        raise pytest.UsageError(f"these test ids are collected more than once, so only one would run: {twice[:5]}")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     """Under CI nothing the README promises may be skipped: a skip there is a failure
