@@ -221,10 +221,13 @@ def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any
                 check = licensing.evaluate(repo["license"], profile)
             except BadInput as exc:
                 check_errors = {str(exc.details.get("field") or "org"): web_format.error_said(exc, language(request))[0]}
+    asked = gate_form.questions(info["cardData"])
+    gate = {"prompt": gate_form.prompt(info["cardData"]), "questions": asked}
     mine = None
     if me:
         try:
-            mine = hub.access.my_request(me, repo_id)
+            # the caller's own request only, with their answers to the card's questions
+            mine = web_format.with_answers(hub.access.my_request(me, repo_id), asked, language(request))
         except NotFound:
             mine = None
     hosted = is_hosted(repo)
@@ -232,7 +235,6 @@ def model_view(request: Request, hub: Hub, repo_id: str, req_form: dict[str, Any
     facts = catalogue_facts(repo_id)
     settings = request.app.state.settings
     status = 400 if req_errors else 200
-    gate = {"prompt": gate_form.prompt(info["cardData"]), "questions": gate_form.questions(info["cardData"])}
     return page(request, "model.html", hub, status=status, repo=repo, files=info["siblings"], form=form, check=check,
                 gate=gate, countries=country_choices(language(request)) if gate["questions"] else [],
                 check_errors=check_errors, req_form=req_form or {}, req_errors=req_errors or {},
@@ -326,8 +328,7 @@ def queue(request: Request, hub: Hub = Depends(get_hub)) -> Response:
         if repo["gating"] != "open" and (me.admin or (repo["licensor"] == me.name and me.has("publish"))):
             asked = gate_form.questions(hub.repos.model_info(me, repo["id"])["cardData"])
             # list_requests checks again that the caller is the licensor or an administrator
-            pending = [{**r, "answers": web_format.gate_answers(r["fields"], asked, lang)}
-                       for r in hub.access.list_requests(me, repo["id"], "pending")]
+            pending = [web_format.with_answers(r, asked, lang) for r in hub.access.list_requests(me, repo["id"], "pending")]
             queues.append({"repo": repo["id"], "pending": pending,
                            "accepted": hub.access.list_requests(me, repo["id"], "accepted")})
     return page(request, "queue.html", hub, queues=queues)

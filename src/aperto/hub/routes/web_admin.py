@@ -163,8 +163,7 @@ def manage_page(request: Request, org: str, name: str, hub: Hub = Depends(get_hu
     grants = hub.access.grants(me, repo_id)  # the licensor or an administrator, else Forbidden
     query = {k: str(request.query_params.get(k) or "")[:100] for k in HISTORY_FILTERS}
     asked = gate_form.questions(hub.repos.model_info(me, repo_id)["cardData"])
-    history = [{**v, "answers": web_format.gate_answers(v["fields"], asked, language(request))}
-               for v in hub.access.history(me, repo_id, query["user"] or None)
+    history = [web_format.with_answers(v, asked, language(request)) for v in hub.access.history(me, repo_id, query["user"] or None)
                if (not query["status"] or v["status"] == query["status"]) and (not query["kind"] or v["kind"] == query["kind"])]
     hooks = [h for h in hub.webhooks.listed(me) if h["watched"] == [{"type": "model", "name": repo_id}]]
     return page(request, "manage.html", hub, repo=repo, grants=grants, history=history[::-1], query=query,

@@ -173,6 +173,17 @@ def gate_answers(fields: Mapping[str, Any], asked: list[gate_form.Question], lan
     return out
 
 
+def agreed_prompt(fields: Mapping[str, Any]) -> str | None:
+    """The card's prompt (extra_gated_prompt) as the requester was shown it, stored with the answers."""
+    text = fields.get("gated_prompt")
+    return text if isinstance(text, str) and text.strip() else None
+
+
+def with_answers(row: Mapping[str, Any], asked: list[gate_form.Question], lang: str) -> dict[str, Any]:
+    """A request as the pages show it: with its answers to the card's questions and the prompt agreed to."""
+    return {**row, "answers": gate_answers(row["fields"], asked, lang), "prompt": agreed_prompt(row["fields"])}
+
+
 def osaid_summary(repo_id: str, license_id: str | None) -> dict[str, Any] | None:
     """The Open Source AI Definition check from the catalogue's release facts, if both are known."""
     if not license_id:
