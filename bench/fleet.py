@@ -6,7 +6,8 @@
   the limit);
 - replicas: `aperto cluster up`'s fleet (two hubs on one PostgreSQL, NATS, SeaweedFS, three
   gateways); a takedown, a gating change or a token revocation made through hub A, timed until hub B
-  and every gateway refuse (target: 100 ms).
+  and every gateway refuse (target: 100 ms). The slowest writes are printed with the machine's CPU and
+  IO stall meanwhile (Linux PSI), which tells a write the machine starved from a slow write.
 
     .venv/bin/python bench/fleet.py [--parts feed,metadata,replicas] [--sizes 10,100,1000] [--procs 4]
                                     [--paths sse,http,nats[,nats-core]] [--idle-s 10] [--rounds 20]
@@ -311,6 +312,27 @@ def replicas_part(database_url: str | None, rounds: int, polls_ms: list[float]) 
             replica_rounds(fleet, rounds, poll_ms)
 
 
+def stalled_ms(kind: str) -> float | None:
+    """The machine's total time (ms) in which some runnable task waited for ``kind`` (cpu or io):
+    Linux's pressure stall information; None where the kernel has none."""
+    try:
+        first = Path(f"/proc/pressure/{kind}").read_text().split("\n", 1)[0]
+    except OSError:
+        return None
+    return int(first.rsplit("total=", 1)[1]) / 1000
+
+
+def stalls_during(make: Callable[[], object], into: list[tuple[float | None, float | None]]) -> Callable[[], None]:
+    """``make``, noting the machine's CPU and IO stall (ms) while it ran."""
+    def run() -> None:
+        cpu, io = stalled_ms("cpu"), stalled_ms("io")
+        make()
+        cpu2, io2 = stalled_ms("cpu"), stalled_ms("io")
+        into.append((None if cpu is None or cpu2 is None else round(cpu2 - cpu, 1),
+                     None if io is None or io2 is None else round(io2 - io, 1)))
+    return run
+
+
 async def timed(targets: list[tuple[str, str, dict]], make: Callable[[], object],
                 poll_ms: float) -> tuple[float, float, dict[str, float]]:
     """Hub B and the gateways polled from before the change: (request sent, answered, first refusals)."""
@@ -325,11 +347,12 @@ def replica_rounds(fleet: Fleet, rounds: int, poll_ms: float) -> None:
     lat: dict[str, list[float]] = {}
     after_answer: list[float] = []
     answers: list[float] = []
+    stalls: list[tuple[float | None, float | None]] = []  # the machine's CPU and IO stall in each write
     for i in range(rounds * 3):
         kind = ("takedown", "gating", "revocation")[i % 3]
         token, make, undo = change(fleet, kind)
         asyncio.run(all_agree(fleet.targets(token), refused=False))  # everyone serves first
-        t0, answered, times = asyncio.run(timed(fleet.targets(token), make, poll_ms))
+        t0, answered, times = asyncio.run(timed(fleet.targets(token), stalls_during(make, stalls), poll_ms))
         for name, t in times.items():
             lat.setdefault(f"{kind}: {name.split(' ')[0]}", []).append(1000 * (t - t0))
             lat.setdefault(f"any: {name.split(' ')[0]}", []).append(1000 * (t - t0))
@@ -341,6 +364,14 @@ def replica_rounds(fleet: Fleet, rounds: int, poll_ms: float) -> None:
     print(json.dumps({"replicas": "hub A's answer", "poll_ms": poll_ms, **summary(answers)}), flush=True)
     print(json.dumps({"replicas": "everyone, from hub A's answer", "poll_ms": poll_ms, **summary(after_answer)}),
           flush=True)
+    # the slowest writes, with how long the machine had runnable work waiting for a core or the disk
+    # meanwhile (a stall as long as the write: other processes had the CPU, not the hub's own code)
+    slowest = sorted(range(len(answers)), key=answers.__getitem__)[-3:][::-1]
+    cpu = [c for c, _ in stalls if c is not None]
+    print(json.dumps({"replicas": "slowest answers of hub A", "poll_ms": poll_ms,
+                      "cpu_stall_p50_ms": round(statistics.median(cpu), 1) if cpu else None, "writes": [
+        {"answer_ms": round(answers[i], 1), "cpu_stall_ms": stalls[i][0], "io_stall_ms": stalls[i][1]}
+        for i in slowest]}), flush=True)
 
 
 def main() -> None:

@@ -106,13 +106,18 @@ def relay_leader(pg_url: str, hubs: list[int]) -> int:
     from sqlalchemy import create_engine, text
 
     from aperto.hub.relay import RELAY_LOCK
+    from aperto.store.db import Store
 
+    store = Store(pg_url)
+    key = store.lock_key(RELAY_LOCK) % (1 << 64)  # pg_locks shows a bigint key as two unsigned halves
+    store.close()
     engine = create_engine(pg_url)
     try:
         with engine.connect() as c:
             port = c.execute(text("SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                                  "WHERE l.locktype = 'advisory' AND l.objid = :key AND l.granted "
-                                  "AND a.datname = current_database()"), {"key": RELAY_LOCK}).scalar_one()
+                                  "WHERE l.locktype = 'advisory' AND l.classid = :hi AND l.objid = :lo AND l.granted "
+                                  "AND a.datname = current_database()"), {"hi": key >> 32, "lo": key & 0xFFFFFFFF}
+                             ).scalar_one()
     finally:
         engine.dispose()
     inode_port = {f[9]: int(f[1].rsplit(":", 1)[1], 16)

@@ -72,7 +72,7 @@ class Relay:
         """The lock, when this relay got it (SQLite: one hub process, always the leader)."""
         if not self.core.store.is_postgres:
             return None
-        lock = LeaderLock(self.core.store.url, RELAY_LOCK)
+        lock = LeaderLock(self.core.store.url, self.core.store.lock_key(RELAY_LOCK))
         if lock.try_acquire():
             return lock
         lock.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 from alembic import command
@@ -96,12 +98,24 @@ class Store:
     def write(self) -> Iterator[Session]:
         with self._lock, self._sessions() as session, session.begin():
             if self.is_postgres:
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": self.lock_key(PG_WRITE_LOCK)})
             else:
                 # Take SQLite's write lock first (waiting up to busy_timeout), so another process
                 # cannot commit between our reads and our first write (SQLITE_BUSY_SNAPSHOT).
                 session.execute(text("UPDATE alembic_version SET version_num = version_num"))
             yield session
+
+    @cached_property
+    def schema(self) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.scalar(text("SELECT current_schema()")) or "")
+
+    def lock_key(self, base: int) -> int:
+        """A PostgreSQL advisory lock key of this store's schema. Advisory locks are per database:
+        with ``base`` alone, hubs on two schemas of one database (tests, benchmarks, deployments side
+        by side) would wait for each other's writes and share one relay."""
+        key = zlib.crc32(self.schema.encode()) << 32 | base
+        return key - (1 << 64) if key >= 1 << 63 else key  # a signed bigint
 
     def close(self) -> None:
         self.engine.dispose()

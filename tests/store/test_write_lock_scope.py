@@ -1,0 +1,47 @@
+"""Hubs on two schemas of one PostgreSQL database do not share the write lock or the relay's
+lock: advisory locks are per database, so the keys carry the schema."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from aperto.hub.relay import RELAY_LOCK
+from aperto.store.db import PG_WRITE_LOCK, Store, scratch_schema
+from aperto.store.listen import LeaderLock
+
+pytestmark = pytest.mark.postgres
+
+
+def try_lock(store: Store, key: int) -> bool:
+    """Whether another connection could take ``key`` now (released again at once)."""
+    with store.engine.begin() as conn:
+        return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
+
+
+def test_a_write_on_one_schema_leaves_another_schema_free(pg_url: str, pg_server: str) -> None:
+    with scratch_schema(pg_server) as other_url:
+        mine, same, other = Store(pg_url), Store(pg_url), Store(other_url)
+        try:
+            assert mine.schema != other.schema
+            with mine.write():
+                assert try_lock(other, other.lock_key(PG_WRITE_LOCK))  # another schema's writer goes on
+                assert not try_lock(same, same.lock_key(PG_WRITE_LOCK))  # a replica of this one waits
+            assert try_lock(same, same.lock_key(PG_WRITE_LOCK))
+        finally:
+            for store in (mine, same, other):
+                store.close()
+
+
+def test_each_schema_has_its_own_relay(pg_url: str, pg_server: str) -> None:
+    with scratch_schema(pg_server) as other_url:
+        mine, other = Store(pg_url), Store(other_url)
+        leader = LeaderLock(pg_url, mine.lock_key(RELAY_LOCK))
+        try:
+            assert leader.try_acquire()
+            assert try_lock(other, other.lock_key(RELAY_LOCK))
+            assert not try_lock(mine, mine.lock_key(RELAY_LOCK))
+        finally:
+            leader.close()
+            mine.close()
+            other.close()
