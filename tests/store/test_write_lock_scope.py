@@ -45,3 +45,19 @@ def test_each_schema_has_its_own_relay(pg_url: str, pg_server: str) -> None:
             leader.close()
             mine.close()
             other.close()
+
+
+def test_the_default_schema_keeps_the_key_older_hubs_take(pg_server: str) -> None:
+    """A rolling upgrade: a hub from before the schema-scoped keys locks the bare key on ``public``,
+    and a newer replica on ``public`` must wait for it."""
+    store, newer = Store(pg_server), Store(pg_server)
+    try:
+        if store.schema != "public":
+            pytest.fail(f"the server's default schema is {store.schema!r}, not public; this test needs it")
+        assert store.lock_key(PG_WRITE_LOCK) == PG_WRITE_LOCK
+        with store.engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})  # the older hub
+            assert not try_lock(newer, newer.lock_key(PG_WRITE_LOCK))
+    finally:
+        store.close()
+        newer.close()

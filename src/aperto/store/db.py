@@ -113,7 +113,11 @@ class Store:
     def lock_key(self, base: int) -> int:
         """A PostgreSQL advisory lock key of this store's schema. Advisory locks are per database:
         with ``base`` alone, hubs on two schemas of one database (tests, benchmarks, deployments side
-        by side) would wait for each other's writes and share one relay."""
+        by side) would wait for each other's writes and share one relay. The default schema keeps
+        ``base`` alone, the key hubs used before, so replicas of an older hub and a newer one still
+        exclude each other during a rolling upgrade."""
+        if self.schema in ("public", ""):
+            return base
         key = zlib.crc32(self.schema.encode()) << 32 | base
         return key - (1 << 64) if key >= 1 << 63 else key  # a signed bigint
 
