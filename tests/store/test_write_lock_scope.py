@@ -1,5 +1,5 @@
-"""Hubs on two schemas of one PostgreSQL database do not share the write lock or the relay's
-lock: advisory locks are per database, so the keys carry the schema."""
+"""Hubs on two schemas of one PostgreSQL database do not share the write lock, the relay's lock or
+the NOTIFY channel: advisory locks and channels are per database, so each carries the schema."""
 
 from __future__ import annotations
 
@@ -61,3 +61,21 @@ def test_the_default_schema_keeps_the_key_older_hubs_take(pg_server: str) -> Non
     finally:
         store.close()
         newer.close()
+
+
+def test_each_schema_has_its_own_notify_channel(pg_url: str, pg_server: str) -> None:
+    """A write on one schema wakes that schema's listeners only; public keeps the bare channel."""
+    from aperto.store.listen import CHANNEL, Listener, notify
+
+    with scratch_schema(pg_server) as other_url:
+        mine, other = Store(pg_url), Store(other_url)
+        here, there, public = Listener(pg_url), Listener(other_url), Listener(pg_server)
+        try:
+            assert public.channel == CHANNEL and len({here.channel, there.channel, CHANNEL}) == 3
+            with mine.write() as s:
+                notify(s, mine.schema, "a write here")
+            assert here.wait(5) is True
+            assert there.wait(0.3) is False and public.wait(0.01) is False
+        finally:
+            for closable in (here, there, public, mine, other):
+                closable.close()

@@ -65,7 +65,7 @@ class Core:
             yield s
             events = bool(s.info.get("events"))
             if events and self.store.is_postgres:
-                listen.notify(s, self.follower.name)  # other replicas hear of it when this commits
+                listen.notify(s, self.store.schema, self.follower.name)  # other replicas hear of it when this commits
             if s.info.get("audited") and self.checkpointer:
                 # in the same transaction: rows and the checkpoint vouching for them commit together
                 note = self.checkpointer.seal(s)

@@ -1,8 +1,11 @@
 """PostgreSQL LISTEN/NOTIFY for the event table: a hub that appends events notifies in the same
-transaction (delivered on commit), and every hub replica listens, so none has to poll."""
+transaction (delivered on commit), and every hub replica listens, so none has to poll.
+Channels are per database, so each schema gets its own (``channel``): a hub is not woken by
+another schema's writes."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from sqlalchemy import text
@@ -12,10 +15,18 @@ from sqlalchemy.orm import Session
 CHANNEL = "aperto_events"
 
 
-def notify(s: Session, sender: str = "") -> None:
+def channel(schema: str) -> str:
+    """The schema's channel. The default schema keeps the bare name older hubs use, so replicas of
+    both hear each other during a rolling upgrade (as with Store.lock_key)."""
+    if schema in ("public", ""):
+        return CHANNEL
+    return f"{CHANNEL}_{hashlib.sha256(schema.encode()).hexdigest()[:16]}"  # an identifier whatever the name
+
+
+def notify(s: Session, schema: str, sender: str = "") -> None:
     """Inside a write: PostgreSQL sends it to every listener when the transaction commits. ``sender``
     (the payload) lets the writing process's own listener skip it: its writer already caught up."""
-    s.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": sender})
+    s.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel(schema), "p": sender})
 
 
 class Listener:
@@ -26,7 +37,9 @@ class Listener:
 
         plain = make_url(url).set(drivername="postgresql")
         self.conn = psycopg.connect(plain.render_as_string(hide_password=False), autocommit=True)
-        self.conn.execute(f"LISTEN {CHANNEL}")
+        row = self.conn.execute("SELECT current_schema()").fetchone()
+        self.channel = channel(str(row[0] or "") if row else "")
+        self.conn.execute(f"LISTEN {self.channel}")  # channel() gives a plain identifier
 
     def wait(self, timeout: float, ignore: str | None = None) -> bool:
         """Block until a notification arrives (True) or ``timeout`` passes (False); one whose payload
