@@ -8,9 +8,12 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 
-def line_event(data: bytes) -> bytes:
-    """One event whose data is known to be a single line (compact JSON is): the hot path, per token."""
-    return b"data: " + data + b"\n\n"
+def line_event(data: bytes, id: int | None = None) -> bytes:
+    """One event whose data is known to be a single line (compact JSON is): the hot path, per token
+    and per feed event (which carries its sequence number as ``id``)."""
+    if id is None:
+        return b"data: " + data + b"\n\n"
+    return b"id: %d\ndata: %s\n\n" % (id, data)
 
 
 def encode(data: str, *, event: str | None = None, id: str | int | None = None) -> bytes:

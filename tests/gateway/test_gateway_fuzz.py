@@ -7,8 +7,8 @@ import json
 
 import pytest
 import schemathesis
+from fuzzkit import fuzz_every_operation
 from gwkit import ADMIN, ALICE, policy_doc, serve, settings_for
-from hypothesis import HealthCheck, given, settings
 
 from aperto.config import Settings
 from aperto.gateway import create_app
@@ -39,22 +39,15 @@ def test_no_server_errors(live) -> None:
     """One test walking every operation: schemathesis' own parametrize gives each the same test id,
     and pytest-xdist runs only one test per id."""
     failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def fuzz(case) -> None:  # noqa: ANN001
-            token = ADMIN if case.path.startswith("/admin") else ALICE
-            response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-            if response.status_code >= 500 and not (
-                    response.status_code == 503 and response.json()["error"]["code"] in DOCUMENTED_503):
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
-            if "x-request-id" not in response.headers:
-                failures.append(f"{case.method} {case.formatted_path}: no x-request-id header")
+    def check(case) -> None:  # noqa: ANN001
+        token = ADMIN if case.path.startswith("/admin") else ALICE
+        response = case.call(base_url=live.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        if response.status_code >= 500 and not (
+                response.status_code == 503 and response.json()["error"]["code"] in DOCUMENTED_503):
+            failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+        if "x-request-id" not in response.headers:
+            failures.append(f"{case.method} {case.formatted_path}: no x-request-id header")
 
-        fuzz()
-    assert operations >= 8
+    assert fuzz_every_operation(schema, check, examples=100) >= 8
     assert failures == []

@@ -7,7 +7,7 @@ import pytest
 from hubtools import APACHE_CARD, make_people, publish
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from fuzzkit import fuzz_every_operation  # noqa: E402
 
 from aperto.config import Settings  # noqa: E402
 from aperto.hub.app import create_app  # noqa: E402
@@ -35,19 +35,12 @@ def test_no_server_errors(api_schema, fuzz_env) -> None:
     _, people = fuzz_env
     headers = {"Authorization": f"Bearer {people.admin}"}
     failures: list[str] = []
-    operations = 0
-    for result in api_schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
-        def fuzz(case) -> None:  # noqa: ANN001
-            response = case.call(headers=headers)
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+    def check(case) -> None:  # noqa: ANN001
+        response = case.call(headers=headers)
+        if response.status_code >= 500:
+            failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
 
-        fuzz()
+    operations = fuzz_every_operation(api_schema, check, examples=25, derandomize=True)
     assert operations >= 25
     assert failures == []

@@ -111,6 +111,15 @@ REQUEST_REASONS = (GRANTED, STILL_GRANTED, WAITING, WAITING_MANUAL, CHANGED, UNC
                    BECAUSE, PROHIBITED, *DECIDED.values(), GRANTED_BY_LICENSOR, REVOKED)
 
 
+def licensor_reason(typed: str | None, template: str) -> Phrase | str:
+    """A licensor's reason: their own words as typed (at most 2,000 characters), else the hub's template."""
+    return typed[:2000] if typed else Phrase(template)
+
+
+def english(reason: Phrase | str) -> str:
+    return reason.text if isinstance(reason, Phrase) else reason
+
+
 def licensor_decides(prev: AccessVersion | None) -> bool:
     """A request waiting for the licensor, or one the licensor rejected or revoked, is theirs."""
     if prev is None:
@@ -253,7 +262,7 @@ class Access:
                 reason: Phrase | str) -> dict:
         """A licensor's decision; its reason is one of the hub's templates or, as a string, their own words."""
         prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
-        text, msgid = (reason.text, reason.msgid) if isinstance(reason, Phrase) else (reason, "")
+        text, msgid = english(reason), reason.msgid if isinstance(reason, Phrase) else ""
         version = rows.append(s, repo_id=repo.id, user_id=user.id, kind="decision",
                               fields=prev.fields if prev else {}, decision=prev.decision if prev else None,
                               status=status, reason=text, decided_by=caller.name, reason_msgid=msgid)
@@ -279,7 +288,7 @@ class Access:
             prev = rows.latest(s, repo_id=repo.id, user_id=user.id)
             if prev is None:
                 raise NotFound(N_("%(user)s has not asked for access to %(repo)s"), values={"user": user_name, "repo": name})
-            out = self._decide(s, owner, repo, user, status, reason[:2000] if reason else Phrase(DECIDED[status]))
+            out = self._decide(s, owner, repo, user, status, licensor_reason(reason, DECIDED[status]))
             if status == "accepted":
                 self._grant(s, repo, user, owner.name, (prev.decision or {}).get("obligations"))
             else:
@@ -299,10 +308,10 @@ class Access:
     def revoke_access(self, caller: Caller | None, name: str, user_name: str, reason: str = "") -> dict:
         with self.core.write() as s:
             owner, repo, user = self._licensor_view(s, caller, name, user_name)
-            text = (reason or REVOKED)[:2000]
-            if not self._revoke(s, repo, user, owner.name, text):
+            said = licensor_reason(reason, REVOKED)
+            if not self._revoke(s, repo, user, owner.name, english(said)):
                 raise NotFound(N_("%(user)s has no access to revoke on %(repo)s"), values={"user": user_name, "repo": name})
-            self._decide(s, owner, repo, user, "rejected", reason[:2000] if reason else Phrase(REVOKED))
+            self._decide(s, owner, repo, user, "rejected", said)
             return {"repo": name, "user": user_name, "revoked": True}
 
     def grants(self, caller: Caller | None, name: str) -> list[dict]:

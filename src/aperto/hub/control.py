@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from aperto import events
+from aperto import events, sse
 from aperto.errors import Forbidden
 from aperto.hub.auth import Caller, iso, need, utcnow
 from aperto.hub.core import Core, audit, emit
 from aperto.hub.gate import find_repo, need_owner
 from aperto.hub.i18n import N_
-from aperto.hub.notify import Follower, event_dict, frame, wire
+from aperto.hub.notify import Follower, event_dict, wire
 from aperto.store import access as access_rows
 from aperto.store import events as rows
 from aperto.store import repos as repo_rows
@@ -86,7 +86,7 @@ class Control:
             return found
         with self.core.store.read() as s:
             older = [event_dict(e) for e in rows.after(s, seq=after, limit=limit)]
-        return b"".join(frame(e, wire(e)) for e in older), older[-1]["seq"] if older else after
+        return b"".join(sse.line_event(wire(e), e["seq"]) for e in older), older[-1]["seq"] if older else after
 
     def _follow(self, caller: Caller | None, after: int) -> Follower:
         need_feed(caller)

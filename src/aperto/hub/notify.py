@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aperto import sse
 from aperto.hub.auth import iso
 from aperto.store import Store
 from aperto.store import events as event_rows
@@ -39,11 +40,6 @@ def event_dict(e: Event) -> dict[str, Any]:
 def wire(event: dict[str, Any]) -> bytes:
     """An event's JSON as every feed sends it: the long-poll, the SSE stream and NATS (compact, UTF-8)."""
     return json.dumps(event, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-def frame(event: dict[str, Any], body: bytes) -> bytes:
-    """One SSE event (compact JSON holds no line break, so one data line)."""
-    return b"id: %d\ndata: %s\n\n" % (event["seq"], body)
 
 
 class Follower:
@@ -82,7 +78,7 @@ class Follower:
                 self._events += found
                 encoded = [wire(e) for e in found]
                 self._wire += encoded
-                self._frames += [frame(e, b) for e, b in zip(found, encoded, strict=True)]
+                self._frames += [sse.line_event(b, e["seq"]) for e, b in zip(found, encoded, strict=True)]
                 self.last_seq = found[-1]["seq"]
                 if len(found) < BATCH:
                     break

@@ -67,6 +67,15 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
+def schema_scope(schema: str) -> int | None:
+    """What PostgreSQL's database-wide names (advisory lock keys, NOTIFY channels) carry of a schema,
+    so that hubs on two schemas of one database (tests, benchmarks, deployments side by side) neither
+    wait for each other's writes, share one relay, nor wake on each other's events. None for the
+    default schema, which keeps the bare names older hubs use: during a rolling upgrade, old and new
+    replicas still exclude and hear each other."""
+    return None if schema in ("public", "") else zlib.crc32(schema.encode())
+
+
 class Store:
     """The database plus a write lock. Writers go through ``write()`` so that the
     audit chain and event sequence are appended by one writer at a time, also
@@ -111,14 +120,11 @@ class Store:
             return str(conn.scalar(text("SELECT current_schema()")) or "")
 
     def lock_key(self, base: int) -> int:
-        """A PostgreSQL advisory lock key of this store's schema. Advisory locks are per database:
-        with ``base`` alone, hubs on two schemas of one database (tests, benchmarks, deployments side
-        by side) would wait for each other's writes and share one relay. The default schema keeps
-        ``base`` alone, the key hubs used before, so replicas of an older hub and a newer one still
-        exclude each other during a rolling upgrade."""
-        if self.schema in ("public", ""):
+        """A PostgreSQL advisory lock key of this store's schema (see ``schema_scope``)."""
+        scope = schema_scope(self.schema)
+        if scope is None:
             return base
-        key = zlib.crc32(self.schema.encode()) << 32 | base
+        key = scope << 32 | base
         return key - (1 << 64) if key >= 1 << 63 else key  # a signed bigint
 
     def close(self) -> None:

@@ -5,22 +5,21 @@ another schema's writes."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from aperto.store.db import schema_scope
+
 CHANNEL = "aperto_events"
 
 
 def channel(schema: str) -> str:
-    """The schema's channel. The default schema keeps the bare name older hubs use, so replicas of
-    both hear each other during a rolling upgrade (as with Store.lock_key)."""
-    if schema in ("public", ""):
-        return CHANNEL
-    return f"{CHANNEL}_{hashlib.sha256(schema.encode()).hexdigest()[:16]}"  # an identifier whatever the name
+    """The schema's channel (see db.schema_scope): a plain identifier whatever the schema's name."""
+    scope = schema_scope(schema)
+    return CHANNEL if scope is None else f"{CHANNEL}_{scope:08x}"
 
 
 def notify(s: Session, schema: str, sender: str = "") -> None:
