@@ -107,9 +107,15 @@ Date = tuple[int, int, int]     # (year, month, day); 0 where the text or the re
 
 
 @functools.cache
+def _months(lang: str) -> dict[str, int]:
+    """A language's month names (each spelling) -> 1..12."""
+    return {n: k + 1 for k, month in enumerate(_data()["languages"][lang]["months"]) for n in month.split("|")}
+
+
+@functools.cache
 def _date_patterns(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     """The date formats of a language, each with the order of its groups (y, m, d)."""
-    names = "|".join(re.escape(n) for month in _data()["languages"][lang]["months"] for n in month.split("|"))
+    names = "|".join(re.escape(n) for n in _months(lang))
     out = [(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", "ymd"),
            (r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号])?", "ymd")]
     if names:
@@ -124,7 +130,7 @@ def _date_patterns(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
 def dates_in(text: str, lang: str) -> set[Date]:
     """The dates `text` writes in language `lang`; a date inside a longer one ("luglio 2023" of "18 luglio 2023")
     is not counted again."""
-    month_of = {n: k + 1 for k, month in enumerate(_data()["languages"][lang]["months"]) for n in month.split("|")}
+    month_of = _months(lang)
     found: list[tuple[int, int, Date]] = []
     for pattern, order in _date_patterns(lang):
         for m in pattern.finditer(text):
