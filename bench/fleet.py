@@ -378,7 +378,7 @@ def replica_rounds(fleet: Fleet, rounds: int, poll_ms: float) -> None:
     cpu = [c for c, _ in stalls if c is not None]
     print(json.dumps({"replicas": "slowest answers of hub A", "poll_ms": poll_ms,
                       "cpu_stall_p50_ms": round(statistics.median(cpu), 1) if cpu else None, "writes": [
-        {"answer_ms": round(answers[i], 1), "cpu_stall_ms": stalls[i][0], "io_stall_ms": stalls[i][1]}
+        {"round": i, "kind": ("takedown", "gating", "revocation")[i % 3], "answer_ms": round(answers[i], 1), "cpu_stall_ms": stalls[i][0], "io_stall_ms": stalls[i][1]}
         for i in slowest]}), flush=True)
 
 
