@@ -4,6 +4,7 @@ on the front closes the upstream stream and the upstream stops generating."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -12,7 +13,9 @@ import httpx
 import openai
 from gwkit import ADMIN, ALICE, StreamReader, error_code, policy_doc, serve, settings_for, wait_until
 
+from aperto.errors import Unavailable
 from aperto.gateway import create_app
+from aperto.gateway.core import Gateway
 from aperto.gateway.backends.fake import Fake
 
 FAKE = "fake/model"
@@ -53,6 +56,44 @@ def test_upstream_passthrough_and_abort(tmp_path):
             produced = fake.callbacks
             time.sleep(0.2)
             assert fake.callbacks == produced
+
+
+def test_a_request_stopped_then_closed_still_closes_its_upstream(tmp_path):
+    """A kill stops the request, then the client's side closes it. Whatever runs between the two,
+    the upstream connection closes (a second cancel inside httpx's close once left it open)."""
+    policy = tmp_path / "policy.json"
+    doc = policy_doc()
+    doc["open_repos"] = ["front/model"]
+    policy.write_text(json.dumps(doc))
+    fake = Fake({"delay": 0.01}, settings_for(tmp_path / "back", policy_file=policy))
+    with serve(create_app(settings_for(tmp_path / "back", policy_file=policy), backends={FAKE: fake})) as back:
+        front = Gateway(settings_for(tmp_path / "front", policy_file=policy, gateway_model="", gateway_models={
+            "front/model": {"backend": "upstream", "url": back.url + "/v1", "model": FAKE, "api_key": ALICE}}))
+        upstream_live = back.app.state.gateway.live
+
+        async def run() -> list[int]:
+            await front.start()
+            stuck = []
+            try:
+                for between in range(6):  # event-loop turns between the stop and the close
+                    stream = front.open_stream("chat", {"model": "front/model", "max_tokens": 100_000,
+                                                        "messages": [{"role": "user", "content": "x"}]}, ALICE)
+                    await anext(stream)
+                    stream.live.stop(Unavailable("stopped"))
+                    for _ in range(between):
+                        await asyncio.sleep(0)
+                    await stream.aclose()
+                    deadline = time.monotonic() + 5
+                    while upstream_live and time.monotonic() < deadline:
+                        await asyncio.sleep(0.01)  # the front's loop must run to close the socket
+                    if upstream_live:
+                        stuck.append(between)
+                        return stuck
+            finally:
+                await front.close()
+            return stuck
+
+        assert asyncio.run(run()) == []
 
 
 def test_upstream_errors_are_passed_on_clearly(tmp_path):

@@ -28,8 +28,11 @@ class Live:
 
     def stop(self, error: ApertoError | None) -> None:
         self.channel.stop(error)
-        if self.task is not None:
-            self.task.cancel()  # upstream streams close now; llama.cpp aborts at its next callback
+        # cancelled once only: a second cancel can land inside httpx's close of the upstream
+        # stream and leave that connection open, so the upstream would go on generating
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()  # upstream streams close now; llama.cpp aborts at its next callback
 
 
 def with_model(raw: bytes, model: str) -> bytes:
