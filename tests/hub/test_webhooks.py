@@ -134,3 +134,15 @@ def test_private_targets_are_refused_by_default(people: People, live: str, recei
     [entry] = hub.webhooks.deliveries(hub.tokens.authenticate(people.alice), hook.id)
     assert entry["status"] == "failed" and "private address" in entry["lastError"]
     assert receiver.calls == 0
+
+
+def test_a_delivery_round_with_nothing_due_takes_no_write_lock(people: People, monkeypatch) -> None:
+    """Every replica's sender asks each second whether anything is due; the asking must not take the
+    lock that every takedown and revocation in the fleet waits for."""
+    hub = people.hub
+
+    def no_write() -> None:
+        raise AssertionError("a delivery round with nothing due took the write lock")
+
+    monkeypatch.setattr(hub.webhooks.core, "write", no_write)
+    assert hub.webhooks.pump() == 0

@@ -55,6 +55,11 @@ def due(s: Session, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery,
     return [(d, w) for d, w in s.execute(q)]
 
 
+def any_due(s: Session, *, now: datetime) -> bool:
+    q = select(WebhookDelivery.id).where(WebhookDelivery.status == "pending", WebhookDelivery.next_at <= now).limit(1)
+    return s.scalar(q) is not None
+
+
 def delivery(s: Session, *, delivery_id: int) -> WebhookDelivery | None:
     return s.get(WebhookDelivery, delivery_id)
 
