@@ -36,6 +36,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def restartable_port() -> int:
+    """A free port below the kernel's ephemeral range, for a server stopped and started again on the
+    same address. While it is down, no outgoing connection on the machine can be given it as its
+    local port, as one can be given a ``free_port`` (and the restart then fails: address in use)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    for _ in range(200):
+        port = secrets.randbelow(max(1, low - 11000)) + 10000
+        if port >= low:
+            break  # an unusual range that leaves no room below it: fall back
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
 def answers(port: int, host: str = "127.0.0.1") -> bool:
     try:
         socket.create_connection((host, port), timeout=1).close()

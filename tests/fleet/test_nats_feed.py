@@ -133,7 +133,7 @@ def test_gateway_fails_closed_when_nats_stops_and_recovers_with_nothing_lost(fle
 
     a, _, people = fleet
     root = people.caller(people.admin)
-    port = services.free_port()
+    port = services.restartable_port()  # NATS comes back on it
     nats_url, store = f"nats://127.0.0.1:{port}", tmp_path / "js"
     with contextlib.ExitStack() as stack:
         hub_url = stack.enter_context(serve_url(create_app(a.settings, a)))

@@ -141,7 +141,7 @@ def test_bytes_that_do_not_match_their_sha256_never_become_a_blob(people: People
 
 
 def test_s3_down_answers_503_naming_it_and_leaves_nothing_half_written(tmp_path: Path) -> None:
-    folder, port = tmp_path / "weed", services.free_port()
+    folder, port = tmp_path / "weed", services.restartable_port()  # S3 comes back on it
     with services.seaweedfs(folder, port, grace=2) as s3:
         settings = s3_settings(tmp_path / "data", s3, "down")
         hub = Hub(settings)
