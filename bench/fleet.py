@@ -7,7 +7,9 @@
 - replicas: `aperto cluster up`'s fleet (two hubs on one PostgreSQL, NATS, SeaweedFS, three
   gateways); a takedown, a gating change or a token revocation made through hub A, timed until hub B
   and every gateway refuse (target: 100 ms). The slowest writes are printed with the machine's CPU and
-  IO stall meanwhile (Linux PSI), which tells a write the machine starved from a slow write.
+  IO stall meanwhile (Linux PSI), which tells a write the machine starved from a slow write. The
+  targets are polled with raw HTTP/1.1 (`Probe`), and the bench prints its own CPU share and its
+  longest garbage collection: on two cores, the bench must not be what it times.
 
     .venv/bin/python bench/fleet.py [--parts feed,metadata,replicas] [--sizes 10,100,1000] [--procs 4]
                                     [--paths sse,http,nats[,nats-core]] [--idle-s 10] [--rounds 20]
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,7 @@ from typing import Any
 import httpx
 
 from aperto import services
+from aperto.cli import settle_heap
 from aperto.events import Event
 from aperto.gateway.nats_feed import NatsFeed
 from aperto.gateway.policy import Policy
@@ -61,7 +66,9 @@ def hub_main(data: str, port: int, nats_url: str) -> None:
     hub.tokens.create_user(root, "gw")
     gw = hub.tokens.create_token(root, "gw", ["gateway"])
     (Path(data) / "tokens.json").write_text(json.dumps({"admin": admin, "gw": gw}))
-    uvicorn.run(create_app(settings, hub), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings, hub)
+    settle_heap()  # as `aperto hub` does
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 # ---- a subscriber process -------------------------------------------------------------------
@@ -146,6 +153,7 @@ async def subscribers_main(kind: str, count: int, port: int, token: str, after: 
             while sum(feed.policy.loaded for feed, _ in feeds) < len(runs):  # subscribed, then the snapshot
                 await asyncio.sleep(0.05)
         tasks = [done.wait() for _, done in feeds]
+    settle_heap()  # as a gateway does at start-up: a full collection would pause the subscribers, not the feed
     print("ready", flush=True)
     await asyncio.wait_for(asyncio.gather(*tasks), 60)
     if kind == "nats":
@@ -265,24 +273,60 @@ class Fleet:
                 *((f"gateway {i}", f"{gw}/models/{MODEL}", auth) for i, gw in enumerate(self.gateways))]
 
 
-async def first_time(client: httpx.AsyncClient, method: str, url: str, headers: dict, refused: bool,
-                     deadline: float, poll_s: float) -> float:
+class Probe:
+    """One kept-alive HTTP/1.1 connection asking one URL again and again. It costs the bench tens of
+    microseconds of CPU per request where httpx costs about half a millisecond: on two cores, the
+    poller's own load would otherwise slow the write it times."""
+
+    def __init__(self, method: str, url: str, headers: dict) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port, self.method = parts.hostname or "127.0.0.1", parts.port or 80, method
+        lines = [f"{method} {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1",
+                 f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
+        self.request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        self.stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def status(self) -> int:
+        if self.stream is None:
+            self.stream = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.stream
+        writer.write(self.request)
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        if b"transfer-encoding: chunked" in head:
+            raise RuntimeError(f"{self.method} {self.host}:{self.port}: a chunked answer, which this probe does not read")
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head)
+        if self.method != "HEAD" and length:
+            await reader.readexactly(int(length[1]))
+        if b"\r\nconnection: close" in head:
+            writer.close()
+            self.stream = None
+        return int(head.split(b" ", 2)[1])
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream[1].close()
+
+
+async def first_time(probe: Probe, refused: bool, deadline: float, poll_s: float) -> float:
     """perf_counter() of the first answer that refuses (or, refused=False, serves); a request every
     ``poll_s`` (0: back to back, which keeps a core of this 2-core machine busy polling)."""
     while time.perf_counter() < deadline:
-        r = await client.request(method, url, headers=headers)
-        if (r.status_code >= 400) == refused:  # hub B serves with a redirect to S3
+        if (await probe.status() >= 400) == refused:  # hub B serves with a redirect to S3
             return time.perf_counter()
         await asyncio.sleep(poll_s)
-    raise TimeoutError(f"{url} did not {'refuse' if refused else 'serve'} within the round")
+    raise TimeoutError(f"{probe.method} {probe.host}:{probe.port} did not {'refuse' if refused else 'serve'} "
+                       "within the round")
 
 
 async def all_agree(targets: list[tuple[str, str, dict]], refused: bool, poll_s: float = 0.005,
                     timeout: float = 10.0) -> dict[str, float]:
     deadline = time.perf_counter() + timeout
-    async with httpx.AsyncClient(timeout=5) as client:
-        times = await asyncio.gather(*(first_time(client, "HEAD" if name == "hub B" else "GET", url, headers,
-                                                  refused, deadline, poll_s) for name, url, headers in targets))
+    probes = [Probe("HEAD" if name == "hub B" else "GET", url, headers) for name, url, headers in targets]
+    try:
+        times = await asyncio.gather(*(first_time(probe, refused, deadline, poll_s) for probe in probes))
+    finally:
+        for probe in probes:
+            probe.close()
     return {name: t for (name, _, _), t in zip(targets, times, strict=True)}
 
 
@@ -308,6 +352,7 @@ def replicas_part(database_url: str | None, rounds: int, polls_ms: list[float]) 
     with services.postgres(database_url) as server, scratch_schema(server, "bench_") as url, \
             tempfile.TemporaryDirectory() as tmp, cluster(url, Path(tmp), MODELS) as up:
         fleet = Fleet(up)
+        settle_heap()  # a full collection of this process's ~150,000 objects took 65-118 ms: the bench would time it
         # The change is made from a thread while this process's loop polls the targets. At the default
         # 5 ms switch interval that thread waits for the GIL at each step of its request when the loop
         # polls back to back, and the bench would time itself rather than hub A.
@@ -351,11 +396,27 @@ async def timed(targets: list[tuple[str, str, dict]], make: Callable[[], object]
     return t0, time.perf_counter(), await watch
 
 
+class GcPauses:
+    """The longest garbage collection pause of this process while it is installed (ms)."""
+
+    def __init__(self) -> None:
+        self.longest, self._start = 0.0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.longest = max(self.longest, 1000 * (time.perf_counter() - self._start))
+
+
 def replica_rounds(fleet: Fleet, rounds: int, poll_ms: float) -> None:
     lat: dict[str, list[float]] = {}
     after_answer: list[float] = []
     answers: list[float] = []
     stalls: list[tuple[float | None, float | None]] = []  # the machine's CPU and IO stall in each write
+    cpu0, wall0 = time.process_time(), time.perf_counter()  # the bench's own load on the machine it times
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
     for i in range(rounds * 3):
         kind = ("takedown", "gating", "revocation")[i % 3]
         token, make, undo = change(fleet, kind)
@@ -369,7 +430,11 @@ def replica_rounds(fleet: Fleet, rounds: int, poll_ms: float) -> None:
         undo()
     for what, values in sorted(lat.items()):
         print(json.dumps({"replicas": what, "poll_ms": poll_ms, **summary(values), "target_ms": 100}), flush=True)
-    print(json.dumps({"replicas": "hub A's answer", "poll_ms": poll_ms, **summary(answers)}), flush=True)
+    bench_cpu = 100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    gc.callbacks.remove(pauses)
+    print(json.dumps({"replicas": "hub A's answer", "poll_ms": poll_ms, **summary(answers),
+                      "bench_cpu_pct_of_a_core": round(bench_cpu, 1),
+                      "bench_longest_gc_ms": round(pauses.longest, 1)}), flush=True)
     print(json.dumps({"replicas": "everyone, from hub A's answer", "poll_ms": poll_ms, **summary(after_answer)}),
           flush=True)
     # the slowest writes, with how long the machine had runnable work waiting for a core or the disk

@@ -6,6 +6,7 @@ path, so a metric's label set stays small). Each app adds its own gauges and his
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = self.counter("http_requests", "HTTP requests answered", ["route", "method", "status"])
         self.latency = self.histogram("http_request_seconds", "Time to answer (streams: to their end)", ["route"])
+        # aperto hub / gateway / up freeze what start-up made (cli.settle_heap): 0 means full collections walk it
+        self.gauge("gc_frozen_objects", "Objects start-up moved out of the collector's reach",
+                   lambda: float(gc.get_freeze_count()))
 
     def counter(self, name: str, doc: str, labels: list[str] | None = None) -> Counter:
         return Counter(f"{self.prefix}_{name}", doc, labels or [], registry=self.registry)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from aperto.cli import settle_heap
 from aperto.cli.auth import resolve
 from aperto.cli.remote import hub_hint, request
 from aperto.config import Settings
@@ -41,8 +42,9 @@ def gateway_cmd(host: str | None, port: int | None, policy_file: Path | None, hu
         if not settings.token:
             click.echo("warning: no token (APERTO_TOKEN, HF_TOKEN or `aperto login`): the hub will refuse "
                        "the feed and the gateway will stay closed (policy_stale)", err=True)
-    uvicorn.run(create_app(settings), host=host or settings.gateway_host, port=port or settings.gateway_port,
-                log_level="info")
+    app = create_app(settings)
+    settle_heap()
+    uvicorn.run(app, host=host or settings.gateway_host, port=port or settings.gateway_port, log_level="info")
 
 
 def _call(base: str, path: str, body: dict[str, Any], token: str | None, hint: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Literal
 
 import click
 
+from aperto.cli import settle_heap
 from aperto.cli.auth import resolve
 from aperto.cli.remote import error_from, hub_hint, request
 from aperto.config import Settings
@@ -62,9 +63,10 @@ def hub_cmd(data_dir: str | None, database_url: str | None, host: str | None, po
         click.echo(f"  {token}")
     click.echo(f"aperto hub on http://{host or settings.hub_host}:{port or settings.hub_port} "
                f"(data in {settings.data_dir})")
+    app = create_app(settings, hub)
+    settle_heap()
     try:
-        uvicorn.run(create_app(settings, hub), host=host or settings.hub_host, port=port or settings.hub_port,
-                    log_level="warning")
+        uvicorn.run(app, host=host or settings.hub_host, port=port or settings.hub_port, log_level="warning")
     finally:
         hub.integrity.stop()
         os.umask(umask)

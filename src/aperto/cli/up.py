@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from aperto.cli import settle_heap
 from aperto.config import Settings, private_dir
 from aperto.errors import BadInput, Conflict
 
@@ -213,9 +214,10 @@ def up_cmd(data_dir: Path | None, host: str, hub_port: int, gateway_port: int) -
             # holding the shutdown for up to the poll's wait
             hub.stop_waiting()
 
+        hub_app, gateway_app = create_hub(settings, hub), create_gateway(settings)
+        settle_heap()
         with asyncio.Runner(loop_factory=fast_loop()) as runner:
-            runner.run(serve_both(create_hub(settings, hub), create_gateway(settings), settings, on_ready,
-                                  wake_long_polls))
+            runner.run(serve_both(hub_app, gateway_app, settings, on_ready, wake_long_polls))
         click.echo("aperto stopped")
     finally:
         hub.integrity.stop()
