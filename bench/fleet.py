@@ -71,23 +71,53 @@ def hub_main(data: str, port: int, nats_url: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
+# ---- the bench's own HTTP client ---------------------------------------------------------
+class Probe:
+    """One kept-alive HTTP/1.1 connection to one server, for the lightweight clients of this bench: a
+    request costs tens of microseconds of CPU where httpx costs about half a millisecond. On two cores
+    a poller's own load would otherwise slow what it times."""
+
+    def __init__(self, base: str, headers: dict) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": parts.netloc, **headers}.items())
+        self.stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def ask(self, method: str, target: str) -> tuple[int, bytes]:
+        """The answer's status and body (none for a HEAD)."""
+        if self.stream is None:
+            self.stream = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.stream
+        writer.write(f"{method} {target} HTTP/1.1\r\n{self.head}\r\n".encode())
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        if b"transfer-encoding: chunked" in head:
+            raise RuntimeError(f"{method} {self.host}:{self.port}{target}: a chunked answer, which this probe "
+                               "does not read")
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head)
+        body = await reader.readexactly(int(length[1])) if method != "HEAD" and length else b""
+        if b"\r\nconnection: close" in head:
+            self.close()
+        return int(head.split(b" ", 2)[1]), body
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream[1].close()
+            self.stream = None
+
+
 # ---- a subscriber process -------------------------------------------------------------------
 async def http_subscriber(port: int, token: str, after: int, seen: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    hub = Probe(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"})
     try:
         while True:
-            writer.write(f"GET /api/events?after={after}&wait=30 HTTP/1.1\r\nHost: hub\r\n"
-                         f"Authorization: Bearer {token}\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
-            answer = json.loads(await reader.readexactly(length))
+            _, body = await hub.ask("GET", f"/api/events?after={after}&wait=30")
+            answer = json.loads(body)
             if any(e["type"] == "kill" for e in answer["events"]):
                 seen.append(time.time())
                 return
             after = answer["last_seq"]
     finally:
-        writer.close()
+        hub.close()
 
 
 async def sse_subscriber(port: int, token: str, after: int, seen: list[float]) -> None:
@@ -273,59 +303,29 @@ class Fleet:
                 *((f"gateway {i}", f"{gw}/models/{MODEL}", auth) for i, gw in enumerate(self.gateways))]
 
 
-class Probe:
-    """One kept-alive HTTP/1.1 connection asking one URL again and again. It costs the bench tens of
-    microseconds of CPU per request where httpx costs about half a millisecond: on two cores, the
-    poller's own load would otherwise slow the write it times."""
-
-    def __init__(self, method: str, url: str, headers: dict) -> None:
-        parts = urllib.parse.urlsplit(url)
-        self.host, self.port, self.method = parts.hostname or "127.0.0.1", parts.port or 80, method
-        lines = [f"{method} {parts.path}{'?' + parts.query if parts.query else ''} HTTP/1.1",
-                 f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
-        self.request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        self.stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def status(self) -> int:
-        if self.stream is None:
-            self.stream = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.stream
-        writer.write(self.request)
-        head = (await reader.readuntil(b"\r\n\r\n")).lower()
-        if b"transfer-encoding: chunked" in head:
-            raise RuntimeError(f"{self.method} {self.host}:{self.port}: a chunked answer, which this probe does not read")
-        length = re.search(rb"\r\ncontent-length: *(\d+)", head)
-        if self.method != "HEAD" and length:
-            await reader.readexactly(int(length[1]))
-        if b"\r\nconnection: close" in head:
-            writer.close()
-            self.stream = None
-        return int(head.split(b" ", 2)[1])
-
-    def close(self) -> None:
-        if self.stream is not None:
-            self.stream[1].close()
-
-
-async def first_time(probe: Probe, refused: bool, deadline: float, poll_s: float) -> float:
+async def first_time(probe: Probe, method: str, target: str, refused: bool, deadline: float,
+                     poll_s: float) -> float:
     """perf_counter() of the first answer that refuses (or, refused=False, serves); a request every
     ``poll_s`` (0: back to back, which keeps a core of this 2-core machine busy polling)."""
     while time.perf_counter() < deadline:
-        if (await probe.status() >= 400) == refused:  # hub B serves with a redirect to S3
+        status, _ = await probe.ask(method, target)
+        if (status >= 400) == refused:  # hub B serves with a redirect to S3
             return time.perf_counter()
         await asyncio.sleep(poll_s)
-    raise TimeoutError(f"{probe.method} {probe.host}:{probe.port} did not {'refuse' if refused else 'serve'} "
+    raise TimeoutError(f"{method} {probe.host}:{probe.port}{target} did not {'refuse' if refused else 'serve'} "
                        "within the round")
 
 
 async def all_agree(targets: list[tuple[str, str, dict]], refused: bool, poll_s: float = 0.005,
                     timeout: float = 10.0) -> dict[str, float]:
     deadline = time.perf_counter() + timeout
-    probes = [Probe("HEAD" if name == "hub B" else "GET", url, headers) for name, url, headers in targets]
+    probes = [(Probe(url, headers), "HEAD" if name == "hub B" else "GET", urllib.parse.urlsplit(url).path)
+              for name, url, headers in targets]
     try:
-        times = await asyncio.gather(*(first_time(probe, refused, deadline, poll_s) for probe in probes))
+        times = await asyncio.gather(*(first_time(probe, method, path, refused, deadline, poll_s)
+                                       for probe, method, path in probes))
     finally:
-        for probe in probes:
+        for probe, _, _ in probes:
             probe.close()
     return {name: t for (name, _, _), t in zip(targets, times, strict=True)}
 

@@ -52,9 +52,9 @@ async def info(org: str, name: str) -> Response:
 async def resolve_head(org: str, name: str, rev: str, path: str) -> Response:
     return Response(status_code=200, headers=head)
 
-import gc, uvicorn
-gc.collect()
-gc.freeze()  # as `aperto hub` does before it serves (aperto.cli.settle_heap): the same start for both
+import uvicorn
+from aperto.cli import settle_heap
+settle_heap()  # as `aperto hub` does before it serves: the same start for both
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 '''
 NGINX = '''daemon off;

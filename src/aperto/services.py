@@ -44,10 +44,8 @@ def restartable_port() -> int:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         low = 32768  # Linux's default
-    for _ in range(200):
-        port = secrets.randbelow(max(1, low - 11000)) + 10000
-        if port >= low:
-            break  # an unusual range that leaves no room below it: fall back
+    for _ in range(200 if low > 10000 else 0):  # an unusual range with no room below it: a free_port
+        port = 10000 + secrets.randbelow(low - 10000)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

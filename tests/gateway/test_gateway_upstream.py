@@ -15,8 +15,8 @@ from gwkit import ADMIN, ALICE, StreamReader, error_code, policy_doc, serve, set
 
 from aperto.errors import Unavailable
 from aperto.gateway import create_app
-from aperto.gateway.core import Gateway
 from aperto.gateway.backends.fake import Fake
+from aperto.gateway.core import Gateway
 
 FAKE = "fake/model"
 
@@ -65,8 +65,9 @@ def test_a_request_stopped_then_closed_still_closes_its_upstream(tmp_path):
     doc = policy_doc()
     doc["open_repos"] = ["front/model"]
     policy.write_text(json.dumps(doc))
-    fake = Fake({"delay": 0.01}, settings_for(tmp_path / "back", policy_file=policy))
-    with serve(create_app(settings_for(tmp_path / "back", policy_file=policy), backends={FAKE: fake})) as back:
+    back_settings = settings_for(tmp_path / "back", policy_file=policy)
+    fake = Fake({"delay": 0.01}, back_settings)
+    with serve(create_app(back_settings, backends={FAKE: fake})) as back:
         front = Gateway(settings_for(tmp_path / "front", policy_file=policy, gateway_model="", gateway_models={
             "front/model": {"backend": "upstream", "url": back.url + "/v1", "model": FAKE, "api_key": ALICE}}))
         upstream_live = back.app.state.gateway.live

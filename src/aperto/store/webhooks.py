@@ -48,16 +48,18 @@ def add_delivery(s: Session, *, webhook_id: int, audit_seq: int, event: str, pay
     s.flush()
 
 
+def _due(now: datetime) -> tuple[Any, ...]:
+    return WebhookDelivery.status == "pending", WebhookDelivery.next_at <= now
+
+
 def due(s: Session, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery, Webhook]]:
     q = (select(WebhookDelivery, Webhook).join(Webhook, WebhookDelivery.webhook_id == Webhook.id)
-         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_at <= now)
-         .order_by(WebhookDelivery.id).limit(limit))
+         .where(*_due(now)).order_by(WebhookDelivery.id).limit(limit))
     return [(d, w) for d, w in s.execute(q)]
 
 
 def any_due(s: Session, *, now: datetime) -> bool:
-    q = select(WebhookDelivery.id).where(WebhookDelivery.status == "pending", WebhookDelivery.next_at <= now).limit(1)
-    return s.scalar(q) is not None
+    return s.scalar(select(WebhookDelivery.id).where(*_due(now)).limit(1)) is not None
 
 
 def delivery(s: Session, *, delivery_id: int) -> WebhookDelivery | None:
